@@ -1,0 +1,13 @@
+# Every dependency is a Debian 12 package (scripts/lib.sh installs them).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED COMPONENTS system)
+find_package(OpenSSL REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+if(SCHEDULO_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()

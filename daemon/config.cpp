@@ -1,0 +1,340 @@
+#include "daemon/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "daemon/config_schema.hpp"
+
+extern char** environ;
+
+namespace schedulo::daemon {
+namespace {
+
+using json = nlohmann::json;
+
+std::string env_name(std::string_view key) {
+  std::string out = "SCHEDULO_";
+  for (char c : key) {
+    if (c == '.')
+      out += "__";
+    else
+      out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// Levenshtein distance, for "did you mean" on unknown keys.
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string suggestion(std::string_view key) {
+  std::string best;
+  std::size_t best_d = 4;
+  for (const auto& s : config_schema()) {
+    const auto d = distance(key, s.key);
+    if (d < best_d) {
+      best_d = d;
+      best = s.key;
+    }
+  }
+  return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
+}
+
+bool is_prefix_of_some_key(const std::string& path) {
+  return std::any_of(config_schema().begin(), config_schema().end(),
+                     [&](const Setting& s) { return s.key.starts_with(path + "."); });
+}
+
+// Walks the file's JSON, collecting leaf values by dotted key and refusing keys the schema lacks.
+void flatten(const json& node, const std::string& path, std::map<std::string, json>& out,
+             std::vector<ConfigError>& errors) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = path.empty() ? it.key() : path + "." + it.key();
+    if (find_setting(key)) {
+      out[key] = it.value();
+    } else if (it.value().is_object() && is_prefix_of_some_key(key)) {
+      flatten(it.value(), key, out, errors);
+    } else if (is_prefix_of_some_key(key)) {
+      errors.push_back({key, "must be an object"});
+    } else {
+      errors.push_back({key, "unknown key" + suggestion(key)});
+    }
+  }
+}
+
+std::optional<json> from_text(const Setting& s, const std::string& text, std::string& error) {
+  switch (s.kind) {
+    case Kind::string: return json(text);
+    case Kind::boolean:
+      if (text == "true" || text == "1" || text == "yes") return json(true);
+      if (text == "false" || text == "0" || text == "no") return json(false);
+      error = "must be true or false";
+      return std::nullopt;
+    case Kind::integer: {
+      char* end = nullptr;
+      errno = 0;
+      const long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || errno != 0) {
+        error = "must be an integer";
+        return std::nullopt;
+      }
+      return json(v);
+    }
+    case Kind::number: {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0') {
+        error = "must be a number";
+        return std::nullopt;
+      }
+      return json(v);
+    }
+    case Kind::string_list: {
+      json list = json::array();
+      std::stringstream in(text);
+      for (std::string item; std::getline(in, item, ',');) {
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        if (!item.empty()) list.push_back(item);
+      }
+      return list;
+    }
+  }
+  return std::nullopt;
+}
+
+bool has_kind(const Setting& s, const json& v) {
+  switch (s.kind) {
+    case Kind::string: return v.is_string();
+    case Kind::integer: return v.is_number_integer();
+    case Kind::number: return v.is_number();
+    case Kind::boolean: return v.is_boolean();
+    case Kind::string_list:
+      return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
+  }
+  return false;
+}
+
+std::string read_credential(const std::string& dir, const std::string& key, bool& found) {
+  const std::string path = dir + "/" + key;
+  std::error_code ec;
+  found = std::filesystem::is_regular_file(path, ec);  // a directory would read as an empty secret
+  if (!found) return {};
+  std::ifstream in(path, std::ios::binary);
+  found = static_cast<bool>(in);
+  if (!found) return {};
+  std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  return value;
+}
+
+std::pair<int, int> line_and_column(const std::string& text, std::size_t byte) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+Config build_config(const std::map<std::string, json>& v) {
+  auto str = [&](const char* k) { return v.at(k).get<std::string>(); };
+  auto integer = [&](const char* k) { return v.at(k).get<long long>(); };
+  Config c;
+  c.redis.url = str("redis.url");
+  std::string ignored;
+  c.redis.parsed = *redis::parse_redis_url(c.redis.url, ignored);
+  if (const auto pw = str("redis.password"); !pw.empty()) c.redis.parsed.password = pw;
+  c.redis.prefix = str("redis.prefix");
+  c.redis.connect_timeout_ms = static_cast<int>(integer("redis.connect_timeout_ms"));
+  c.redis.command_timeout_ms = static_cast<int>(integer("redis.command_timeout_ms"));
+  c.redis.require_durability = v.at("redis.require_durability").get<bool>();
+  c.http.listen = str("http.listen");
+  c.http.token = str("http.token");
+  c.http.public_url = str("http.public_url");
+  c.airtable.base_url = str("airtable.base_url");
+  c.airtable.base_id = str("airtable.base_id");
+  c.airtable.token = str("airtable.token");
+  c.airtable.accounts_table = str("airtable.tables.accounts");
+  c.airtable.posts_table = str("airtable.tables.posts");
+  c.airtable.analytics_table = str("airtable.tables.analytics");
+  c.airtable.events_table = str("airtable.tables.events");
+  c.airtable.requests_per_second = v.at("airtable.requests_per_second").get<double>();
+  c.airtable.monthly_call_budget = integer("airtable.monthly_call_budget");
+  for (const char* name : {"instagram", "facebook", "tiktok", "x"}) {
+    const std::string k = std::string("platforms.") + name;
+    auto& p = c.platforms[name];
+    p.base_url = v.at(k + ".base_url").get<std::string>();
+    p.auth_url = v.at(k + ".auth_url").get<std::string>();
+    p.upload_url = v.at(k + ".upload_url").get<std::string>();
+    p.client_id = v.at(k + ".client_id").get<std::string>();
+    p.client_secret = v.at(k + ".client_secret").get<std::string>();
+  }
+  c.bubble.api_token = str("bubble.api_token");
+  c.bubble.callback_hosts = v.at("bubble.callback_hosts").get<std::vector<std::string>>();
+  c.security.allow_private_hosts = v.at("security.allow_private_hosts").get<std::vector<std::string>>();
+  c.vault.key_file = str("vault.key_file");
+  c.workers.concurrency = static_cast<int>(integer("workers.concurrency"));
+  c.tls.ca_file = str("tls.ca_file");
+  c.log.format = str("log.format");
+  c.log.level = str("log.level");
+  c.jobs.max_attempts = static_cast<int>(integer("jobs.max_attempts"));
+  c.jobs.max_job_bytes = static_cast<int>(integer("jobs.max_job_bytes"));
+  return c;
+}
+
+}  // namespace
+
+ConfigSources ConfigSources::from_process() {
+  ConfigSources sources;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string_view entry(*e);
+    if (!entry.starts_with("SCHEDULO_")) continue;
+    const auto eq = entry.find('=');
+    if (eq != std::string_view::npos) sources.environment[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
+  }
+  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY")) sources.credentials_directory = dir;
+  return sources;
+}
+
+ConfigResult load_config_text(const std::string& text, const ConfigSources& sources) {
+  ConfigResult result;
+  json document;
+  try {
+    document = json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    const auto [line, column] = line_and_column(text, e.byte > 0 ? e.byte - 1 : 0);
+    std::string what = e.what();
+    // nlohmann's message quotes the input near the error; keep only its explanation (secrets may be near).
+    if (const auto p = what.find("syntax error"); p != std::string::npos) what = what.substr(p);
+    if (const auto p = what.find("; last read"); p != std::string::npos) what = what.substr(0, p);
+    result.errors.push_back({"", "not valid JSON at line " + std::to_string(line) + ", column " +
+                                     std::to_string(column) + ": " + what});
+    return result;
+  }
+  if (!document.is_object()) {
+    result.errors.push_back({"", "the configuration must be a JSON object"});
+    return result;
+  }
+  std::map<std::string, json> values;
+  flatten(document, "", values, result.errors);
+  // A SCHEDULO_A__B variable names a key; a misspelled one must not be ignored silently. (Variables
+  // without "__", such as SCHEDULO_TEST_REDIS_URL, are not configuration.)
+  for (const auto& [name, value] : sources.environment) {
+    if (name.find("__") == std::string::npos) continue;
+    const bool known = std::any_of(config_schema().begin(), config_schema().end(),
+                                   [&](const Setting& s) { return env_name(s.key) == name; });
+    if (!known) result.errors.push_back({name, "environment variable names no configuration key"});
+  }
+
+  for (const auto& s : config_schema()) {
+    std::string error;
+    if (const auto it = sources.environment.find(env_name(s.key)); it != sources.environment.end()) {
+      if (auto v = from_text(s, it->second, error))
+        values[s.key] = std::move(*v);
+      else
+        result.errors.push_back({s.key, error + " (from " + env_name(s.key) + ")"});
+    }
+    if (s.secret && !sources.credentials_directory.empty()) {
+      bool found = false;
+      auto secret = read_credential(sources.credentials_directory, s.key, found);
+      if (found) values[s.key] = std::move(secret);
+    }
+    auto it = values.find(s.key);
+    if (it == values.end()) {
+      values[s.key] = s.default_value;
+      continue;
+    }
+    if (!has_kind(s, it->second)) {
+      result.errors.push_back({s.key, "must be " + std::string(kind_name(s.kind))});
+      continue;
+    }
+    if (s.check) {
+      if (auto problem = s.check(it->second)) result.errors.push_back({s.key, *problem});
+    }
+  }
+  if (!result.errors.empty()) return result;
+  result.config = build_config(values);
+  return result;
+}
+
+ConfigResult load_config_file(const std::string& path, const ConfigSources& sources) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigResult r;
+    r.errors.push_back({"", "cannot read " + path});
+    return r;
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return load_config_text(text, sources);
+}
+
+std::string format_errors(const std::vector<ConfigError>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += (e.key.empty() ? std::string("config") : e.key) + ": " + e.message + "\n";
+  return out;
+}
+
+std::string example_config() {
+  // Nested output in schema order, each key preceded by its description.
+  std::string out = "// Schedulo daemon configuration. Comments are allowed. Every key is shown with its\n"
+                    "// default (or an example). Secrets may instead come from SCHEDULO_<KEY> environment\n"
+                    "// variables or systemd credentials named after the key (LoadCredential=http.token:...).\n{\n";
+  std::vector<std::string> open;  // the object path currently open
+  bool first_in_object = true;
+  auto indent = [&](std::size_t depth) { return std::string(2 * (depth + 1), ' '); };
+  const auto& schema = config_schema();
+  for (std::size_t i = 0; i < schema.size(); ++i) {
+    const auto& s = schema[i];
+    std::vector<std::string> parts;
+    std::stringstream in(s.key);
+    for (std::string p; std::getline(in, p, '.');) parts.push_back(p);
+    std::vector<std::string> want(parts.begin(), parts.end() - 1);
+    std::size_t common = 0;
+    while (common < open.size() && common < want.size() && open[common] == want[common]) ++common;
+    while (open.size() > common) {
+      open.pop_back();
+      out += "\n" + indent(open.size()) + "}";
+      first_in_object = false;
+    }
+    while (open.size() < want.size()) {
+      out += first_in_object ? "" : ",";
+      out += "\n" + indent(open.size()) + json(want[open.size()]).dump() + ": {";
+      open.push_back(want[open.size()]);
+      first_in_object = true;
+    }
+    out += first_in_object ? "" : ",";
+    out += "\n" + indent(open.size()) + "// " + s.help;
+    out += "\n" + indent(open.size()) + json(parts.back()).dump() + ": " +
+           (s.example.is_null() ? s.default_value : s.example).dump();
+    first_in_object = false;
+  }
+  while (!open.empty()) {
+    open.pop_back();
+    out += "\n" + indent(open.size()) + "}";
+  }
+  out += "\n}\n";
+  return out;
+}
+
+}  // namespace schedulo::daemon

@@ -1,0 +1,104 @@
+#pragma once
+// The daemon's configuration: one JSON file (comments allowed), then environment overrides, then
+// systemd credential files for secrets. Every key is declared once in the schema (config_schema.cpp)
+// with its type, default, description and check; a value that fails its check, an unknown key, or a
+// wrong type stops the start with an error that names the key.
+//
+// Environment:  SCHEDULO_<KEY>, the key upper-cased with '.' as "__": SCHEDULO_REDIS__URL,
+//               SCHEDULO_HTTP__TOKEN; lists are comma-separated.
+// Credentials:  for secret keys, $CREDENTIALS_DIRECTORY/<key> (systemd LoadCredential=http.token:...)
+//               wins over both; a trailing newline is dropped.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "queue/redis/redis_url.hpp"
+
+namespace schedulo::daemon {
+
+struct PlatformConfig {
+  std::string base_url;
+  std::string auth_url;
+  std::string upload_url;
+  std::string client_id;
+  std::string client_secret;
+};
+
+struct Config {
+  struct {
+    std::string url;
+    redis::RedisUrl parsed;  // url with redis.password applied
+    std::string prefix;
+    int connect_timeout_ms = 0;
+    int command_timeout_ms = 0;
+    bool require_durability = true;
+  } redis;
+  struct {
+    std::string listen;
+    std::string token;
+    std::string public_url;
+  } http;
+  struct {
+    std::string base_url;
+    std::string base_id;
+    std::string token;
+    std::string accounts_table, posts_table, analytics_table, events_table;
+    double requests_per_second = 0;
+    long long monthly_call_budget = 0;
+  } airtable;
+  std::map<std::string, PlatformConfig> platforms;  // instagram, facebook, tiktok, x
+  struct {
+    std::string api_token;
+    std::vector<std::string> callback_hosts;
+  } bubble;
+  struct {
+    std::vector<std::string> allow_private_hosts;
+  } security;
+  struct {
+    std::string key_file;
+  } vault;
+  struct {
+    int concurrency = 0;
+  } workers;
+  struct {
+    std::string ca_file;
+  } tls;
+  struct {
+    std::string format;
+    std::string level;
+  } log;
+  struct {
+    int max_attempts = 0;
+    int max_job_bytes = 0;
+  } jobs;
+};
+
+struct ConfigError {
+  std::string key;      // the offending key ("" for the file as a whole)
+  std::string message;  // what is wrong and what is expected; never a secret's value
+};
+
+struct ConfigResult {
+  std::optional<Config> config;
+  std::vector<ConfigError> errors;  // all of them, not only the first
+};
+
+// Where overrides come from; tests pass their own.
+struct ConfigSources {
+  std::map<std::string, std::string> environment;  // name -> value
+  std::string credentials_directory;               // "" = none
+  static ConfigSources from_process();
+};
+
+ConfigResult load_config_text(const std::string& text, const ConfigSources& sources);
+ConfigResult load_config_file(const std::string& path, const ConfigSources& sources);
+
+// A complete example with a comment on every key: what `schedulo config example` prints.
+std::string example_config();
+
+// "key: message" lines, one per error.
+std::string format_errors(const std::vector<ConfigError>& errors);
+
+}  // namespace schedulo::daemon

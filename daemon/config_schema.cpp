@@ -1,0 +1,207 @@
+#include "daemon/config_schema.hpp"
+
+#include <filesystem>
+#include <regex>
+
+#include "platforms/http/address_policy.hpp"
+#include "platforms/http/url.hpp"
+#include "queue/redis/redis_url.hpp"
+
+namespace schedulo::daemon {
+namespace {
+
+using json = nlohmann::json;
+using Check = std::function<std::optional<std::string>(const json&)>;
+
+Check redis_url() {
+  return [](const json& v) -> std::optional<std::string> {
+    std::string error;
+    if (!redis::parse_redis_url(v.get<std::string>(), error)) return "not a valid Redis URL: " + error;
+    return std::nullopt;
+  };
+}
+
+// An http(s) URL, or empty when the key is optional.
+Check http_url(bool optional) {
+  return [optional](const json& v) -> std::optional<std::string> {
+    const auto s = v.get<std::string>();
+    if (s.empty()) return optional ? std::nullopt : std::optional<std::string>("must not be empty");
+    if (!s.starts_with("http://") && !s.starts_with("https://")) return "must be an http:// or https:// URL";
+    auto parsed = http::parse_url(s);
+    if (!parsed.url) return "not a valid URL: " + parsed.error;
+    return std::nullopt;
+  };
+}
+
+Check matches(const char* pattern, std::string what, bool optional = false) {
+  return [re = std::regex(pattern), what = std::move(what), optional](const json& v) -> std::optional<std::string> {
+    const auto s = v.get<std::string>();
+    if (optional && s.empty()) return std::nullopt;
+    if (!std::regex_match(s, re)) return "must be " + what;
+    return std::nullopt;
+  };
+}
+
+Check int_range(long long lo, long long hi) {
+  return [lo, hi](const json& v) -> std::optional<std::string> {
+    const auto n = v.get<long long>();
+    if (n < lo || n > hi) return "must be from " + std::to_string(lo) + " to " + std::to_string(hi);
+    return std::nullopt;
+  };
+}
+
+Check one_of(std::vector<std::string> values) {
+  return [values = std::move(values)](const json& v) -> std::optional<std::string> {
+    const auto s = v.get<std::string>();
+    for (const auto& allowed : values)
+      if (s == allowed) return std::nullopt;
+    std::string list;
+    for (const auto& allowed : values) list += (list.empty() ? "" : ", ") + allowed;
+    return "must be one of: " + list;
+  };
+}
+
+Check readable_file(bool optional) {
+  return [optional](const json& v) -> std::optional<std::string> {
+    const auto s = v.get<std::string>();
+    if (s.empty()) return optional ? std::nullopt : std::optional<std::string>("must name a file");
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(s, ec)) return "no such file: " + s;
+    return std::nullopt;
+  };
+}
+
+Check min_length(std::size_t n) {
+  return [n](const json& v) -> std::optional<std::string> {
+    const auto s = v.get<std::string>();
+    if (!s.empty() && s.size() < n) return "is too short: use at least " + std::to_string(n) + " characters";
+    return std::nullopt;
+  };
+}
+
+std::vector<Setting> build() {
+  std::vector<Setting> s;
+  auto add = [&](std::string key, Kind kind, json def, std::string help, Check check = {}, bool secret = false,
+                 json example = nullptr) {
+    s.push_back(Setting{std::move(key), kind, std::move(def), secret, std::move(help), std::move(check),
+                        std::move(example)});
+  };
+  add("redis.url", Kind::string, "redis://127.0.0.1:6379/0",
+      "Where Redis is: redis://[user:password@]host:port/db, rediss:// for TLS, or "
+      "redis-sentinel://host:26379,host:26379/master[/db] to follow a Sentinel-managed primary.",
+      redis_url());
+  add("redis.password", Kind::string, "", "Redis password; overrides one in redis.url. Secret.", {}, true);
+  add("redis.prefix", Kind::string, "schedulo",
+      "Prefix of every key: one per deployment or Bubble environment (the inbox is <prefix>:inbox).",
+      matches("[A-Za-z0-9_.:-]{1,64}", "1 to 64 of A-Z a-z 0-9 _ . : -"));
+  add("redis.connect_timeout_ms", Kind::integer, 3000, "Deadline of one connection attempt.", int_range(100, 60000));
+  add("redis.command_timeout_ms", Kind::integer, 5000, "Deadline of one command, from call to reply.",
+      int_range(100, 300000));
+  add("redis.require_durability", Kind::boolean, true,
+      "Refuse to start unless Redis has appendonly yes and maxmemory-policy noeviction.");
+  add("http.listen", Kind::string, "", "host:port of the HTTP API; empty turns it off.",
+      matches(R"((\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5})", "host:port, e.g. 127.0.0.1:8080", true),
+      false, "127.0.0.1:8080");
+  add("http.token", Kind::string, "", "Bearer token every API caller must send. Secret.", min_length(16), true);
+  add("http.public_url", Kind::string, "",
+      "How browsers and platforms reach this daemon; OAuth redirect URIs are built from it.", http_url(true),
+      false, "https://schedulo.example.com");
+  add("airtable.base_url", Kind::string, "https://api.airtable.com", "Airtable API root.", http_url(false));
+  add("airtable.base_id", Kind::string, "", "The base holding the Accounts, Posts, Analytics and Events tables.",
+      matches("app[A-Za-z0-9]{14}", "an Airtable base id (app + 14 letters or digits)", true), false,
+      "appXXXXXXXXXXXXXX");
+  add("airtable.token", Kind::string, "", "Airtable personal access token. Secret.", {}, true);
+  add("airtable.tables.accounts", Kind::string, "Accounts", "Table of connected accounts and their tokens.");
+  add("airtable.tables.posts", Kind::string, "Posts", "Table of posts and their publish outcome.");
+  add("airtable.tables.analytics", Kind::string, "Analytics", "Table of the latest metrics per post.");
+  add("airtable.tables.events", Kind::string, "Events", "Table of errors and notifications.");
+  add("airtable.requests_per_second", Kind::number, 3,
+      "This daemon fleet's share of the base's 5 requests/s (the Bubble app uses the rest).",
+      [](const json& v) -> std::optional<std::string> {
+        const double d = v.get<double>();
+        if (!(d > 0 && d <= 5)) return "must be more than 0 and at most 5 (Airtable's limit per base)";
+        return std::nullopt;
+      });
+  add("airtable.monthly_call_budget", Kind::integer, 0,
+      "Calls this daemon may spend per month (Free plan: 1000); 0 means no budget is enforced.",
+      int_range(0, 100000000));
+  struct PlatformDefaults {
+    const char* name;
+    const char* base;
+    const char* auth;
+    const char* upload;
+  };
+  for (const auto& p : {PlatformDefaults{"instagram", "https://graph.facebook.com/v25.0",
+                                         "https://www.facebook.com/v25.0/dialog/oauth",
+                                         "https://rupload.facebook.com"},
+                        PlatformDefaults{"facebook", "https://graph.facebook.com/v25.0",
+                                         "https://www.facebook.com/v25.0/dialog/oauth",
+                                         "https://graph-video.facebook.com/v25.0"},
+                        PlatformDefaults{"tiktok", "https://open.tiktokapis.com",
+                                         "https://www.tiktok.com/v2/auth/authorize/", "https://open-upload.tiktokapis.com"},
+                        PlatformDefaults{"x", "https://api.x.com", "https://x.com/i/oauth2/authorize",
+                                         "https://api.x.com"}}) {
+    const std::string k = std::string("platforms.") + p.name;
+    add(k + ".base_url", Kind::string, p.base, std::string("API root for ") + p.name + ".", http_url(false));
+    add(k + ".auth_url", Kind::string, p.auth, "OAuth consent page.", http_url(false));
+    add(k + ".upload_url", Kind::string, p.upload, "Media upload host.", http_url(false));
+    add(k + ".client_id", Kind::string, "", "OAuth client id (app id / client key).");
+    add(k + ".client_secret", Kind::string, "", "OAuth client secret. Secret.", {}, true);
+  }
+  add("bubble.api_token", Kind::string, "", "Bearer token for calls to the Bubble app's backend workflows. Secret.",
+      {}, true);
+  add("bubble.callback_hosts", Kind::string_list, json::array(),
+      "Hosts a job's callback_url may name (e.g. myapp.bubbleapps.io).",
+      [](const json& v) -> std::optional<std::string> {
+        static const std::regex host("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*");
+        for (std::size_t i = 0; i < v.size(); ++i)
+          if (!std::regex_match(v[i].get<std::string>(), host))
+            return "entry " + std::to_string(i) + " is not a host name";
+        return std::nullopt;
+      },
+      false, json::array({"myapp.bubbleapps.io"}));
+  add("security.allow_private_hosts", Kind::string_list, json::array(),
+      "Hosts, addresses or CIDR ranges exempt from the refusal of private and loopback addresses.",
+      [](const json& v) -> std::optional<std::string> {
+        auto policy = http::AddressPolicy::from_entries(v.get<std::vector<std::string>>(), "entry ");
+        if (!policy.policy) return policy.error;
+        return std::nullopt;
+      });
+  add("vault.key_file", Kind::string, "",
+      "File of token-encryption keys (or a systemd credential named vault.key_file).", {}, false,
+      "/etc/schedulo/vault.keys");
+  add("workers.concurrency", Kind::integer, 32, "Jobs one daemon runs at once.", int_range(1, 4096));
+  add("tls.ca_file", Kind::string, "", "Extra trust anchors (PEM), e.g. the sandbox's CA.", readable_file(true));
+  add("log.format", Kind::string, "text", "text or json (one JSON object per line).", one_of({"text", "json"}));
+  add("log.level", Kind::string, "info", "trace, debug, info, warn, error or off.",
+      one_of({"trace", "debug", "info", "warn", "error", "off"}));
+  add("jobs.max_attempts", Kind::integer, 5, "Attempts a job gets unless it says otherwise.", int_range(1, 25));
+  add("jobs.max_job_bytes", Kind::integer, 65536, "Largest job JSON accepted.", int_range(1024, 1048576));
+  return s;
+}
+
+}  // namespace
+
+const std::vector<Setting>& config_schema() {
+  static const std::vector<Setting> schema = build();
+  return schema;
+}
+
+const Setting* find_setting(std::string_view key) {
+  for (const auto& s : config_schema())
+    if (s.key == key) return &s;
+  return nullptr;
+}
+
+std::string_view kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::string: return "a string";
+    case Kind::integer: return "an integer";
+    case Kind::number: return "a number";
+    case Kind::boolean: return "true or false";
+    case Kind::string_list: return "a list of strings";
+  }
+  return "?";
+}
+
+}  // namespace schedulo::daemon

@@ -1,0 +1,23 @@
+#pragma once
+// What every command that talks to Redis needs, built from the configuration: logging set up, an
+// io_context and a started Redis client.
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+
+#include "daemon/config.hpp"
+#include "jobs/job_validation.hpp"
+#include "queue/keys.hpp"
+#include "queue/redis/client.hpp"
+
+namespace schedulo::daemon {
+
+void init_logging(const Config& config);
+redis::ClientOptions redis_options(const Config& config);
+jobs::ValidationContext validation_context(const Config& config);
+
+// Runs `body` on a fresh io_context with a started client; returns body's exit status.
+int run_with_redis(const Config& config,
+                   const std::function<net::awaitable<int>(redis::Client&, const queue::Keys&)>& body);
+
+}  // namespace schedulo::daemon

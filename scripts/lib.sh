@@ -1,0 +1,78 @@
+# Shared by scripts/test, scripts/demo and scripts/bench: install what is missing, build, and run a
+# private redis-server that is stopped when the calling script exits. Source it; do not run it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+JOBS="${JOBS:-$(nproc)}"
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
+
+PACKAGES=(build-essential cmake pkg-config ccache git
+  libboost1.81-dev libboost-system1.81-dev libhiredis-dev nlohmann-json3-dev libssl-dev openssl
+  libspdlog-dev libfmt-dev libgtest-dev libcli11-dev
+  redis-server redis-sentinel redis-tools
+  clang clang-tidy clang-format libclang-rt-14-dev)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+ensure_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    say "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# build DIR BUILD_TYPE [cmake args...]
+build() {
+  local dir="$1" type="$2"
+  shift 2
+  say "building $dir ($type $*)"
+  cmake -S "$ROOT" -B "$ROOT/$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+  cmake --build "$ROOT/$dir" -j "$JOBS"
+}
+
+free_port() {
+  python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+REDIS_PID=""
+REDIS_DIR=""
+stop_redis() {
+  if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
+    kill "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+  fi
+  [ -z "$REDIS_DIR" ] || rm -rf "$REDIS_DIR"
+  REDIS_PID=""
+}
+
+CLEANUPS=()
+on_exit() { for c in "${CLEANUPS[@]}"; do $c || true; done; }
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+# Starts a private, durable redis-server on a free port; sets REDIS_PORT and REDIS_URL.
+start_redis() {
+  REDIS_PORT="$(free_port)"
+  REDIS_DIR="$(mktemp -d /tmp/schedulo-redis.XXXXXX)"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --appendonly yes \
+    --maxmemory-policy noeviction --save '' --daemonize no --logfile "$REDIS_DIR/redis.log" &
+  REDIS_PID=$!
+  CLEANUPS+=(stop_redis)
+  for _ in $(seq 1 100); do
+    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+    sleep 0.05
+  done
+  redis-cli -p "$REDIS_PORT" ping | grep -q PONG || { cat "$REDIS_DIR/redis.log" >&2; return 1; }
+  REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+  say "private redis-server on port $REDIS_PORT (appendonly yes)"
+}
