@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/event.hpp"
 #include "common/log.hpp"
 #include "queue/redis/client.hpp"
 
@@ -32,6 +33,7 @@ struct Options {
 
 net::awaitable<long> batch_case(redis::Client& client, const Options& o) {
   std::vector<redis::Args> batch;
+  batch.reserve(static_cast<std::size_t>(o.depth));
   for (int i = 0; i < o.depth; ++i) batch.push_back({"SET", "bench:key:" + std::to_string(i), "xxx"});
   long done = 0, failed = 0;
   while (done < o.commands) {
@@ -42,13 +44,13 @@ net::awaitable<long> batch_case(redis::Client& client, const Options& o) {
   co_return failed;
 }
 
-net::awaitable<void> caller(redis::Client& client, long count, long& failed, int& running) {
-  const std::string key = "bench:caller:" + std::to_string(running);
+net::awaitable<void> caller(redis::Client& client, long count, long& failed, net::Countdown& running) {
+  const std::string key = "bench:caller:" + std::to_string(running.remaining());
   for (long i = 0; i < count; ++i) {
     auto r = co_await client.exec("SET", key, "xxx");
     if (!r || r->is_error()) ++failed;
   }
-  --running;
+  running.done();
 }
 
 }  // namespace
@@ -94,16 +96,12 @@ int main(int argc, char** argv) {
     }
     {
       long failed = 0;
-      int running = o.callers;
+      auto ex = co_await boost::asio::this_coro::executor;
+      net::Countdown running(ex, o.callers);
       const long per = o.commands / o.callers;
       const auto t0 = Clock::now();
-      auto ex = co_await boost::asio::this_coro::executor;
       for (int c = 0; c < o.callers; ++c) boost::asio::co_spawn(ex, caller(client, per, failed, running), boost::asio::detached);
-      net::Timer t(ex);
-      while (running > 0) {  // the bench's own completion check, not a test
-        t.expires_after(std::chrono::milliseconds(1));
-        co_await t.async_wait();
-      }
+      co_await running.wait();
       const double s = std::chrono::duration<double>(Clock::now() - t0).count();
       std::printf("BENCH redis callers commands=%ld callers=%d failed=%ld seconds=%.3f ops_per_s=%.0f\n",
                   per * o.callers, o.callers, failed, s, static_cast<double>(per * o.callers) / s);

@@ -63,12 +63,14 @@ int command_run(const std::string& config_path) {
   log::info("schedulo starting: redis {} prefix {}", config->redis.parsed.redacted(), config->redis.prefix);
   return run_with_redis(*config, [&](redis::Client& client, const queue::Keys&) -> net::awaitable<int> {
     auto executor = co_await boost::asio::this_coro::executor;
+    net::Timer idle(executor);
     boost::asio::signal_set signals(executor, SIGINT, SIGTERM);
     bool stopping = false;
     signals.async_wait([&](const net::error_code& ec, int signal) {
       if (ec) return;
       log::info("signal {}: shutting down", signal);
       stopping = true;
+      idle.cancel();
       client.stop();  // cancels whatever waits on Redis; the loops below then end
     });
     if (!co_await redis_ready(client, *config)) {
@@ -77,7 +79,6 @@ int command_run(const std::string& config_path) {
     }
     log::info("ready: Redis is durable; the job engine arrives with the queue issue, so this daemon only "
               "holds its connection and waits for SIGTERM");
-    net::Timer idle(executor);
     while (!stopping) {
       idle.expires_after(std::chrono::seconds(5));
       co_await idle.async_wait();
@@ -114,7 +115,7 @@ int command_enqueue(const std::string& config_path, const std::vector<std::strin
     if (!parsed.job) {
       any_invalid = true;
       for (const auto& e : parsed.errors)
-        std::cerr << "job " << (i + 1) << ": " << (e.field.empty() ? "" : e.field + ": ") << e.message << "\n";
+        std::cerr << "job " << (i + 1) << ": " << e.message << "\n";  // messages name their field
       continue;
     }
     if (parsed.job->id.empty()) parsed.job->id = jobs::generate_job_id();
@@ -123,6 +124,7 @@ int command_enqueue(const std::string& config_path, const std::vector<std::strin
   if (any_invalid) return kExitUsage;
   return run_with_redis(*config, [&](redis::Client& client, const queue::Keys& keys) -> net::awaitable<int> {
     std::vector<redis::Args> commands;
+    commands.reserve(valid.size());
     for (const auto& job : valid) commands.push_back({"LPUSH", keys.inbox(), job.to_json().dump()});
     auto replies = co_await client.pipeline(commands);
     if (!replies) {

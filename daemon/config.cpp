@@ -240,7 +240,8 @@ ConfigResult load_config_text(const std::string& text, const ConfigSources& sour
   flatten(document, "", values, result.errors);
   // A SCHEDULO_A__B variable names a key; a misspelled one must not be ignored silently. (Variables
   // without "__", such as SCHEDULO_TEST_REDIS_URL, are not configuration.)
-  for (const auto& [name, value] : sources.environment) {
+  for (const auto& variable : sources.environment) {
+    const std::string& name = variable.first;
     if (name.find("__") == std::string::npos) continue;
     const bool known = std::any_of(config_schema().begin(), config_schema().end(),
                                    [&](const Setting& s) { return env_name(s.key) == name; });

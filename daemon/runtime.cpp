@@ -47,7 +47,7 @@ int run_with_redis(const Config& config,
         status = co_await body(client, keys);
         client.stop();
       },
-      [&](std::exception_ptr e) {
+      [&](const std::exception_ptr& e) {
         if (e) {
           try {
             std::rethrow_exception(e);

@@ -10,8 +10,7 @@
 namespace schedulo::jobs {
 namespace {
 
-constexpr std::array<std::string_view, 4> kJobTypes = {"publish", "refresh_token", "fetch_analytics",
-                                                       "revoke_token"};
+constexpr std::array<std::string_view, 4> kJobTypes = {"publish", "refresh_token", "fetch_analytics", "revoke_token"};
 constexpr std::array<std::string_view, 4> kPlatforms = {"instagram", "facebook", "tiktok", "x"};
 constexpr std::array<std::string_view, 2> kMediaKinds = {"image", "video"};
 
@@ -30,9 +29,15 @@ constexpr std::size_t kRandomChars = 10;
 
 }  // namespace
 
-std::string_view to_string(JobType type) { return kJobTypes[static_cast<std::size_t>(type)]; }
-std::string_view to_string(Platform platform) { return kPlatforms[static_cast<std::size_t>(platform)]; }
-std::string_view to_string(MediaKind kind) { return kMediaKinds[static_cast<std::size_t>(kind)]; }
+std::string_view to_string(JobType type) {
+  return kJobTypes[static_cast<std::size_t>(type)];
+}
+std::string_view to_string(Platform platform) {
+  return kPlatforms[static_cast<std::size_t>(platform)];
+}
+std::string_view to_string(MediaKind kind) {
+  return kMediaKinds[static_cast<std::size_t>(kind)];
+}
 
 std::optional<JobType> job_type_from_string(std::string_view text) {
   return from_table<JobType>(kJobTypes, text);

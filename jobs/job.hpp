@@ -47,8 +47,8 @@ struct Job {
   JobType type = JobType::publish;
   Platform platform = Platform::instagram;
   std::string account;
-  std::optional<std::int64_t> run_at_ms;  // ms since the Unix epoch; nullopt = now
-  std::optional<Post> post;               // publish jobs only
+  std::optional<std::int64_t> run_at_ms;     // ms since the Unix epoch; nullopt = now
+  std::optional<Post> post;                  // publish jobs only
   std::vector<std::string> target_post_ids;  // fetch_analytics; empty = recent posts
   std::string post_record;                   // Airtable Posts record id; empty = none
   std::string callback_url;                  // normalised; empty = none

@@ -22,7 +22,7 @@ constexpr std::size_t kMaxAltTextLength = 1000;  // X's limit, the lowest (platf
 constexpr std::size_t kMaxPostIdLength = 256;
 constexpr std::size_t kMaxTargetPostIds = 100;
 constexpr std::size_t kMaxThreadPosts = 25;
-constexpr std::size_t kMaxXPostIdDigits = 20;  // X ids are unsigned 64-bit snowflakes
+constexpr std::size_t kMaxXPostIdDigits = 20;        // X ids are unsigned 64-bit snowflakes
 constexpr std::size_t kAirtableRecordIdLength = 17;  // "rec" + 14 alphanumerics
 // run_at must survive format_rfc3339_ms and back: years 1970..9999.
 constexpr std::int64_t kMaxRunAtMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
@@ -51,14 +51,16 @@ constexpr PlatformRules kRules[] = {
     {25000, 4, true, false},
 };
 
-const PlatformRules& rules_for(Platform p) { return kRules[static_cast<std::size_t>(p)]; }
+const PlatformRules& rules_for(Platform p) {
+  return kRules[static_cast<std::size_t>(p)];
+}
 
-constexpr std::array<std::string_view, 4> kJobTypeNames = {"publish", "refresh_token",
-                                                           "fetch_analytics", "revoke_token"};
+constexpr std::array<std::string_view, 4> kJobTypeNames = {"publish", "refresh_token", "fetch_analytics",
+                                                           "revoke_token"};
 constexpr std::array<std::string_view, 4> kPlatformNames = {"instagram", "facebook", "tiktok", "x"};
 constexpr std::array<std::string_view, 2> kMediaKindNames = {"image", "video"};
-constexpr std::array<std::string_view, 4> kTikTokPrivacyLevels = {
-    "PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"};
+constexpr std::array<std::string_view, 4> kTikTokPrivacyLevels = {"PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS",
+                                                                  "FOLLOWER_OF_CREATOR", "SELF_ONLY"};
 
 // --- text helpers ---------------------------------------------------------------------------------
 
@@ -70,42 +72,6 @@ std::string join(const List& items, std::string_view separator = ", ") {
     out += item;
   }
   return out;
-}
-
-// User input in a message or field path: bounded, cut on a character boundary, control characters
-// replaced, so what we print is valid UTF-8 on one line and cannot carry a long payload.
-std::string excerpt(std::string_view s) {
-  std::string out;
-  std::size_t chars = 0;
-  std::size_t i = 0;
-  for (; i < s.size() && chars < kMaxEcho; ++chars) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    std::size_t len = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-    len = std::min(len, s.size() - i);
-    if (lead < 0x20 || lead == 0x7f)
-      out += '?';
-    else
-      out.append(s.substr(i, len));
-    i += len;
-  }
-  if (i < s.size()) out += "…";
-  return out;
-}
-
-std::string in_quotes(std::string_view s) { return "\"" + excerpt(s) + "\""; }
-
-std::string type_name(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a decimal number";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "an unsupported value";
-  }
 }
 
 // Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF). Input parsed by nlohmann is
@@ -137,17 +103,66 @@ bool valid_utf8(std::string_view s) {
       if ((cc & 0xc0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3f);
     }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
       return false;
     i += len;
   }
   return true;
 }
 
+// User input in a message or field path: bounded, cut on a character boundary, control characters
+// and broken UTF-8 replaced, so what we print is valid UTF-8 on one line and carries no long payload.
+std::string excerpt(std::string_view s) {
+  std::string out;
+  std::size_t chars = 0;
+  std::size_t i = 0;
+  for (; i < s.size() && chars < kMaxEcho; ++chars) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    const std::size_t len = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+    if (lead < 0x20 || lead == 0x7f) {
+      out += '?';
+      ++i;
+    } else if (len == 1 || (i + len <= s.size() && valid_utf8(s.substr(i, len)))) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += '?';
+      ++i;
+    }
+  }
+  if (i < s.size()) out += "…";
+  return out;
+}
+
+std::string in_quotes(std::string_view s) {
+  return "\"" + excerpt(s) + "\"";
+}
+
+std::string type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a decimal number";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "an unsupported value";
+  }
+}
+
 std::size_t count_chars(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(
-      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
 }
 
 // C0 controls, DEL and C1 controls (U+0080..U+009F); tab and line breaks optionally allowed.
@@ -192,14 +207,14 @@ class Checker {
     return it == object.end() || it->is_null() ? nullptr : &*it;
   }
 
-  void refuse_unknown(const json& object, const std::string& path,
-                      std::initializer_list<std::string_view> known, std::string_view owner) {
+  void refuse_unknown(const json& object, const std::string& path, std::initializer_list<std::string_view> known,
+                      std::string_view owner) {
     for (const auto& [key, value] : object.items()) {
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
       const std::string field = path.empty() ? excerpt(key) : path + "." + excerpt(key);
       add(field, "unknown_field",
-          "unknown field " + in_quotes(key) + (path.empty() ? "" : " in " + path) + "; " +
-              std::string(owner) + " has " + join(known));
+          "unknown field " + in_quotes(key) + (path.empty() ? "" : " in " + path) + "; " + std::string(owner) +
+              " has " + join(known));
     }
   }
 
@@ -270,15 +285,13 @@ class Checker {
     const http::Url& url = *parsed.url;
     if (callback) {
       const bool listed =
-          std::any_of(context_.callback_hosts.begin(), context_.callback_hosts.end(),
-                      [&](const std::string& h) {
-                        std::string_view host = h;
-                        if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
-                        return lower(host) == url.host;
-                      });
+          std::any_of(context_.callback_hosts.begin(), context_.callback_hosts.end(), [&](const std::string& h) {
+            std::string_view host = h;
+            if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
+            return lower(host) == url.host;
+          });
       if (!listed) {
-        add(field, "not_allowed",
-            field + " host " + in_quotes(url.host) + " is not in bubble.callback_hosts");
+        add(field, "not_allowed", field + " host " + in_quotes(url.host) + " is not in bubble.callback_hosts");
         return std::nullopt;
       }
     }
@@ -296,13 +309,11 @@ class Checker {
     if (!v) return;
     const std::string* s = string_value(*v, "id", "a string");
     if (!s) return;
-    const bool ok = !s->empty() && s->size() <= kMaxIdLength &&
-                    std::all_of(s->begin(), s->end(), [](char c) {
-                      return is_alnum(c) || c == '_' || c == '.' || c == ':' || c == '-';
-                    });
+    const bool ok = !s->empty() && s->size() <= kMaxIdLength && std::all_of(s->begin(), s->end(), [](char c) {
+      return is_alnum(c) || c == '_' || c == '.' || c == ':' || c == '-';
+    });
     if (!ok) {
-      add("id", "invalid_value",
-          "id must be 1 to 128 characters from A-Z a-z 0-9 _ . : - (got " + in_quotes(*s) + ")");
+      add("id", "invalid_value", "id must be 1 to 128 characters from A-Z a-z 0-9 _ . : - (got " + in_quotes(*s) + ")");
       return;
     }
     job.id = *s;
@@ -359,8 +370,7 @@ class Checker {
                     std::all_of(s->begin() + 3, s->end(), is_alnum);
     if (!ok) {
       add("post_record", "invalid_value",
-          "post_record must be an Airtable record id: \"rec\" and 14 letters or digits (got " +
-              in_quotes(*s) + ")");
+          "post_record must be an Airtable record id: \"rec\" and 14 letters or digits (got " + in_quotes(*s) + ")");
       return;
     }
     job.post_record = *s;
@@ -380,10 +390,9 @@ class Checker {
       add("max_attempts", "wrong_type", "max_attempts must be " + expected + ", not " + type_name(*v));
       return;
     }
-    const bool in_range = v->is_number_unsigned()
-                              ? v->get<std::uint64_t>() <= static_cast<std::uint64_t>(limit) &&
-                                    v->get<std::uint64_t>() >= 1
-                              : v->get<std::int64_t>() >= 1 && v->get<std::int64_t>() <= limit;
+    const bool in_range = v->is_number_unsigned() ? v->get<std::uint64_t>() <= static_cast<std::uint64_t>(limit) &&
+                                                        v->get<std::uint64_t>() >= 1
+                                                  : v->get<std::int64_t>() >= 1 && v->get<std::int64_t>() <= limit;
     if (!in_range) {
       add("max_attempts", "invalid_value", "max_attempts must be " + expected + " (got " + v->dump() + ")");
       return;
@@ -408,8 +417,7 @@ class Checker {
     if (!list) {
       add("targets.post_ids", "required", "targets.post_ids is required: 1 to 100 platform post ids");
     } else if (!list->is_array()) {
-      add("targets.post_ids", "wrong_type",
-          "targets.post_ids must be an array of post ids, not " + type_name(*list));
+      add("targets.post_ids", "wrong_type", "targets.post_ids must be an array of post ids, not " + type_name(*list));
     } else if (list->empty()) {
       add("targets.post_ids", "invalid_value",
           "targets.post_ids must list 1 to 100 post ids (leave out targets for the account's recent "
@@ -485,16 +493,14 @@ class Checker {
   // Validates post.media into `out`; false when any item is unusable (composite rules then skip).
   bool media_list(const json& media, std::optional<Platform> platform, std::vector<Media>& out) {
     if (!media.is_array()) {
-      add("post.media", "wrong_type",
-          "post.media must be an array of {url, kind} objects, not " + type_name(media));
+      add("post.media", "wrong_type", "post.media must be an array of {url, kind} objects, not " + type_name(media));
       return false;
     }
     bool ok = true;
     if (platform && media.size() > rules_for(*platform).media_max) {
       add("post.media", "too_many",
-          "post.media has " + std::to_string(media.size()) + " items; " +
-              std::string(to_string(*platform)) + " allows at most " +
-              std::to_string(rules_for(*platform).media_max));
+          "post.media has " + std::to_string(media.size()) + " items; " + std::string(to_string(*platform)) +
+              " allows at most " + std::to_string(rules_for(*platform).media_max));
       ok = false;
     }
     for (std::size_t i = 0; i < media.size(); ++i) {
@@ -519,8 +525,7 @@ class Checker {
       add(path + ".url", "required", path + ".url is required");
     }
     if (const json* kind = member(v, "kind")) {
-      if (auto k = enum_value(*kind, path + ".kind", kMediaKindNames))
-        media.kind = static_cast<MediaKind>(*k);
+      if (auto k = enum_value(*kind, path + ".kind", kMediaKindNames)) media.kind = static_cast<MediaKind>(*k);
     } else {
       add(path + ".kind", "required", path + ".kind is required: one of image, video");
     }
@@ -545,8 +550,7 @@ class Checker {
       const auto named = platform_from_string(key);
       if (!named) {
         add("post.options." + excerpt(key), "unknown_field",
-            "unknown field " + in_quotes(key) + " in post.options; post.options has " +
-                join(kPlatformNames));
+            "unknown field " + in_quotes(key) + " in post.options; post.options has " + join(kPlatformNames));
         continue;
       }
       if (!platform || *named != *platform || value.is_null()) continue;
@@ -556,10 +560,18 @@ class Checker {
         continue;
       }
       switch (*platform) {
-        case Platform::instagram: instagram_options(value, path, out); break;
-        case Platform::facebook: facebook_options(value, path, out); break;
-        case Platform::tiktok: tiktok_options(value, path, out); break;
-        case Platform::x: x_options(value, path, out); break;
+        case Platform::instagram:
+          instagram_options(value, path, out);
+          break;
+        case Platform::facebook:
+          facebook_options(value, path, out);
+          break;
+        case Platform::tiktok:
+          tiktok_options(value, path, out);
+          break;
+        case Platform::x:
+          x_options(value, path, out);
+          break;
       }
     }
   }
@@ -597,9 +609,7 @@ class Checker {
     bool_option(block, path, "disable_duet", out);
     bool_option(block, path, "disable_stitch", out);
     refuse_unknown(block, path,
-                   {"mode", "source", "privacy_level", "disable_comment", "disable_duet",
-                    "disable_stitch"},
-                   path);
+                   {"mode", "source", "privacy_level", "disable_comment", "disable_duet", "disable_stitch"}, path);
   }
 
   void x_options(const json& block, const std::string& path, json& out) {
@@ -625,8 +635,8 @@ class Checker {
     }
     if (v.size() > kMaxThreadPosts) {
       add(field, "too_many",
-          field + " has " + std::to_string(v.size()) + " items; at most " +
-              std::to_string(kMaxThreadPosts) + " are allowed");
+          field + " has " + std::to_string(v.size()) + " items; at most " + std::to_string(kMaxThreadPosts) +
+              " are allowed");
       return;
     }
     const std::size_t before = error_count();
@@ -648,8 +658,8 @@ class Checker {
     const PlatformRules& rules = rules_for(platform);
     const std::string name(to_string(platform));
     const auto& media = post.media;
-    const auto videos = std::count_if(media.begin(), media.end(),
-                                      [](const Media& m) { return m.kind == MediaKind::video; });
+    const auto videos =
+        std::count_if(media.begin(), media.end(), [](const Media& m) { return m.kind == MediaKind::video; });
     const auto option = [&](const char* key) {
       const auto it = post.options.find(key);
       return it != post.options.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -658,8 +668,7 @@ class Checker {
 
     if (rules.media_required && media.empty()) {
       add("post.media", "required", "post.media must have at least one image or video for " + name);
-    } else if (!rules.media_required && media.empty() && !has_text &&
-               !(platform == Platform::facebook && has_link)) {
+    } else if (!rules.media_required && media.empty() && !has_text && !(platform == Platform::facebook && has_link)) {
       add("post", "required",
           platform == Platform::facebook ? "post needs text, media or options.facebook.link for facebook"
                                          : "post needs text or media for " + name);
@@ -672,11 +681,11 @@ class Checker {
         add("post.media", "invalid_value", "an instagram reel needs exactly one video in post.media");
       if (option("as") == "story") {
         if (media.size() != 1)
-          add("post.media", "invalid_value",
-              "an instagram story needs exactly one image or video in post.media");
+          add("post.media", "invalid_value", "an instagram story needs exactly one image or video in post.media");
         if (has_text)
-          add("post.text", "not_allowed", "post.text is not allowed in an instagram story (stories "
-                                          "have no caption)");
+          add("post.text", "not_allowed",
+              "post.text is not allowed in an instagram story (stories "
+              "have no caption)");
       }
     }
     if (platform == Platform::facebook && option("as") == "reel" && !one_video)
@@ -726,8 +735,12 @@ class DuplicateKeyFinder {
  public:
   bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
-      case json::parse_event_t::object_start: stack_.push_back({false, 0, {}, {}}); break;
-      case json::parse_event_t::array_start: stack_.push_back({true, 0, {}, {}}); break;
+      case json::parse_event_t::object_start:
+        stack_.push_back({false, 0, {}, {}});
+        break;
+      case json::parse_event_t::array_start:
+        stack_.push_back({true, 0, {}, {}});
+        break;
       case json::parse_event_t::key: {
         Frame& frame = stack_.back();
         frame.key = parsed.get<std::string>();
@@ -739,7 +752,9 @@ class DuplicateKeyFinder {
         if (!stack_.empty()) stack_.pop_back();
         next_value();
         break;
-      case json::parse_event_t::value: next_value(); break;
+      case json::parse_event_t::value:
+        next_value();
+        break;
     }
     return true;
   }
@@ -786,24 +801,21 @@ ParseResult parse_job(std::string_view raw, const ValidationContext& context) {
     return failure("too_large", "the job is " + std::to_string(raw.size()) + " bytes; at most " +
                                     std::to_string(context.max_job_bytes) + " are accepted");
   if (nested_deeper_than(raw, kMaxJsonDepth))
-    return failure("too_deep",
-                   "the job is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return failure("too_deep", "the job is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json document;
   DuplicateKeyFinder duplicates;
   try {
     document = json::parse(raw.begin(), raw.end(), std::ref(duplicates));
   } catch (const json::parse_error& e) {
     // e.what() quotes the last token read; only the position is reported, not the input.
-    return failure("malformed_json",
-                   "the job is not valid JSON: syntax error at byte " + std::to_string(e.byte));
+    return failure("malformed_json", "the job is not valid JSON: syntax error at byte " + std::to_string(e.byte));
   } catch (const json::out_of_range&) {
     return failure("malformed_json", "the job is not valid JSON: a number is too large");
   } catch (const json::exception&) {
     return failure("malformed_json", "the job is not valid JSON");
   }
   if (duplicates.duplicate())
-    return failure("duplicate_key",
-                   *duplicates.duplicate() + " appears more than once; a key may appear only once",
+    return failure("duplicate_key", *duplicates.duplicate() + " appears more than once; a key may appear only once",
                    *duplicates.duplicate());
   return validate_job(document, context);
 }
@@ -821,17 +833,16 @@ ParseResult validate_job(const json& document, const ValidationContext& context)
   check.account(document, job);
   check.run_at(document, job);
   const auto job_type = type ? std::optional<JobType>(static_cast<JobType>(*type)) : std::nullopt;
-  const auto job_platform =
-      platform ? std::optional<Platform>(static_cast<Platform>(*platform)) : std::nullopt;
+  const auto job_platform = platform ? std::optional<Platform>(static_cast<Platform>(*platform)) : std::nullopt;
   check.post(document, job_type, job_platform, job);
   check.targets(document, job_type, job);
   check.post_record(document, job);
   check.callback_url(document, job);
   check.max_attempts(document, job);
-  check.refuse_unknown(document, "",
-                       {"id", "type", "platform", "account", "run_at", "post", "targets",
-                        "post_record", "callback_url", "max_attempts"},
-                       "a job");
+  check.refuse_unknown(
+      document, "",
+      {"id", "type", "platform", "account", "run_at", "post", "targets", "post_record", "callback_url", "max_attempts"},
+      "a job");
   ParseResult result{std::nullopt, check.take()};
   if (result.errors.empty()) {
     job.type = *job_type;

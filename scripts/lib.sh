@@ -32,9 +32,14 @@ ensure_packages() {
 build() {
   local dir="$1" type="$2"
   shift 2
-  say "building $dir ($type $*)"
-  cmake -S "$ROOT" -B "$ROOT/$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
-  cmake --build "$ROOT/$dir" -j "$JOBS"
+  say "building $dir ($type $*); log in $dir/build.log"
+  mkdir -p "$ROOT/$dir"
+  if ! { cmake -S "$ROOT" -B "$ROOT/$dir" -DCMAKE_BUILD_TYPE="$type" "$@" &&
+         cmake --build "$ROOT/$dir" -j "$JOBS"; } >"$ROOT/$dir/build.log" 2>&1; then
+    tail -n 60 "$ROOT/$dir/build.log" >&2
+    say "build failed: see $dir/build.log"
+    return 1
+  fi
 }
 
 free_port() {

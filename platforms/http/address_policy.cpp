@@ -44,13 +44,13 @@ Bytes6 net6(std::initializer_list<unsigned> groups) {
 }
 
 std::uint32_t embedded_at(const Bytes6& b, std::size_t i) {
-  return (std::uint32_t{b[i]} << 24) | (std::uint32_t{b[i + 1]} << 16) |
-         (std::uint32_t{b[i + 2]} << 8) | std::uint32_t{b[i + 3]};
+  return (std::uint32_t{b[i]} << 24) | (std::uint32_t{b[i + 1]} << 16) | (std::uint32_t{b[i + 2]} << 8) |
+         std::uint32_t{b[i + 3]};
 }
 
 bool all_zero(const Bytes6& b, std::size_t from, std::size_t to) {
-  return std::all_of(b.begin() + static_cast<std::ptrdiff_t>(from),
-                     b.begin() + static_cast<std::ptrdiff_t>(to), [](unsigned char c) { return c == 0; });
+  return std::all_of(b.begin() + static_cast<std::ptrdiff_t>(from), b.begin() + static_cast<std::ptrdiff_t>(to),
+                     [](unsigned char c) { return c == 0; });
 }
 
 // The IPv4 address a connection to this IPv6 address would reach, for the forms that carry one.
@@ -58,8 +58,7 @@ bool all_zero(const Bytes6& b, std::size_t from, std::size_t to) {
 std::optional<std::uint32_t> embedded_v4(const Bytes6& b) {
   // ::ffff:a.b.c.d (mapped) and ::ffff:0:a.b.c.d (SIIT translated)
   if (all_zero(b, 0, 10) && b[10] == 0xff && b[11] == 0xff) return embedded_at(b, 12);
-  if (all_zero(b, 0, 8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0)
-    return embedded_at(b, 12);
+  if (all_zero(b, 0, 8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0) return embedded_at(b, 12);
   // ::a.b.c.d (deprecated IPv4-compatible)
   if (all_zero(b, 0, 12)) return embedded_at(b, 12);
   // 64:ff9b::/96 (NAT64 well-known prefix)
@@ -112,8 +111,8 @@ std::optional<std::string_view> classify_v6(const Bytes6& b) {
   };
   static const Range kRanges[] = {
       {net6({0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254}), 128, "cloud metadata"},  // AWS IMDS over IPv6
-      {net6({0x0064, 0xff9b, 0x0001}), 48, "reserved"},  // local-use NAT64: could map anywhere
-      {net6({0x0100}), 64, "reserved"},                  // discard-only
+      {net6({0x0064, 0xff9b, 0x0001}), 48, "reserved"},                        // local-use NAT64: could map anywhere
+      {net6({0x0100}), 64, "reserved"},                                        // discard-only
       {net6({0x2001, 0x0db8}), 32, "documentation"},
       {net6({0x3fff}), 20, "documentation"},
       {net6({0x2001, 0x0002}), 48, "benchmarking"},
@@ -152,8 +151,7 @@ std::optional<unsigned> parse_prefix(std::string_view text, unsigned max) {
 
 }  // namespace
 
-AddressPolicyResult AddressPolicy::from_entries(const std::vector<std::string>& entries,
-                                                std::string_view key) {
+AddressPolicyResult AddressPolicy::from_entries(const std::vector<std::string>& entries, std::string_view key) {
   AddressPolicy policy;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string_view entry = entries[i];
@@ -161,22 +159,21 @@ AddressPolicyResult AddressPolicy::from_entries(const std::vector<std::string>& 
     const std::string address_text(entry.substr(0, slash));
     boost::system::error_code ec;
     // A zone id ("fe80::1%eth0") names an interface, not a range: refused.
-    const ip::address address = address_text.find('%') == std::string::npos
-                                     ? ip::make_address(address_text, ec)
-                                     : ip::address{};
+    const ip::address address =
+        address_text.find('%') == std::string::npos ? ip::make_address(address_text, ec) : ip::address{};
     const bool is_address = address_text.find('%') == std::string::npos && !ec;
     bool ok = false;
     if (is_address && address.is_v4()) {
-      const auto prefix = slash == std::string_view::npos ? std::optional<unsigned>(32)
-                                                          : parse_prefix(entry.substr(slash + 1), 32);
+      const auto prefix =
+          slash == std::string_view::npos ? std::optional<unsigned>(32) : parse_prefix(entry.substr(slash + 1), 32);
       if (prefix) {
         const std::uint32_t bits = address.to_v4().to_uint();
         policy.ranges_v4_.push_back({bits & mask_v4(*prefix), *prefix});
         ok = true;
       }
     } else if (is_address) {
-      const auto prefix = slash == std::string_view::npos ? std::optional<unsigned>(128)
-                                                          : parse_prefix(entry.substr(slash + 1), 128);
+      const auto prefix =
+          slash == std::string_view::npos ? std::optional<unsigned>(128) : parse_prefix(entry.substr(slash + 1), 128);
       if (prefix) {
         RangeV6 range{address.to_v6().to_bytes(), *prefix};
         for (unsigned bit = *prefix; bit < 128; ++bit)
@@ -192,8 +189,11 @@ AddressPolicyResult AddressPolicy::from_entries(const std::vector<std::string>& 
       }
     }
     if (!ok) {
-      // Config values are operator input, but keep the echo bounded all the same.
+      // Config values are operator input, but keep the echo bounded and printable all the same
+      // (entries are ASCII when valid; anything else is shown as '?').
       std::string shown(entry.substr(0, 64));
+      for (char& c : shown)
+        if (c < 0x20 || c > 0x7e) c = '?';
       if (entry.size() > 64) shown += "…";
       return {std::nullopt, std::string(key) + "[" + std::to_string(i) + "]: \"" + shown +
                                 "\" is not a host name, IP address or CIDR range"};
@@ -228,8 +228,7 @@ bool AddressPolicy::address_allowed(const boost::asio::ip::address& address) con
   return embedded && in_allowed_v4(*embedded);
 }
 
-std::optional<std::string_view> AddressPolicy::non_public_range(
-    const boost::asio::ip::address& address) {
+std::optional<std::string_view> AddressPolicy::non_public_range(const boost::asio::ip::address& address) {
   if (address.is_v4()) return classify_v4(address.to_v4().to_uint());
   return classify_v6(address.to_v6().to_bytes());
 }

@@ -17,11 +17,19 @@ constexpr std::size_t kMaxEcho = 64;
 constexpr std::size_t kMaxHostLength = 253;
 constexpr std::size_t kMaxLabelLength = 63;
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char to_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -29,21 +37,37 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// User input in a message: bounded, cut on a character boundary, and free of control characters, so
-// the message stays valid UTF-8 and one line.
+// Length of the well-formed UTF-8 sequence at s[i], or 0 when it is not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char lead = at(0);
+  const std::size_t len = lead < 0x80 ? 1 : lead < 0xc2 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf5 ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k)
+    if ((at(k) & 0xc0) != 0x80) return 0;
+  // overlong 3/4-byte forms, surrogates, beyond U+10FFFF
+  if ((lead == 0xe0 && at(1) < 0xa0) || (lead == 0xed && at(1) > 0x9f) || (lead == 0xf0 && at(1) < 0x90) ||
+      (lead == 0xf4 && at(1) > 0x8f))
+    return 0;
+  return len;
+}
+
+// User input in a message: bounded, cut on a character boundary, control characters and broken
+// UTF-8 replaced, so the message stays valid UTF-8 and one line.
 std::string excerpt(std::string_view s) {
   std::string out;
   std::size_t chars = 0;
   std::size_t i = 0;
   for (; i < s.size() && chars < kMaxEcho; ++chars) {
     const auto lead = static_cast<unsigned char>(s[i]);
-    std::size_t len = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-    len = std::min(len, s.size() - i);
-    if (lead < 0x20 || lead == 0x7f)
+    const std::size_t len = utf8_sequence(s, i);
+    if (len == 0 || lead < 0x20 || lead == 0x7f) {
       out += '?';
-    else
+      ++i;
+    } else {
       out.append(s.substr(i, len));
-    i += len;
+      i += len;
+    }
   }
   if (i < s.size()) out += "…";
   return out;
@@ -51,9 +75,7 @@ std::string excerpt(std::string_view s) {
 
 std::string_view article(std::string_view label) {
   if (label.starts_with("uni")) return "a";  // "a unique-local"
-  return !label.empty() && std::string_view("aeiou").find(label.front()) != std::string_view::npos
-             ? "an"
-             : "a";
+  return !label.empty() && std::string_view("aeiou").find(label.front()) != std::string_view::npos ? "an" : "a";
 }
 
 // True when the host's last label is a number (decimal, or 0x hex): such a host is an IPv4 literal
@@ -91,10 +113,11 @@ std::string encode_target(std::string_view raw) {
   return out;
 }
 
-UrlResult fail(std::string message) { return {std::nullopt, std::move(message)}; }
+UrlResult fail(std::string message) {
+  return {std::nullopt, std::move(message)};
+}
 
-constexpr std::string_view kNotAbsolute =
-    "not an absolute URL: it must start with https:// or http://";
+constexpr std::string_view kNotAbsolute = "not an absolute URL: it must start with https:// or http://";
 
 // Splits "scheme:" off the front. Returns the rest (after "//") and sets scheme, or an error.
 std::optional<std::string> take_scheme(std::string_view& rest, std::string& scheme) {
@@ -105,8 +128,8 @@ std::optional<std::string> take_scheme(std::string_view& rest, std::string& sche
   }
   std::size_t i = 0;
   if (rest.empty() || !is_alpha(rest[0])) return std::string(kNotAbsolute);
-  while (i < rest.size() && (is_alpha(rest[i]) || is_digit(rest[i]) || rest[i] == '+' ||
-                             rest[i] == '-' || rest[i] == '.'))
+  while (i < rest.size() &&
+         (is_alpha(rest[i]) || is_digit(rest[i]) || rest[i] == '+' || rest[i] == '-' || rest[i] == '.'))
     ++i;
   // "host:8080/x" reads as scheme "host" to a URL parser; say what is really wrong.
   if (i == rest.size() || rest[i] != ':' || (i + 1 < rest.size() && is_digit(rest[i + 1])))
@@ -123,8 +146,8 @@ std::optional<std::string> take_scheme(std::string_view& rest, std::string& sche
 std::optional<std::string> parse_port(std::string_view text, std::uint16_t& port) {
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), is_digit) ||
-      ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > 65535)
+  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), is_digit) || ec != std::errc{} ||
+      end != text.data() + text.size() || value < 1 || value > 65535)
     return "port \"" + excerpt(text) + "\" must be a number from 1 to 65535";
   port = static_cast<std::uint16_t>(value);
   return std::nullopt;
@@ -136,8 +159,7 @@ std::optional<std::string> parse_host(std::string_view raw, Url& url) {
   if (raw.front() == '[') {
     const std::string inner(raw.substr(1, raw.size() - 2));
     boost::system::error_code ec;
-    const auto v6 = inner.find('%') == std::string::npos ? ip::make_address_v6(inner, ec)
-                                                          : ip::address_v6{};
+    const auto v6 = inner.find('%') == std::string::npos ? ip::make_address_v6(inner, ec) : ip::address_v6{};
     if (raw.back() != ']' || inner.find('%') != std::string::npos || ec)
       return "host \"" + excerpt(raw) + "\" is not a valid IPv6 address";
     url.host = v6.to_string();
@@ -151,9 +173,8 @@ std::optional<std::string> parse_host(std::string_view raw, Url& url) {
   if (ends_in_number(host)) {
     // inet_aton is what getaddrinfo applies to numeric hosts, so it decides what address this is.
     in_addr addr{};
-    const bool charset_ok = std::all_of(host.begin(), host.end(), [](char c) {
-      return is_hex(c) || c == 'x' || c == '.';
-    });
+    const bool charset_ok =
+        std::all_of(host.begin(), host.end(), [](char c) { return is_hex(c) || c == 'x' || c == '.'; });
     if (!charset_ok || inet_aton(host.c_str(), &addr) == 0)
       return "host \"" + excerpt(raw) + "\" is not a valid IPv4 address";
     url.host = ip::address_v4(ntohl(addr.s_addr)).to_string();
@@ -197,8 +218,7 @@ std::string Url::str() const {
 
 UrlResult parse_url(std::string_view text) {
   if (text.empty()) return fail("URL is empty");
-  if (text.size() > kMaxUrlLength)
-    return fail("URL is longer than " + std::to_string(kMaxUrlLength) + " characters");
+  if (text.size() > kMaxUrlLength) return fail("URL is longer than " + std::to_string(kMaxUrlLength) + " characters");
   if (std::any_of(text.begin(), text.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
         return u <= 0x20 || u == 0x7f;
@@ -211,8 +231,7 @@ UrlResult parse_url(std::string_view text) {
 
   const std::size_t authority_end = rest.find_first_of("/?#");
   const std::string_view authority = rest.substr(0, authority_end);
-  std::string_view target = authority_end == std::string_view::npos ? std::string_view{}
-                                                                     : rest.substr(authority_end);
+  std::string_view target = authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
   if (authority.find('@') != std::string_view::npos)
     return fail("credentials (user:password@) are not allowed in a URL: they would leak into logs");
 
@@ -227,12 +246,10 @@ UrlResult parse_url(std::string_view text) {
   if (auto error = parse_host(authority.substr(0, host_end), url)) return fail(std::move(*error));
   url.port = url.scheme == "https" ? 443 : 80;
   if (host_end < authority.size())
-    if (auto error = parse_port(authority.substr(host_end + 1), url.port))
-      return fail(std::move(*error));
+    if (auto error = parse_port(authority.substr(host_end + 1), url.port)) return fail(std::move(*error));
 
   target = target.substr(0, target.find('#'));
-  url.target = target.empty() || target.front() != '/' ? "/" + encode_target(target)
-                                                      : encode_target(target);
+  url.target = target.empty() || target.front() != '/' ? "/" + encode_target(target) : encode_target(target);
   return {std::move(url), {}};
 }
 
@@ -244,19 +261,17 @@ std::optional<std::string> check_public_url(const Url& url, const AddressPolicy&
     if (ec) return "host " + excerpt(url.host) + " is not a valid IP address";
     if (policy.address_allowed(address)) return std::nullopt;
     const std::string_view range = AddressPolicy::non_public_range(address).value_or("non-public");
-    return "host " + url.host + " is " + std::string(article(range)) + " " + std::string(range) +
-           " address" + std::string(kHint);
+    return "host " + url.host + " is " + std::string(article(range)) + " " + std::string(range) + " address" +
+           std::string(kHint);
   }
   if (policy.host_allowed(url.host)) return std::nullopt;
   // Names that never lead to the public internet: special-use domains (RFC 6761/6762/8375), cloud
   // metadata names, and single-label names, which only search domains or /etc/hosts can resolve.
-  static constexpr std::string_view kInternalSuffixes[] = {".localhost", ".local", ".internal",
-                                                           ".home.arpa"};
+  static constexpr std::string_view kInternalSuffixes[] = {".localhost", ".local", ".internal", ".home.arpa"};
   const bool single_label = url.host.find('.') == std::string::npos;
   const bool internal = std::any_of(std::begin(kInternalSuffixes), std::end(kInternalSuffixes),
                                     [&](std::string_view s) { return ends_with_label(url.host, s); });
-  if (single_label || internal)
-    return "host \"" + excerpt(url.host) + "\" is an internal name" + std::string(kHint);
+  if (single_label || internal) return "host \"" + excerpt(url.host) + "\" is an internal name" + std::string(kHint);
   return std::nullopt;
 }
 

@@ -14,10 +14,10 @@ class AddressPolicy;
 inline constexpr std::size_t kMaxUrlLength = 2048;
 
 struct Url {
-  std::string scheme;  // "http" or "https"
-  std::string host;    // lower-case, no trailing dot; IPv4 dotted quad or IPv6 without brackets
+  std::string scheme;      // "http" or "https"
+  std::string host;        // lower-case, no trailing dot; IPv4 dotted quad or IPv6 without brackets
   std::uint16_t port = 0;  // explicit, or 80/443 by scheme
-  std::string target;  // path and query, "/" when empty; fragment dropped; non-ASCII percent-encoded
+  std::string target;      // path and query, "/" when empty; fragment dropped; non-ASCII percent-encoded
   bool host_is_ip = false;
 
   // scheme://host[:port]target, the port only when not the scheme's default, IPv6 bracketed.

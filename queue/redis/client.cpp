@@ -41,7 +41,7 @@ struct Pending {
 using PendingPtr = std::shared_ptr<Pending>;
 
 struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
-  Impl(net::Executor ex, ClientOptions opts)
+  Impl(const net::Executor& ex, ClientOptions opts)
       : executor(ex), options(std::move(opts)), tls_context(asio::ssl::context::tls_client),
         writer_wake(ex), ticker_wake(ex), rng(std::random_device{}()) {
     if (options.url.mode == RedisUrl::Mode::tls) {
@@ -357,7 +357,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   }
 };
 
-Client::Client(net::Executor executor, ClientOptions options)
+Client::Client(const net::Executor& executor, ClientOptions options)
     : impl_(std::make_shared<Impl>(executor, std::move(options))) {}
 
 Client::~Client() { stop(); }

@@ -51,7 +51,7 @@ struct ClientStats {
 
 class Client {
  public:
-  Client(net::Executor executor, ClientOptions options);
+  Client(const net::Executor& executor, ClientOptions options);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

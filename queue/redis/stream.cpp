@@ -7,7 +7,7 @@ namespace schedulo::redis {
 
 namespace asio = boost::asio;
 
-Stream::Stream(net::Executor executor, asio::ssl::context* tls_context) {
+Stream::Stream(const net::Executor& executor, asio::ssl::context* tls_context) {
   if (tls_context)
     tls_.emplace(executor, *tls_context);
   else

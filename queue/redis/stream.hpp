@@ -15,7 +15,7 @@ namespace schedulo::redis {
 class Stream {
  public:
   // tls_context null: plain TCP.
-  Stream(net::Executor executor, boost::asio::ssl::context* tls_context);
+  Stream(const net::Executor& executor, boost::asio::ssl::context* tls_context);
 
   net::Tcp::socket& socket();
   // Resolves and connects; then, for TLS, handshakes with SNI and host-name verification.

@@ -54,6 +54,7 @@ void check_errors(const ParseResult& result) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view raw(reinterpret_cast<const char*>(data), size);
   const ParseResult result = schedulo::jobs::parse_job(raw, context());

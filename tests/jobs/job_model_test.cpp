@@ -36,8 +36,7 @@ Job parse_ok(std::string_view raw) {
   return result.job.value_or(Job{});
 }
 
-std::vector<ValidationError> parse_errors(std::string_view raw,
-                                          const ValidationContext& context = test_context()) {
+std::vector<ValidationError> parse_errors(std::string_view raw, const ValidationContext& context = test_context()) {
   const ParseResult result = parse_job(raw, context);
   EXPECT_FALSE(result.job.has_value()) << raw;
   return result.errors;
@@ -50,7 +49,9 @@ struct ValidCase {
   const char* json;
 };
 
-void PrintTo(const ValidCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const ValidCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ValidJob : public testing::TestWithParam<ValidCase> {};
 
@@ -89,8 +90,7 @@ const ValidCase kValidJobs[] = {
          {"url":"https://c.example.com/5.jpg","kind":"image"},{"url":"https://c.example.com/6.jpg","kind":"image"},
          {"url":"https://c.example.com/7.jpg","kind":"image"},{"url":"https://c.example.com/8.jpg","kind":"image"},
          {"url":"https://c.example.com/9.jpg","kind":"image"},{"url":"https://c.example.com/0.jpg","kind":"image"}]}})"},
-    {"FacebookTextOnly",
-     R"({"type":"publish","platform":"facebook","account":"page-1","post":{"text":"Hello page"}})"},
+    {"FacebookTextOnly", R"({"type":"publish","platform":"facebook","account":"page-1","post":{"text":"Hello page"}})"},
     {"FacebookLinkOnly",
      R"({"type":"publish","platform":"facebook","account":"page-1",
          "post":{"options":{"facebook":{"link":"HTTPS://Example.com/article?id=7"}}}})"},
@@ -210,7 +210,9 @@ struct InvalidCase {
   std::string message;
 };
 
-void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const InvalidCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class InvalidJob : public testing::TestWithParam<InvalidCase> {};
 
@@ -225,8 +227,7 @@ TEST_P(InvalidJob, IsRefusedWithOneExactError) {
 
 // A valid publish job for `platform` with `post` as its post (a JSON fragment), plus `extra` fields.
 std::string publish(const std::string& platform, const std::string& post, const std::string& extra = "") {
-  return R"({"type":"publish","platform":")" + platform + R"(","account":"acct","post":)" + post +
-         extra + "}";
+  return R"({"type":"publish","platform":")" + platform + R"(","account":"acct","post":)" + post + extra + "}";
 }
 std::string image(const std::string& url = "https://c.example.com/a.jpg") {
   return R"({"url":")" + url + R"(","kind":"image"})";
@@ -262,8 +263,8 @@ const InvalidCase kInvalidJobs[] = {
     {"UnknownTopLevelField", refresh(R"(,"priority":1)"), "priority", "unknown_field",
      "unknown field \"priority\"; a job has id, type, platform, account, run_at, post, targets, "
      "post_record, callback_url, max_attempts"},
-    {"UnknownFieldNameIsTruncated", refresh(",\"" + std::string(100, 'k') + "\":1"),
-     std::string(64, 'k') + "…", "unknown_field",
+    {"UnknownFieldNameIsTruncated", refresh(",\"" + std::string(100, 'k') + "\":1"), std::string(64, 'k') + "…",
+     "unknown_field",
      "unknown field \"" + std::string(64, 'k') +
          "…\"; a job has id, type, platform, account, run_at, post, targets, post_record, "
          "callback_url, max_attempts"},
@@ -276,8 +277,7 @@ const InvalidCase kInvalidJobs[] = {
      "id must be 1 to 128 characters from A-Z a-z 0-9 _ . : - (got \"" + std::string(64, 'a') + "…\")"},
     {"IdNumber", refresh(R"(,"id":42)"), "id", "wrong_type", "id must be a string, not an integer"},
     // type and platform
-    {"TypeMissing", R"({"platform":"x","account":"a"})", "type", "required",
-     "type is required: one of " + kTypes},
+    {"TypeMissing", R"({"platform":"x","account":"a"})", "type", "required", "type is required: one of " + kTypes},
     {"TypeUnknown", R"({"type":"post","platform":"x","account":"a"})", "type", "invalid_value",
      "type must be one of " + kTypes + " (got \"post\")"},
     {"TypeWrongCase", R"({"type":"Publish","platform":"x","account":"a"})", "type", "invalid_value",
@@ -286,18 +286,17 @@ const InvalidCase kInvalidJobs[] = {
      "type must be one of " + kTypes + ", not an integer"},
     {"PlatformMissing", R"({"type":"refresh_token","account":"a"})", "platform", "required",
      "platform is required: one of instagram, facebook, tiktok, x"},
-    {"PlatformUnknown", R"({"type":"refresh_token","platform":"threads","account":"a"})", "platform",
-     "invalid_value", "platform must be one of instagram, facebook, tiktok, x (got \"threads\")"},
+    {"PlatformUnknown", R"({"type":"refresh_token","platform":"threads","account":"a"})", "platform", "invalid_value",
+     "platform must be one of instagram, facebook, tiktok, x (got \"threads\")"},
     // account
     {"AccountMissing", R"({"type":"refresh_token","platform":"x"})", "account", "required",
      "account is required: the connected account's key"},
-    {"AccountEmpty", R"({"type":"refresh_token","platform":"x","account":""})", "account",
-     "invalid_value", "account must not be empty"},
+    {"AccountEmpty", R"({"type":"refresh_token","platform":"x","account":""})", "account", "invalid_value",
+     "account must not be empty"},
     {"AccountNumber", R"({"type":"refresh_token","platform":"x","account":7})", "account", "wrong_type",
      "account must be a string, not an integer"},
-    {"AccountTooLong",
-     R"({"type":"refresh_token","platform":"x","account":")" + std::string(257, 'a') + "\"}", "account",
-     "too_long", "account is 257 characters; at most 256 are allowed"},
+    {"AccountTooLong", R"({"type":"refresh_token","platform":"x","account":")" + std::string(257, 'a') + "\"}",
+     "account", "too_long", "account is 257 characters; at most 256 are allowed"},
     {"AccountControlCharacter", R"({"type":"refresh_token","platform":"x","account":"a\nb"})", "account",
      "invalid_value", "account must not contain control characters"},
     // run_at
@@ -316,44 +315,43 @@ const InvalidCase kInvalidJobs[] = {
      "post is required for publish jobs"},
     {"PostOnRefresh", refresh(R"(,"post":{"text":"hi"})"), "post", "not_allowed",
      "post is only allowed in publish jobs"},
-    {"PostNotAnObject", publish("x", R"("hello")"), "post", "wrong_type",
-     "post must be an object, not a string"},
+    {"PostNotAnObject", publish("x", R"("hello")"), "post", "wrong_type", "post must be an object, not a string"},
     {"PostUnknownField", publish("x", R"({"text":"hi","caption":"hi"})"), "post.caption", "unknown_field",
      "unknown field \"caption\" in post; post has text, media, options"},
     // text
     {"TextNumber", publish("x", R"({"text":5})"), "post.text", "wrong_type",
      "post.text must be a string, not an integer"},
     {"TextTooLongForInstagram",
-     publish("instagram", R"({"text":")" + std::string(2201, 'a') + R"(","media":[)" + image() + "]}"),
-     "post.text", "too_long", "post.text is 2201 characters; instagram allows at most 2200"},
+     publish("instagram", R"({"text":")" + std::string(2201, 'a') + R"(","media":[)" + image() + "]}"), "post.text",
+     "too_long", "post.text is 2201 characters; instagram allows at most 2200"},
     {"TextTooLongForTikTok",
-     publish("tiktok", R"({"text":")" + std::string(2201, 'a') + R"(","media":[)" + video() + "]}"),
-     "post.text", "too_long", "post.text is 2201 characters; tiktok allows at most 2200"},
-    {"TextTooLongForX", publish("x", R"({"text":")" + std::string(25001, 'a') + "\"}"), "post.text",
-     "too_long", "post.text is 25001 characters; x allows at most 25000"},
+     publish("tiktok", R"({"text":")" + std::string(2201, 'a') + R"(","media":[)" + video() + "]}"), "post.text",
+     "too_long", "post.text is 2201 characters; tiktok allows at most 2200"},
+    {"TextTooLongForX", publish("x", R"({"text":")" + std::string(25001, 'a') + "\"}"), "post.text", "too_long",
+     "post.text is 25001 characters; x allows at most 25000"},
     {"TextCountsCharactersNotBytes",
-     publish("instagram", R"({"text":")" + times("\xc3\xa9", 2201) + R"(","media":[)" + image() + "]}"),
-     "post.text", "too_long", "post.text is 2201 characters; instagram allows at most 2200"},
+     publish("instagram", R"({"text":")" + times("\xc3\xa9", 2201) + R"(","media":[)" + image() + "]}"), "post.text",
+     "too_long", "post.text is 2201 characters; instagram allows at most 2200"},
     {"TextControlCharacter", publish("x", R"({"text":"a\u0000b"})"), "post.text", "invalid_value",
      "post.text must not contain control characters other than tab and line breaks"},
     // media list
-    {"MediaNotAnArray", publish("x", R"({"media":{"url":"https://c.example.com/a.jpg"}})"), "post.media",
-     "wrong_type", "post.media must be an array of {url, kind} objects, not an object"},
-    {"InstagramElevenItems", publish("instagram", R"({"media":[)" + repeat(image(), 11) + "]}"),
-     "post.media", "too_many", "post.media has 11 items; instagram allows at most 10"},
-    {"FacebookElevenItems", publish("facebook", R"({"media":[)" + repeat(image(), 11) + "]}"),
-     "post.media", "too_many", "post.media has 11 items; facebook allows at most 10"},
+    {"MediaNotAnArray", publish("x", R"({"media":{"url":"https://c.example.com/a.jpg"}})"), "post.media", "wrong_type",
+     "post.media must be an array of {url, kind} objects, not an object"},
+    {"InstagramElevenItems", publish("instagram", R"({"media":[)" + repeat(image(), 11) + "]}"), "post.media",
+     "too_many", "post.media has 11 items; instagram allows at most 10"},
+    {"FacebookElevenItems", publish("facebook", R"({"media":[)" + repeat(image(), 11) + "]}"), "post.media", "too_many",
+     "post.media has 11 items; facebook allows at most 10"},
     {"XFiveImages", publish("x", R"({"media":[)" + repeat(image(), 5) + "]}"), "post.media", "too_many",
      "post.media has 5 items; x allows at most 4"},
-    {"TikTok36Photos", publish("tiktok", R"({"media":[)" + repeat(image(), 36) + "]}"), "post.media",
-     "too_many", "post.media has 36 items; tiktok allows at most 35"},
+    {"TikTok36Photos", publish("tiktok", R"({"media":[)" + repeat(image(), 36) + "]}"), "post.media", "too_many",
+     "post.media has 36 items; tiktok allows at most 35"},
     // media items
-    {"MediaItemString", publish("x", R"({"media":["https://c.example.com/a.jpg"]})"), "post.media[0]",
-     "wrong_type", "post.media[0] must be an object with url and kind, not a string"},
+    {"MediaItemString", publish("x", R"({"media":["https://c.example.com/a.jpg"]})"), "post.media[0]", "wrong_type",
+     "post.media[0] must be an object with url and kind, not a string"},
     {"MediaUrlMissing", publish("x", R"({"media":[{"kind":"image"}]})"), "post.media[0].url", "required",
      "post.media[0].url is required"},
-    {"MediaKindMissing", publish("x", R"({"media":[{"url":"https://c.example.com/a.jpg"}]})"),
-     "post.media[0].kind", "required", "post.media[0].kind is required: one of image, video"},
+    {"MediaKindMissing", publish("x", R"({"media":[{"url":"https://c.example.com/a.jpg"}]})"), "post.media[0].kind",
+     "required", "post.media[0].kind is required: one of image, video"},
     {"MediaKindGif", publish("x", R"({"media":[{"url":"https://c.example.com/a.gif","kind":"gif"}]})"),
      "post.media[0].kind", "invalid_value", "post.media[0].kind must be one of image, video (got \"gif\")"},
     {"MediaAltTextTooLong",
@@ -364,16 +362,15 @@ const InvalidCase kInvalidJobs[] = {
      publish("x", R"({"media":[{"url":"https://c.example.com/a.jpg","kind":"image","type":"jpg"}]})"),
      "post.media[0].type", "unknown_field",
      "unknown field \"type\" in post.media[0]; a media item has url, kind, alt_text"},
-    {"MediaUrlFtp", publish("x", R"({"media":[)" + image("ftp://c.example.com/a.jpg") + "]}"),
-     "post.media[0].url", "invalid_url", "post.media[0].url: scheme \"ftp\" is not allowed: use http or https"},
+    {"MediaUrlFtp", publish("x", R"({"media":[)" + image("ftp://c.example.com/a.jpg") + "]}"), "post.media[0].url",
+     "invalid_url", "post.media[0].url: scheme \"ftp\" is not allowed: use http or https"},
     {"MediaUrlRelative", publish("x", R"({"media":[)" + image("/uploads/a.jpg") + "]}"), "post.media[0].url",
      "invalid_url", "post.media[0].url: not an absolute URL: it must start with https:// or http://"},
-    {"MediaUrlCredentials",
-     publish("x", R"({"media":[)" + image("https://u:p@c.example.com/a.jpg") + "]}"), "post.media[0].url",
-     "invalid_url",
+    {"MediaUrlCredentials", publish("x", R"({"media":[)" + image("https://u:p@c.example.com/a.jpg") + "]}"),
+     "post.media[0].url", "invalid_url",
      "post.media[0].url: credentials (user:password@) are not allowed in a URL: they would leak into logs"},
-    {"MediaUrlNumber", publish("x", R"({"media":[{"url":5,"kind":"image"}]})"), "post.media[0].url",
-     "wrong_type", "post.media[0].url must be an http(s) URL string, not an integer"},
+    {"MediaUrlNumber", publish("x", R"({"media":[{"url":5,"kind":"image"}]})"), "post.media[0].url", "wrong_type",
+     "post.media[0].url must be an http(s) URL string, not an integer"},
     {"MediaUrlLoopback",
      publish("x", R"({"media":[)" + image("https://c.example.com/a.jpg") + "," +
                       image("http://127.0.0.1:6379/?token=SECRET") + "]}"),
@@ -381,8 +378,8 @@ const InvalidCase kInvalidJobs[] = {
     {"MediaUrlDecimalMetadata", publish("x", R"({"media":[)" + image("http://2852039166/latest") + "]}"),
      "post.media[0].url", "private_address",
      "post.media[0].url: host 169.254.169.254 is a cloud metadata address" + kHint},
-    {"MediaUrlLocalhost", publish("x", R"({"media":[)" + image("http://localhost/a.jpg") + "]}"),
-     "post.media[0].url", "private_address", "post.media[0].url: host \"localhost\" is an internal name" + kHint},
+    {"MediaUrlLocalhost", publish("x", R"({"media":[)" + image("http://localhost/a.jpg") + "]}"), "post.media[0].url",
+     "private_address", "post.media[0].url: host \"localhost\" is an internal name" + kHint},
     // what each platform can post
     {"InstagramWithoutMedia", publish("instagram", R"({"text":"caption only"})"), "post.media", "required",
      "post.media must have at least one image or video for instagram"},
@@ -390,29 +387,28 @@ const InvalidCase kInvalidJobs[] = {
      "post.media must have at least one image or video for tiktok"},
     {"XEmptyPost", publish("x", R"({})"), "post", "required", "post needs text or media for x"},
     {"XEmptyText", publish("x", R"({"text":""})"), "post", "required", "post needs text or media for x"},
-    {"FacebookEmptyPost", publish("facebook", R"({"options":{"facebook":{"as":"post"}}})"), "post",
-     "required", "post needs text, media or options.facebook.link for facebook"},
-    {"XVideoWithImage", publish("x", R"({"media":[)" + image() + "," + video() + "]}"), "post.media",
-     "invalid_value", "on x a video must be the only item in post.media"},
-    {"XTwoVideos", publish("x", R"({"media":[)" + video() + "," + video() + "]}"), "post.media",
-     "invalid_value", "on x a video must be the only item in post.media"},
-    {"TikTokVideoWithImage", publish("tiktok", R"({"media":[)" + video() + "," + image() + "]}"),
-     "post.media", "invalid_value", "on tiktok a video must be the only item in post.media"},
-    {"FacebookVideoWithImage", publish("facebook", R"({"media":[)" + image() + "," + video() + "]}"),
-     "post.media", "invalid_value", "on facebook a video must be the only item in post.media"},
+    {"FacebookEmptyPost", publish("facebook", R"({"options":{"facebook":{"as":"post"}}})"), "post", "required",
+     "post needs text, media or options.facebook.link for facebook"},
+    {"XVideoWithImage", publish("x", R"({"media":[)" + image() + "," + video() + "]}"), "post.media", "invalid_value",
+     "on x a video must be the only item in post.media"},
+    {"XTwoVideos", publish("x", R"({"media":[)" + video() + "," + video() + "]}"), "post.media", "invalid_value",
+     "on x a video must be the only item in post.media"},
+    {"TikTokVideoWithImage", publish("tiktok", R"({"media":[)" + video() + "," + image() + "]}"), "post.media",
+     "invalid_value", "on tiktok a video must be the only item in post.media"},
+    {"FacebookVideoWithImage", publish("facebook", R"({"media":[)" + image() + "," + video() + "]}"), "post.media",
+     "invalid_value", "on facebook a video must be the only item in post.media"},
     {"InstagramReelOfAnImage",
-     publish("instagram", R"({"media":[)" + image() + R"(],"options":{"instagram":{"as":"reel"}}})"),
-     "post.media", "invalid_value", "an instagram reel needs exactly one video in post.media"},
+     publish("instagram", R"({"media":[)" + image() + R"(],"options":{"instagram":{"as":"reel"}}})"), "post.media",
+     "invalid_value", "an instagram reel needs exactly one video in post.media"},
     {"InstagramStoryOfTwo",
-     publish("instagram",
-             R"({"media":[)" + image() + "," + image() + R"(],"options":{"instagram":{"as":"story"}}})"),
+     publish("instagram", R"({"media":[)" + image() + "," + image() + R"(],"options":{"instagram":{"as":"story"}}})"),
      "post.media", "invalid_value", "an instagram story needs exactly one image or video in post.media"},
     {"InstagramStoryWithCaption",
      publish("instagram", R"({"text":"hi","media":[)" + image() + R"(],"options":{"instagram":{"as":"story"}}})"),
      "post.text", "not_allowed", "post.text is not allowed in an instagram story (stories have no caption)"},
     {"FacebookReelOfAnImage",
-     publish("facebook", R"({"media":[)" + image() + R"(],"options":{"facebook":{"as":"reel"}}})"),
-     "post.media", "invalid_value", "a facebook reel needs exactly one video in post.media"},
+     publish("facebook", R"({"media":[)" + image() + R"(],"options":{"facebook":{"as":"reel"}}})"), "post.media",
+     "invalid_value", "a facebook reel needs exactly one video in post.media"},
     {"TikTokPhotosByUpload",
      publish("tiktok", R"({"media":[)" + image() + R"(],"options":{"tiktok":{"source":"upload"}}})"),
      "post.options.tiktok.source", "invalid_value",
@@ -420,9 +416,8 @@ const InvalidCase kInvalidJobs[] = {
     // options
     {"OptionsArray", publish("x", R"({"text":"hi","options":[]})"), "post.options", "wrong_type",
      "post.options must be an object, not an array"},
-    {"OptionsUnknownPlatform", publish("x", R"({"text":"hi","options":{"threads":{}}})"),
-     "post.options.threads", "unknown_field",
-     "unknown field \"threads\" in post.options; post.options has instagram, facebook, tiktok, x"},
+    {"OptionsUnknownPlatform", publish("x", R"({"text":"hi","options":{"threads":{}}})"), "post.options.threads",
+     "unknown_field", "unknown field \"threads\" in post.options; post.options has instagram, facebook, tiktok, x"},
     {"OptionsBlockNotAnObject", publish("x", R"({"text":"hi","options":{"x":"reply"}})"), "post.options.x",
      "wrong_type", "post.options.x must be an object, not a string"},
     {"InstagramUnknownOption",
@@ -447,8 +442,7 @@ const InvalidCase kInvalidJobs[] = {
      "post.options.tiktok.privacy_level", "invalid_value",
      "post.options.tiktok.privacy_level must be one of PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, "
      "FOLLOWER_OF_CREATOR, SELF_ONLY (got \"public\")"},
-    {"TikTokModeDraft",
-     publish("tiktok", R"({"media":[)" + video() + R"(],"options":{"tiktok":{"mode":"draft"}}})"),
+    {"TikTokModeDraft", publish("tiktok", R"({"media":[)" + video() + R"(],"options":{"tiktok":{"mode":"draft"}}})"),
      "post.options.tiktok.mode", "invalid_value",
      "post.options.tiktok.mode must be one of direct, inbox (got \"draft\")"},
     {"TikTokDisableCommentNumber",
@@ -463,10 +457,10 @@ const InvalidCase kInvalidJobs[] = {
      "post.options.x.thread", "too_many", "post.options.x.thread has 26 items; at most 25 are allowed"},
     {"XThreadEmptyPost", publish("x", R"({"text":"hi","options":{"x":{"thread":["a",""]}}})"),
      "post.options.x.thread[1]", "invalid_value", "post.options.x.thread[1] must not be empty"},
-    {"XThreadNumber", publish("x", R"({"text":"hi","options":{"x":{"thread":[1]}}})"),
-     "post.options.x.thread[0]", "wrong_type", "post.options.x.thread[0] must be a string, not an integer"},
-    {"XThreadNotArray", publish("x", R"({"text":"hi","options":{"x":{"thread":"two"}}})"),
-     "post.options.x.thread", "wrong_type", "post.options.x.thread must be an array of post texts, not a string"},
+    {"XThreadNumber", publish("x", R"({"text":"hi","options":{"x":{"thread":[1]}}})"), "post.options.x.thread[0]",
+     "wrong_type", "post.options.x.thread[0] must be a string, not an integer"},
+    {"XThreadNotArray", publish("x", R"({"text":"hi","options":{"x":{"thread":"two"}}})"), "post.options.x.thread",
+     "wrong_type", "post.options.x.thread must be an array of post texts, not a string"},
     {"XThreadPostTooLong",
      publish("x", R"({"text":"hi","options":{"x":{"thread":[")" + std::string(25001, 'a') + "\"]}}}"),
      "post.options.x.thread[0]", "too_long", "post.options.x.thread[0] is 25001 characters; x allows at most 25000"},
@@ -479,19 +473,15 @@ const InvalidCase kInvalidJobs[] = {
      "wrong_type", "targets must be an object, not an array"},
     {"TargetsWithoutPostIds", R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{}})",
      "targets.post_ids", "required", "targets.post_ids is required: 1 to 100 platform post ids"},
-    {"TargetsEmptyPostIds",
-     R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{"post_ids":[]}})",
+    {"TargetsEmptyPostIds", R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{"post_ids":[]}})",
      "targets.post_ids", "invalid_value",
      "targets.post_ids must list 1 to 100 post ids (leave out targets for the account's recent posts)"},
     {"Targets101PostIds",
-     R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{"post_ids":[)" +
-         repeat("\"1\"", 101) + "]}}",
+     R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{"post_ids":[)" + repeat("\"1\"", 101) + "]}}",
      "targets.post_ids", "too_many", "targets.post_ids has 101 items; at most 100 are allowed"},
-    {"TargetsEmptyPostId",
-     R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{"post_ids":["1",""]}})",
+    {"TargetsEmptyPostId", R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{"post_ids":["1",""]}})",
      "targets.post_ids[1]", "invalid_value", "targets.post_ids[1] must not be empty"},
-    {"TargetsNumericPostId",
-     R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{"post_ids":[123]}})",
+    {"TargetsNumericPostId", R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{"post_ids":[123]}})",
      "targets.post_ids[0]", "wrong_type", "targets.post_ids[0] must be a post id string, not an integer"},
     {"TargetsUnknownField",
      R"({"type":"fetch_analytics","platform":"x","account":"a","targets":{"post_ids":["1"],"since":"x"}})",
@@ -499,14 +489,13 @@ const InvalidCase kInvalidJobs[] = {
     // post_record
     {"PostRecordShort", refresh(R"(,"post_record":"recABC")"), "post_record", "invalid_value",
      "post_record must be an Airtable record id: \"rec\" and 14 letters or digits (got \"recABC\")"},
-    {"PostRecordWrongPrefix", refresh(R"(,"post_record":"tblA1b2C3d4E5f6G7h")"), "post_record",
-     "invalid_value",
+    {"PostRecordWrongPrefix", refresh(R"(,"post_record":"tblA1b2C3d4E5f6G7h")"), "post_record", "invalid_value",
      "post_record must be an Airtable record id: \"rec\" and 14 letters or digits (got \"tblA1b2C3d4E5f6G7h\")"},
     // callback_url
-    {"CallbackHostNotListed", refresh(R"(,"callback_url":"https://evil.example.com/wf?token=SECRET")"),
-     "callback_url", "not_allowed", "callback_url host \"evil.example.com\" is not in bubble.callback_hosts"},
-    {"CallbackFtp", refresh(R"(,"callback_url":"ftp://myapp.bubbleapps.io/wf")"), "callback_url",
-     "invalid_url", "callback_url: scheme \"ftp\" is not allowed: use http or https"},
+    {"CallbackHostNotListed", refresh(R"(,"callback_url":"https://evil.example.com/wf?token=SECRET")"), "callback_url",
+     "not_allowed", "callback_url host \"evil.example.com\" is not in bubble.callback_hosts"},
+    {"CallbackFtp", refresh(R"(,"callback_url":"ftp://myapp.bubbleapps.io/wf")"), "callback_url", "invalid_url",
+     "callback_url: scheme \"ftp\" is not allowed: use http or https"},
     {"CallbackListedButInternal", refresh(R"(,"callback_url":"http://localhost:8080/wf")"), "callback_url",
      "private_address", "callback_url: host \"localhost\" is an internal name" + kHint},
     // max_attempts
@@ -532,12 +521,11 @@ const InvalidCase kInvalidJobs[] = {
     {"TruncatedJson", R"({"type":"publish")", "", "malformed_json",
      "the job is not valid JSON: syntax error at byte 18"},
     {"EmptyInput", "", "", "malformed_json", "the job is not valid JSON: syntax error at byte 1"},
-    {"InvalidUtf8", "{\"type\":\"\xff\"}", "", "malformed_json",
-     "the job is not valid JSON: syntax error at byte 10"},
+    {"InvalidUtf8", "{\"type\":\"\xff\"}", "", "malformed_json", "the job is not valid JSON: syntax error at byte 10"},
     {"NumberOverflow", refresh(R"(,"max_attempts":1e400)"), "", "malformed_json",
      "the job is not valid JSON: a number is too large"},
-    {"DuplicateTopLevelKey", R"({"type":"publish","type":"refresh_token","platform":"x","account":"a"})",
-     "type", "duplicate_key", "type appears more than once; a key may appear only once"},
+    {"DuplicateTopLevelKey", R"({"type":"publish","type":"refresh_token","platform":"x","account":"a"})", "type",
+     "duplicate_key", "type appears more than once; a key may appear only once"},
     {"DuplicateNestedKey",
      publish("x", R"({"media":[)" + image() +
                       R"(,{"url":"https://c.example.com/a.jpg","kind":"image","url":"http://127.0.0.1/"}]})"),
@@ -572,8 +560,7 @@ TEST(JobValidation, ListsEveryProblemInOneAnswer) {
   const std::vector<ValidationError> expected = {
       {"id", "invalid_value", "id must be 1 to 128 characters from A-Z a-z 0-9 _ . : - (got \"bad id!\")"},
       {"account", "invalid_value", "account must not be empty"},
-      {"run_at", "invalid_value",
-       "run_at must be an RFC 3339 time such as 2026-05-01T09:30:00Z (got \"soon\")"},
+      {"run_at", "invalid_value", "run_at must be an RFC 3339 time such as 2026-05-01T09:30:00Z (got \"soon\")"},
       {"post.text", "wrong_type", "post.text must be a string, not an integer"},
       {"post.media[0].url", "invalid_url", "post.media[0].url: scheme \"file\" is not allowed: use http or https"},
       {"post.media[1].url", "required", "post.media[1].url is required"},
@@ -590,8 +577,7 @@ TEST(JobValidation, ListsEveryProblemInOneAnswer) {
 }
 
 TEST(JobValidation, StillChecksThePostWhenTheTypeIsUnknown) {
-  const auto errors =
-      parse_errors(R"({"type":"publsh","platform":"x","account":"a","post":{"media":[{"url":"x"}]}})");
+  const auto errors = parse_errors(R"({"type":"publsh","platform":"x","account":"a","post":{"media":[{"url":"x"}]}})");
   const std::vector<ValidationError> expected = {
       {"type", "invalid_value", "type must be one of " + kTypes + " (got \"publsh\")"},
       {"post.media[0].url", "invalid_url",
@@ -602,25 +588,33 @@ TEST(JobValidation, StillChecksThePostWhenTheTypeIsUnknown) {
 }
 
 TEST(JobValidation, ValidateJobAcceptsAParsedDocument) {
-  const auto result = validate_job(json{{"type", "revoke_token"}, {"platform", "x"}, {"account", "a"}},
-                                   test_context());
+  const auto result = validate_job(json{{"type", "revoke_token"}, {"platform", "x"}, {"account", "a"}}, test_context());
   ASSERT_TRUE(result.job);
   EXPECT_TRUE(result.ok());
   EXPECT_EQ(result.job->type, JobType::revoke_token);
 }
 
 TEST(JobValidation, ValidateJobRefusesInvalidUtf8BuiltInCode) {
-  const auto result = validate_job(
-      json{{"type", "revoke_token"}, {"platform", "x"}, {"account", std::string("a\xff")}}, test_context());
+  const auto result = validate_job(json{{"type", "revoke_token"}, {"platform", "x"}, {"account", std::string("a\xff")}},
+                                   test_context());
   ASSERT_EQ(result.errors.size(), 1u);
   EXPECT_EQ(result.errors[0], (ValidationError{"account", "invalid_value", "account must be valid UTF-8 text"}));
+}
+
+TEST(JobValidation, UnknownKeysWithBrokenUtf8AreShownSafely) {
+  const auto result =
+      validate_job(json{{"type", "revoke_token"}, {"platform", "x"}, {"account", "a"}, {std::string("k\xe2\x82"), 1}},
+                   test_context());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].field, "k??");
+  EXPECT_NO_THROW((void)json(result.errors[0].message).dump());
 }
 
 TEST(JobValidation, PrivateMediaIsAcceptedWhenAllowListed) {
   ValidationContext context = test_context();
   context.private_hosts = *http::AddressPolicy::from_entries({"127.0.0.0/8"}).policy;
-  const auto result = parse_job(
-      publish("x", R"({"media":[)" + image("http://127.0.0.1:9000/cdn/jpeg?bytes=100") + "]}"), context);
+  const auto result =
+      parse_job(publish("x", R"({"media":[)" + image("http://127.0.0.1:9000/cdn/jpeg?bytes=100") + "]}"), context);
   ASSERT_TRUE(result.job) << describe(result.errors);
   EXPECT_EQ(result.job->post->media[0].url, "http://127.0.0.1:9000/cdn/jpeg?bytes=100");
 }

@@ -1,6 +1,6 @@
 // URL parsing and the private-address refusal (architecture rule 13).
-#include "platforms/http/address_policy.hpp"
 #include "platforms/http/url.hpp"
+#include "platforms/http/address_policy.hpp"
 
 #include <gtest/gtest.h>
 
@@ -86,8 +86,8 @@ TEST(ParseUrl, PercentEncodesNonAsciiAndUnsafeTargetCharacters) {
 }
 
 TEST(ParseUrl, NormalisedFormParsesToTheSameUrl) {
-  for (const char* text : {"HTTPS://Example.com:443/caf\xc3\xa9?x=1#f", "//example.com", "http://[::1]:8080",
-                           "http://0x7f.1/"}) {
+  for (const char* text :
+       {"HTTPS://Example.com:443/caf\xc3\xa9?x=1#f", "//example.com", "http://[::1]:8080", "http://0x7f.1/"}) {
     const Url first = parse_ok(text);
     EXPECT_EQ(parse_ok(first.str()), first) << text;
   }
@@ -104,10 +104,8 @@ TEST(ParseUrl, AcceptsBracketedIpv6AndStoresItWithoutBrackets) {
 TEST(ParseUrl, RefusesSchemesOtherThanHttpAndHttps) {
   EXPECT_EQ(parse_error("ftp://example.com/a"), "scheme \"ftp\" is not allowed: use http or https");
   EXPECT_EQ(parse_error("FILE:///etc/passwd"), "scheme \"file\" is not allowed: use http or https");
-  EXPECT_EQ(parse_error("javascript:alert(1)"),
-            "scheme \"javascript\" is not allowed: use http or https");
-  EXPECT_EQ(parse_error("data:image/png;base64,AAAA"),
-            "scheme \"data\" is not allowed: use http or https");
+  EXPECT_EQ(parse_error("javascript:alert(1)"), "scheme \"javascript\" is not allowed: use http or https");
+  EXPECT_EQ(parse_error("data:image/png;base64,AAAA"), "scheme \"data\" is not allowed: use http or https");
   EXPECT_EQ(parse_error("gopher://example.com"), "scheme \"gopher\" is not allowed: use http or https");
 }
 
@@ -121,8 +119,7 @@ TEST(ParseUrl, RefusesRelativeAndSchemelessUrls) {
 }
 
 TEST(ParseUrl, RefusesCredentials) {
-  const std::string expected =
-      "credentials (user:password@) are not allowed in a URL: they would leak into logs";
+  const std::string expected = "credentials (user:password@) are not allowed in a URL: they would leak into logs";
   EXPECT_EQ(parse_error("https://user:secret@example.com/"), expected);
   EXPECT_EQ(parse_error("https://user@example.com/"), expected);
   EXPECT_EQ(parse_error("https://good.com@evil.com/"), expected);
@@ -157,12 +154,16 @@ TEST(ParseUrl, RefusesAMissingOrInvalidHost) {
   EXPECT_EQ(parse_error("https://%6cocalhost/"), "host \"%6cocalhost\" is not a valid host name");
   EXPECT_EQ(parse_error("https://evil.com\\@good.com/"),
             "credentials (user:password@) are not allowed in a URL: they would leak into logs");
-  EXPECT_EQ(parse_error("https://evil.com\\.good.com/"),
-            "host \"evil.com\\.good.com\" is not a valid host name");
+  EXPECT_EQ(parse_error("https://evil.com\\.good.com/"), "host \"evil.com\\.good.com\" is not a valid host name");
   EXPECT_EQ(parse_error("https://caf\xc3\xa9.com/"),
             "host \"caf\xc3\xa9.com\" must be ASCII: use its punycode (xn--) form");
   EXPECT_EQ(parse_error("https://" + std::string(64, 'a') + ".com/"),
             "host \"" + std::string(64, 'a') + "…\" is not a valid host name");
+}
+
+TEST(ParseUrl, ErrorsShowBrokenUtf8AsQuestionMarks) {
+  EXPECT_EQ(parse_error("https://caf\xc3.com/"), "host \"caf?.com\" must be ASCII: use its punycode (xn--) form");
+  EXPECT_EQ(parse_error("https://\xed\xa0\x80.com/"), "host \"???.com\" must be ASCII: use its punycode (xn--) form");
 }
 
 TEST(ParseUrl, RefusesBadIpv6Literals) {
@@ -196,10 +197,11 @@ TEST(ParseUrl, ReadsInetAtonSpellingsAsIpv4Literals) {
     const char* host;
     const char* address;
   } cases[] = {
-      {"2130706433", "127.0.0.1"},  {"0x7f.1", "127.0.0.1"},      {"127.1", "127.0.0.1"},
-      {"0177.0.0.1", "127.0.0.1"},  {"0x7f000001", "127.0.0.1"},  {"127.0.1", "127.0.0.1"},
-      {"0X7F.0.0.1", "127.0.0.1"},  {"169.254.43518", "169.254.169.254"},
-      {"127.0.0.1.", "127.0.0.1"},  {"0", "0.0.0.0"},
+      {"2130706433", "127.0.0.1"}, {"0x7f.1", "127.0.0.1"},
+      {"127.1", "127.0.0.1"},      {"0177.0.0.1", "127.0.0.1"},
+      {"0x7f000001", "127.0.0.1"}, {"127.0.1", "127.0.0.1"},
+      {"0X7F.0.0.1", "127.0.0.1"}, {"169.254.43518", "169.254.169.254"},
+      {"127.0.0.1.", "127.0.0.1"}, {"0", "0.0.0.0"},
   };
   for (const auto& c : cases) {
     const Url url = parse_ok(std::string("http://") + c.host + "/");
@@ -228,18 +230,30 @@ TEST(NonPublicRange, NamesEveryIpv4SpecialRange) {
     const char* address;
     const char* range;
   } cases[] = {
-      {"0.0.0.0", "unspecified"},          {"0.1.2.3", "reserved"},
-      {"10.0.0.1", "private (RFC 1918)"},  {"10.255.255.255", "private (RFC 1918)"},
-      {"100.64.0.1", "carrier-grade NAT"}, {"100.127.255.255", "carrier-grade NAT"},
-      {"127.0.0.1", "loopback"},           {"127.255.0.9", "loopback"},
-      {"169.254.169.254", "cloud metadata"}, {"169.254.1.1", "link-local"},
-      {"172.16.0.1", "private (RFC 1918)"}, {"172.31.255.255", "private (RFC 1918)"},
-      {"192.0.0.8", "reserved"},           {"192.0.2.1", "documentation"},
-      {"192.88.99.1", "reserved"},         {"192.168.1.1", "private (RFC 1918)"},
-      {"198.18.0.1", "benchmarking"},      {"198.19.255.255", "benchmarking"},
-      {"198.51.100.7", "documentation"},   {"203.0.113.9", "documentation"},
-      {"224.0.0.1", "multicast"},          {"239.255.255.250", "multicast"},
-      {"240.0.0.1", "reserved"},           {"255.255.255.255", "broadcast"},
+      {"0.0.0.0", "unspecified"},
+      {"0.1.2.3", "reserved"},
+      {"10.0.0.1", "private (RFC 1918)"},
+      {"10.255.255.255", "private (RFC 1918)"},
+      {"100.64.0.1", "carrier-grade NAT"},
+      {"100.127.255.255", "carrier-grade NAT"},
+      {"127.0.0.1", "loopback"},
+      {"127.255.0.9", "loopback"},
+      {"169.254.169.254", "cloud metadata"},
+      {"169.254.1.1", "link-local"},
+      {"172.16.0.1", "private (RFC 1918)"},
+      {"172.31.255.255", "private (RFC 1918)"},
+      {"192.0.0.8", "reserved"},
+      {"192.0.2.1", "documentation"},
+      {"192.88.99.1", "reserved"},
+      {"192.168.1.1", "private (RFC 1918)"},
+      {"198.18.0.1", "benchmarking"},
+      {"198.19.255.255", "benchmarking"},
+      {"198.51.100.7", "documentation"},
+      {"203.0.113.9", "documentation"},
+      {"224.0.0.1", "multicast"},
+      {"239.255.255.250", "multicast"},
+      {"240.0.0.1", "reserved"},
+      {"255.255.255.255", "broadcast"},
   };
   for (const auto& c : cases) {
     const auto range = range_of(c.address);
@@ -249,9 +263,9 @@ TEST(NonPublicRange, NamesEveryIpv4SpecialRange) {
 }
 
 TEST(NonPublicRange, LeavesPublicIpv4AddressesAlone) {
-  for (const char* address : {"8.8.8.8", "1.1.1.1", "100.63.255.255", "100.128.0.0", "172.15.255.255",
-                              "172.32.0.0", "192.169.0.1", "198.17.255.255", "198.20.0.0",
-                              "223.255.255.255", "169.253.255.255", "11.0.0.1"})
+  for (const char* address :
+       {"8.8.8.8", "1.1.1.1", "100.63.255.255", "100.128.0.0", "172.15.255.255", "172.32.0.0", "192.169.0.1",
+        "198.17.255.255", "198.20.0.0", "223.255.255.255", "169.253.255.255", "11.0.0.1"})
     EXPECT_FALSE(range_of(address)) << address << ": " << range_of(address).value_or("");
 }
 
@@ -294,8 +308,8 @@ TEST(NonPublicRange, NamesEveryIpv6SpecialRange) {
 }
 
 TEST(NonPublicRange, LeavesPublicIpv6AddressesAlone) {
-  for (const char* address : {"2606:4700:4700::1111", "2a00:1450:4001:800::200e", "::ffff:8.8.8.8",
-                              "64:ff9b::808:808", "2002:808:808::1", "2001:200::1"})
+  for (const char* address : {"2606:4700:4700::1111", "2a00:1450:4001:800::200e", "::ffff:8.8.8.8", "64:ff9b::808:808",
+                              "2002:808:808::1", "2001:200::1"})
     EXPECT_FALSE(range_of(address)) << address << ": " << range_of(address).value_or("");
 }
 
@@ -356,16 +370,15 @@ TEST(AddressPolicy, NamesTheBadEntry) {
   } cases[] = {
       {{"127.0.0.0/8", "::1/128", "10.0.0.0/33"},
        "security.allow_private_hosts[2]: \"10.0.0.0/33\" is not a host name, IP address or CIDR range"},
-      {{"::1/129"},
-       "security.allow_private_hosts[0]: \"::1/129\" is not a host name, IP address or CIDR range"},
+      {{"::1/129"}, "security.allow_private_hosts[0]: \"::1/129\" is not a host name, IP address or CIDR range"},
       {{""}, "security.allow_private_hosts[0]: \"\" is not a host name, IP address or CIDR range"},
       {{"localhost", "host name/8"},
        "security.allow_private_hosts[1]: \"host name/8\" is not a host name, IP address or CIDR range"},
-      {{"10.0.0.0/"},
-       "security.allow_private_hosts[0]: \"10.0.0.0/\" is not a host name, IP address or CIDR range"},
+      {{"10.0.0.0/"}, "security.allow_private_hosts[0]: \"10.0.0.0/\" is not a host name, IP address or CIDR range"},
       {{"127.1"}, "security.allow_private_hosts[0]: \"127.1\" is not a host name, IP address or CIDR range"},
       {{"fe80::1%eth0"},
        "security.allow_private_hosts[0]: \"fe80::1%eth0\" is not a host name, IP address or CIDR range"},
+      {{"bad\xffhost"}, "security.allow_private_hosts[0]: \"bad?host\" is not a host name, IP address or CIDR range"},
       {{"*.example.com"},
        "security.allow_private_hosts[0]: \"*.example.com\" is not a host name, IP address or CIDR range"},
   };
@@ -407,9 +420,7 @@ TEST(CheckPublicUrl, NamesTheRangeOfALiteralAddress) {
 
 TEST(CheckPublicUrl, CatchesInetAtonSpellingsOfLoopbackAndMetadata) {
   for (const char* text : {"http://2130706433/", "http://0x7f.1/", "http://127.1/", "http://0177.0.0.1/"})
-    EXPECT_EQ(check(text),
-              "host 127.0.0.1 is a loopback address; allow it in security.allow_private_hosts")
-        << text;
+    EXPECT_EQ(check(text), "host 127.0.0.1 is a loopback address; allow it in security.allow_private_hosts") << text;
   EXPECT_EQ(check("http://2852039166/"),
             "host 169.254.169.254 is a cloud metadata address; allow it in security.allow_private_hosts");
 }
@@ -419,8 +430,7 @@ TEST(CheckPublicUrl, RefusesNamesThatAreAlwaysInternal) {
                            "printer.local", "db.internal", "nas.home.arpa", "redis"}) {
     const auto error = check(std::string("http://") + host + "/");
     ASSERT_TRUE(error) << host;
-    EXPECT_NE(error->find("is an internal name; allow it in security.allow_private_hosts"),
-              std::string::npos)
+    EXPECT_NE(error->find("is an internal name; allow it in security.allow_private_hosts"), std::string::npos)
         << *error;
   }
   EXPECT_EQ(check("http://metadata.google.internal/computeMetadata/v1/"),

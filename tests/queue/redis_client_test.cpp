@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/deadline.hpp"
+#include "common/event.hpp"
 #include "common/log.hpp"
 #include "queue/durability.hpp"
 #include "queue/redis/client.hpp"
@@ -43,25 +44,21 @@ TEST_F(RedisClientTest, HundredThousandConcurrentCommandsAreAnsweredInIssueOrder
   constexpr int kCommands = 100000;
   const std::string counter = key("counter");
   std::vector<long long> seen(kCommands, -1);
-  const int finished = run_for(io, [&]() -> net::awaitable<int> {
-    int done = 0;
+  const long left = run_for(io, [&]() -> net::awaitable<long> {
     auto ex = co_await boost::asio::this_coro::executor;
+    net::Countdown done(ex, kCommands);
     // Every INCR is issued before any reply is awaited: they share the connection's pipeline.
     for (int i = 0; i < kCommands; ++i) {
       boost::asio::co_spawn(ex, [&, i]() -> net::awaitable<void> {
         auto r = co_await client.exec("INCR", counter);
         if (r && r->is_integer()) seen[i] = r->integer;
-        ++done;
+        done.done();
       }, boost::asio::detached);
     }
-    net::Timer t(ex);
-    while (done < kCommands) {
-      t.expires_after(1ms);
-      co_await t.async_wait();
-    }
-    co_return done;
+    co_await done.wait();
+    co_return done.remaining();
   }());
-  ASSERT_EQ(finished, kCommands);
+  ASSERT_EQ(left, 0);
   for (int i = 0; i < kCommands; ++i) ASSERT_EQ(seen[i], i + 1) << "reply " << i << " out of order";
 }
 
@@ -154,7 +151,8 @@ TEST_F(RedisClientTest, KilledServerGivesErrorsNotHangsAndTheClientReconnectsAft
   bool restarted = false;
   run_for(io, [&]() -> net::awaitable<int> {
     auto ex = co_await boost::asio::this_coro::executor;
-    int workers = 8;
+    net::Event enough_before(ex), every_worker_failed(ex), enough_after(ex);
+    net::Countdown workers(ex, 8);
     bool stop = false;
     for (int w = 0; w < 8; ++w) {
       boost::asio::co_spawn(ex, [&]() -> net::awaitable<void> {
@@ -164,25 +162,21 @@ TEST_F(RedisClientTest, KilledServerGivesErrorsNotHangsAndTheClientReconnectsAft
             (restarted ? tally.ok_after : tally.ok_before)++;
           else
             tally.errors++;
+          if (tally.ok_before >= 2000) enough_before.set();
+          if (tally.errors >= 8) every_worker_failed.set();
+          if (tally.ok_after >= 2000) enough_after.set();
         }
-        --workers;
+        workers.done();
       }, boost::asio::detached);
     }
-    net::Timer t(ex);
-    auto wait_until = [&](auto condition) -> net::awaitable<void> {
-      while (!condition()) {
-        t.expires_after(5ms);
-        co_await t.async_wait();
-      }
-    };
-    co_await wait_until([&] { return tally.ok_before >= 2000; });
+    co_await enough_before.wait();
     server.kill9();
-    co_await wait_until([&] { return tally.errors >= 8; });  // every worker saw its failure
+    co_await every_worker_failed.wait();
     server.start();
     restarted = true;
-    co_await wait_until([&] { return tally.ok_after >= 2000; });
+    co_await enough_after.wait();
     stop = true;
-    co_await wait_until([&] { return workers == 0; });
+    co_await workers.wait();
     co_return 0;
   }(), 60s);
   EXPECT_GE(tally.ok_before, 2000);
@@ -277,17 +271,16 @@ TEST_F(RedisClientTest, StoppedClientFailsWaitingAndNewCalls) {
   client.start();
   auto r = run_for(io, [&]() -> net::awaitable<std::pair<Reply, Reply>> {
     auto ex = co_await boost::asio::this_coro::executor;
-    net::Timer t(ex);
-    t.expires_after(20ms);
     std::optional<Reply> waiting;
-    boost::asio::co_spawn(ex, [&]() -> net::awaitable<void> { waiting = co_await client.exec("PING"); },
-                          boost::asio::detached);
-    co_await t.async_wait();
+    net::Event answered(ex);
+    boost::asio::co_spawn(ex, [&]() -> net::awaitable<void> {
+      waiting = co_await client.exec("PING");
+      answered.set();
+    }, boost::asio::detached);
+    // Runs the spawned caller up to its wait for the missing connection (handlers run in order).
+    co_await boost::asio::post(ex, boost::asio::use_awaitable);
     client.stop();
-    while (!waiting) {
-      t.expires_after(1ms);
-      co_await t.async_wait();
-    }
+    co_await answered.wait();
     auto after = co_await client.exec("PING");
     co_return std::pair<Reply, Reply>{*waiting, after};
   }(), 10s);

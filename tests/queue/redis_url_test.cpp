@@ -59,6 +59,8 @@ struct BadUrl {
   const char* message;
 };
 
+void PrintTo(const BadUrl& b, std::ostream* os) { *os << b.text; }
+
 class RedisUrlRejects : public ::testing::TestWithParam<BadUrl> {};
 
 TEST_P(RedisUrlRejects, WithAMessageThatSaysWhy) {
