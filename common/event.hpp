@@ -48,3 +48,31 @@ class Countdown {
 };
 
 }  // namespace schedulo::net
+
+namespace schedulo::net {
+
+// A reusable wake-up: notify() wakes the current or next wait(); notifications between waits
+// collapse into one. For loops that sleep until "something changed".
+class Signal {
+ public:
+  explicit Signal(const Executor& executor) : timer_(executor) {}
+
+  void notify() {
+    pending_ = true;
+    timer_.cancel();
+  }
+
+  awaitable<void> wait() {
+    if (!pending_) {
+      timer_.expires_at(Timer::time_point::max());
+      co_await timer_.async_wait();
+    }
+    pending_ = false;
+  }
+
+ private:
+  Timer timer_;
+  bool pending_ = false;
+};
+
+}  // namespace schedulo::net

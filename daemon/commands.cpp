@@ -3,9 +3,14 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <iostream>
+#include <memory>
 
 #include "common/log.hpp"
+#include "common/rfc3339.hpp"
 #include "daemon/runtime.hpp"
+#include "jobs/dispatcher.hpp"
+#include "jobs/intake.hpp"
+#include "jobs/noop_platform.hpp"
 #include "queue/durability.hpp"
 
 namespace schedulo::daemon {
@@ -14,6 +19,8 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+
+using json = nlohmann::json;
 
 std::optional<Config> load_or_report(const std::string& path) {
   auto loaded = load_config_file(path, ConfigSources::from_process());
@@ -25,13 +32,14 @@ std::optional<Config> load_or_report(const std::string& path) {
 }
 
 // Waits for Redis (a daemon started before Redis keeps trying), then checks rule 17.
-net::awaitable<bool> redis_ready(redis::Client& client, const Config& config) {
-  for (;;) {
+net::awaitable<bool> redis_ready(redis::Client& client, const Config& config, const bool& stopping) {
+  while (!stopping) {
     auto pong = co_await client.exec("PING");
     if (pong && !pong->is_error()) break;
-    log::warn("waiting for Redis at {}: {}", config.redis.parsed.redacted(), redis::reply_error_text(pong));
     if (pong.has_error() && pong.error() == redis::Errc::stopped) co_return false;
+    log::warn("waiting for Redis at {}: {}", config.redis.parsed.redacted(), redis::reply_error_text(pong));
   }
+  if (stopping) co_return false;
   const auto problems = co_await queue::check_durability(client);
   if (problems.empty()) co_return true;
   for (const auto& p : problems) log::error("redis is not durable: {}", p);
@@ -40,6 +48,26 @@ net::awaitable<bool> redis_ready(redis::Client& client, const Config& config) {
     co_return true;
   }
   co_return false;
+}
+
+json record_json(const queue::JobRecord& record) {
+  json out = json::object();
+  for (const auto& [k, v] : record.fields) {
+    if (k == "lease") continue;  // the fencing token is internal
+    if (k == "payload" || k == "result" || k == "checkpoint") {
+      auto parsed = json::parse(v, nullptr, false);
+      out[k] = parsed.is_discarded() ? json(v) : parsed;
+    } else {
+      out[k] = v;
+    }
+  }
+  json attempts = json::array();
+  for (const auto& line : record.attempt_log) {
+    auto parsed = json::parse(line, nullptr, false);
+    attempts.push_back(parsed.is_discarded() ? json(line) : parsed);
+  }
+  out["attempt_log"] = attempts;
+  return out;
 }
 
 }  // namespace
@@ -60,33 +88,57 @@ int command_run(const std::string& config_path) {
   auto config = load_or_report(config_path);
   if (!config) return kExitUsage;
   init_logging(*config);
-  log::info("schedulo starting: redis {} prefix {}", config->redis.parsed.redacted(), config->redis.prefix);
-  return run_with_redis(*config, [&](redis::Client& client, const queue::Keys&) -> net::awaitable<int> {
-    auto executor = co_await boost::asio::this_coro::executor;
-    net::Timer idle(executor);
-    boost::asio::signal_set signals(executor, SIGINT, SIGTERM);
-    bool stopping = false;
-    signals.async_wait([&](const net::error_code& ec, int signal) {
-      if (ec) return;
-      log::info("signal {}: shutting down", signal);
-      stopping = true;
-      idle.cancel();
-      client.stop();  // cancels whatever waits on Redis; the loops below then end
-    });
-    if (!co_await redis_ready(client, *config)) {
-      signals.cancel();
-      co_return stopping ? kExitOk : kExitFailure;
-    }
-    log::info("ready: Redis is durable; the job engine arrives with the queue issue, so this daemon only "
-              "holds its connection and waits for SIGTERM");
-    while (!stopping) {
-      idle.expires_after(std::chrono::seconds(5));
-      co_await idle.async_wait();
-      if (!stopping && !client.connected()) log::warn("redis connection down; reconnecting");
-    }
-    log::info("stopped");
-    co_return kExitOk;
+  log::info("schedulo starting: worker {} redis {} prefix {} mode {}", config->workers.id,
+            config->redis.parsed.redacted(), config->redis.prefix, config->workers.mode);
+  boost::asio::io_context io(1);
+  redis::Client client(io.get_executor(), redis_options(*config));
+  redis::Client blocking(io.get_executor(), redis_options(*config));
+  queue::Store store(client, queue::Keys(config->redis.prefix), queue_settings(*config));
+
+  std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>> adapters;
+  if (config->workers.mode == "noop")
+    for (const auto& p : kPlatforms) adapters[p] = jobs::make_noop_platform(p);
+  jobs::Dispatcher dispatcher(store, blocking, [&](std::string_view platform) -> jobs::PlatformAdapter* {
+    const auto it = adapters.find(std::string(platform));
+    return it == adapters.end() ? nullptr : it->second.get();
+  }, dispatcher_options(*config));
+
+  int status = kExitOk;
+  bool stopping = false;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const net::error_code& ec, int signal) {
+    if (ec) return;
+    log::info("signal {}: shutting down", signal);
+    stopping = true;
+    dispatcher.stop();
   });
+  client.start();
+  blocking.start();
+  boost::asio::co_spawn(io, [&]() -> net::awaitable<void> {
+    if (!co_await redis_ready(client, *config, stopping)) {
+      status = stopping ? kExitOk : kExitFailure;
+    } else {
+      log::info("ready: consuming jobs");
+      co_await dispatcher.run();
+    }
+    signals.cancel();
+    client.stop();
+    blocking.stop();
+  }, [&](const std::exception_ptr& e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("fatal: {}", ex.what());
+    }
+    status = kExitFailure;
+    signals.cancel();
+    client.stop();
+    blocking.stop();
+  });
+  io.run();
+  log::info("stopped");
+  return status;
 }
 
 int command_enqueue(const std::string& config_path, const std::vector<std::string>& texts) {
@@ -106,38 +158,177 @@ int command_enqueue(const std::string& config_path, const std::vector<std::strin
     std::cerr << "schedulo enqueue: no job given\n";
     return kExitUsage;
   }
-  // Validate everything first: a batch with one bad job enqueues nothing, so a retry cannot double up.
+  // Validate everything first: a batch with one bad job enqueues nothing.
   const auto context = validation_context(*config);
-  std::vector<jobs::Job> valid;
+  std::vector<queue::NewJob> valid;
   bool any_invalid = false;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     auto parsed = jobs::parse_job(inputs[i], context);
     if (!parsed.job) {
       any_invalid = true;
-      for (const auto& e : parsed.errors)
-        std::cerr << "job " << (i + 1) << ": " << e.message << "\n";  // messages name their field
+      for (const auto& e : parsed.errors) std::cerr << "job " << (i + 1) << ": " << e.message << "\n";
       continue;
     }
-    if (parsed.job->id.empty()) parsed.job->id = jobs::generate_job_id();
-    valid.push_back(std::move(*parsed.job));
+    valid.push_back(jobs::to_new_job(std::move(*parsed.job), config->jobs.max_attempts));
   }
   if (any_invalid) return kExitUsage;
-  return run_with_redis(*config, [&](redis::Client& client, const queue::Keys& keys) -> net::awaitable<int> {
-    std::vector<redis::Args> commands;
-    commands.reserve(valid.size());
-    for (const auto& job : valid) commands.push_back({"LPUSH", keys.inbox(), job.to_json().dump()});
-    auto replies = co_await client.pipeline(commands);
-    if (!replies) {
-      std::cerr << "schedulo enqueue: " << replies.error().message() << "\n";
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    auto results = co_await store.enqueue(valid, now_epoch_ms());
+    if (!results) {
+      std::cerr << "schedulo enqueue: " << results.error().message() << "\n";
       co_return kExitFailure;
     }
     for (std::size_t i = 0; i < valid.size(); ++i) {
-      if ((*replies)[i].is_error()) {
-        std::cerr << "schedulo enqueue: job " << valid[i].id << ": " << (*replies)[i].str << "\n";
+      std::cout << valid[i].id;
+      if ((*results)[i] == queue::EnqueueResult::duplicate) std::cout << " (duplicate: already enqueued)";
+      if ((*results)[i] == queue::EnqueueResult::cancelled) std::cout << " (cancelled: a cancel for it arrived first)";
+      std::cout << "\n";
+    }
+    co_return kExitOk;
+  });
+}
+
+int command_cancel(const std::string& config_path, const std::string& id) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  init_logging(*config);
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    auto r = co_await store.cancel(id, now_epoch_ms());
+    if (!r) {
+      std::cerr << "schedulo cancel: " << r.error().message() << "\n";
+      co_return kExitFailure;
+    }
+    const std::string& answer = *r;
+    if (answer == "cancelled") {
+      std::cout << id << ": cancelled\n";
+      co_return kExitOk;
+    }
+    if (answer == "pending") {
+      std::cout << id << ": no such job yet; it will be cancelled if it arrives within the idempotency window\n";
+      co_return kExitOk;
+    }
+    if (answer.starts_with("started:")) {
+      std::cout << id << ": already started (" << answer.substr(8) << "); not cancelled\n";
+    } else {
+      std::cout << id << ": already ended (" << answer.substr(answer.find(':') + 1) << "); not cancelled\n";
+    }
+    co_return kExitFailure;
+  });
+}
+
+int command_status(const std::string& config_path, const std::string& id) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  init_logging(*config);
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    auto r = co_await store.status(id);
+    if (!r) {
+      std::cerr << "schedulo status: " << id << ": " << r.error().message() << "\n";
+      co_return kExitFailure;
+    }
+    std::cout << record_json(*r).dump(2) << "\n";
+    co_return kExitOk;
+  });
+}
+
+int command_jobs(const std::string& config_path, const std::string& platform, const std::string& account,
+                 const std::string& state, int limit) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  init_logging(*config);
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    std::vector<std::string> platforms;
+    if (!account.empty()) platforms = platform.empty() ? kPlatforms : std::vector<std::string>{platform};
+    else platforms.push_back("");
+    for (const auto& p : platforms) {
+      auto rows = co_await store.list(p, account, state, limit);
+      if (!rows) {
+        std::cerr << "schedulo jobs: " << rows.error().message() << "\n";
         co_return kExitFailure;
       }
-      std::cout << valid[i].id << "\n";
+      for (const auto& row : *rows)
+        if (platform.empty() || row.count("platform") == 0 || row.at("platform") == platform)
+          std::cout << json(row).dump() << "\n";
     }
+    co_return kExitOk;
+  });
+}
+
+int command_stats(const std::string& config_path) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  init_logging(*config);
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    auto st = co_await store.stats(kPlatforms, now_epoch_ms());
+    if (!st) {
+      std::cerr << "schedulo stats: " << st.error().message() << "\n";
+      co_return kExitFailure;
+    }
+    json out = {{"queued_by_platform", st->ready_by_platform}, {"scheduled", st->scheduled},
+                {"running", st->running}, {"dead_or_needs_review", st->dead}, {"inbox", st->inbox},
+                {"control", st->control}, {"finished_total", st->totals},
+                {"oldest_due_not_started_ms", st->oldest_due_age_ms}};
+    std::cout << out.dump(2) << "\n";
+    co_return kExitOk;
+  });
+}
+
+int command_dead(const std::string& config_path, const std::string& action, const std::string& id,
+                 const std::string& before) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  init_logging(*config);
+  std::int64_t cutoff = now_epoch_ms();
+  if (!before.empty()) {
+    auto parsed = parse_rfc3339_ms(before);
+    if (!parsed) {
+      std::cerr << "schedulo dead purge: --before must be an RFC 3339 time\n";
+      return kExitUsage;
+    }
+    cutoff = *parsed;
+  }
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    if (action == "list") {
+      auto rows = co_await store.dead_list(1000);
+      if (!rows) co_return kExitFailure;
+      for (const auto& row : *rows) {
+        json j = json::object();
+        for (const auto& [k, v] : row)
+          if (k != "payload" && k != "lease") j[k] = v;
+        std::cout << j.dump() << "\n";
+      }
+      co_return kExitOk;
+    }
+    if (action == "retry") {
+      auto r = co_await store.dead_retry(id, now_epoch_ms());
+      if (!r || !*r) {
+        std::cerr << "schedulo dead retry: " << id << " is not a dead job that can run again\n";
+        co_return kExitFailure;
+      }
+      std::cout << id << ": queued again with fresh attempts\n";
+      co_return kExitOk;
+    }
+    auto n = co_await store.dead_purge(cutoff, 100000);
+    if (!n) co_return kExitFailure;
+    std::cout << "purged " << *n << " job(s)\n";
+    co_return kExitOk;
+  });
+}
+
+int command_pause(const std::string& config_path, const std::string& target, bool pause) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  init_logging(*config);
+  const std::string platform = target.substr(0, target.find(':'));
+  if (std::find(kPlatforms.begin(), kPlatforms.end(), platform) == kPlatforms.end()) {
+    std::cerr << "schedulo: " << (pause ? "pause" : "resume")
+              << ": PLATFORM[:ACCOUNT] must start with instagram, facebook, tiktok or x\n";
+    return kExitUsage;
+  }
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    auto r = co_await store.set_paused(target, pause);
+    if (!r) co_return kExitFailure;
+    std::cout << target << (pause ? ": paused\n" : ": resumed\n");
     co_return kExitOk;
   });
 }

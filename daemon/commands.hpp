@@ -6,8 +6,16 @@
 namespace schedulo::daemon {
 
 int command_run(const std::string& config_path);
-// jobs: JSON texts; "-" reads one job per line from stdin.
+// jobs: JSON texts; "-" reads one job per line from stdin. Validates all, then enqueues all.
 int command_enqueue(const std::string& config_path, const std::vector<std::string>& jobs);
+int command_cancel(const std::string& config_path, const std::string& id);
+int command_status(const std::string& config_path, const std::string& id);
+int command_jobs(const std::string& config_path, const std::string& platform, const std::string& account,
+                 const std::string& state, int limit);
+int command_stats(const std::string& config_path);
+int command_dead(const std::string& config_path, const std::string& action, const std::string& id,
+                 const std::string& before);
+int command_pause(const std::string& config_path, const std::string& target, bool pause);
 int command_config_check(const std::string& config_path);
 int command_config_example();
 

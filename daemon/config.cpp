@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstdio>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -195,11 +197,28 @@ Config build_config(const std::map<std::string, json>& v) {
   c.security.allow_private_hosts = v.at("security.allow_private_hosts").get<std::vector<std::string>>();
   c.vault.key_file = str("vault.key_file");
   c.workers.concurrency = static_cast<int>(integer("workers.concurrency"));
+  c.workers.id = str("workers.id");
+  if (c.workers.id.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "schedulo");
+    c.workers.id = host;
+  }
+  c.workers.mode = str("workers.mode");
+  c.workers.per_platform = static_cast<int>(integer("workers.per_platform"));
+  c.workers.per_account = static_cast<int>(integer("workers.per_account"));
+  c.workers.lease_ms = static_cast<int>(integer("workers.lease_ms"));
+  c.workers.shutdown_grace_ms = static_cast<int>(integer("workers.shutdown_grace_ms"));
+  c.workers.idle_wait_ms = static_cast<int>(integer("workers.idle_wait_ms"));
+  c.workers.reaper_grace_ms = static_cast<int>(integer("workers.reaper_grace_ms"));
   c.tls.ca_file = str("tls.ca_file");
   c.log.format = str("log.format");
   c.log.level = str("log.level");
   c.jobs.max_attempts = static_cast<int>(integer("jobs.max_attempts"));
   c.jobs.max_job_bytes = static_cast<int>(integer("jobs.max_job_bytes"));
+  c.jobs.retention_s = integer("jobs.retention_s");
+  c.jobs.idempotency_window_s = std::max(integer("jobs.idempotency_window_s"), c.jobs.retention_s);
+  c.jobs.retry_base_ms = static_cast<int>(integer("jobs.retry_base_ms"));
+  c.jobs.retry_cap_ms = static_cast<int>(integer("jobs.retry_cap_ms"));
   return c;
 }
 

@@ -61,6 +61,14 @@ struct Config {
   } vault;
   struct {
     int concurrency = 0;
+    std::string id;  // resolved: the host name when the key is empty
+    std::string mode;
+    int per_platform = 0;
+    int per_account = 0;
+    int lease_ms = 0;
+    int shutdown_grace_ms = 0;
+    int idle_wait_ms = 0;
+    int reaper_grace_ms = 0;
   } workers;
   struct {
     std::string ca_file;
@@ -72,6 +80,10 @@ struct Config {
   struct {
     int max_attempts = 0;
     int max_job_bytes = 0;
+    long long retention_s = 0;
+    long long idempotency_window_s = 0;
+    int retry_base_ms = 0;
+    int retry_cap_ms = 0;
   } jobs;
 };
 

@@ -171,12 +171,43 @@ std::vector<Setting> build() {
       "File of token-encryption keys (or a systemd credential named vault.key_file).", {}, false,
       "/etc/schedulo/vault.keys");
   add("workers.concurrency", Kind::integer, 32, "Jobs one daemon runs at once.", int_range(1, 4096));
+  add("workers.id", Kind::string, "",
+      "This daemon's identity; empty means the host name. Unique per running daemon: a daemon that restarts "
+      "with the same id takes back the jobs its previous run held at once.",
+      matches("[A-Za-z0-9_.:-]{0,64}", "up to 64 of A-Z a-z 0-9 _ . : -", true));
+  add("workers.mode", Kind::string, "live",
+      "live runs the platform adapters; noop completes every job at once without leaving the process (tests, "
+      "benchmarks, trying the queue).",
+      one_of({"live", "noop"}));
+  add("workers.per_platform", Kind::integer, 32, "Jobs of one platform one daemon runs at once.", int_range(1, 4096));
+  add("workers.per_account", Kind::integer, 3,
+      "Jobs of one account running at once in the whole fleet; 0 means no limit.", int_range(0, 1000));
+  add("workers.lease_ms", Kind::integer, 30000,
+      "How long a job's lease lasts between heartbeats; a crashed daemon's jobs return after this.",
+      int_range(1000, 3600000));
+  add("workers.shutdown_grace_ms", Kind::integer, 25000,
+      "On SIGTERM, how long jobs in flight may finish before they are handed back.", int_range(0, 3600000));
+  add("workers.idle_wait_ms", Kind::integer, 250,
+      "Longest idle sleep; jobs other daemons queue are seen within it (the inbox wakes a daemon at once).",
+      int_range(10, 60000));
+  add("workers.reaper_grace_ms", Kind::integer, 30000,
+      "How long Redis must have been reachable before this daemon takes back other daemons' expired leases.",
+      int_range(0, 3600000));
   add("tls.ca_file", Kind::string, "", "Extra trust anchors (PEM), e.g. the sandbox's CA.", readable_file(true));
   add("log.format", Kind::string, "text", "text or json (one JSON object per line).", one_of({"text", "json"}));
   add("log.level", Kind::string, "info", "trace, debug, info, warn, error or off.",
       one_of({"trace", "debug", "info", "warn", "error", "off"}));
   add("jobs.max_attempts", Kind::integer, 5, "Attempts a job gets unless it says otherwise.", int_range(1, 25));
   add("jobs.max_job_bytes", Kind::integer, 65536, "Largest job JSON accepted.", int_range(1024, 1048576));
+  add("jobs.retention_s", Kind::integer, 7 * 24 * 3600,
+      "How long finished jobs stay readable (dead and needs_review ones stay until purged).",
+      int_range(60, 365LL * 24 * 3600));
+  add("jobs.idempotency_window_s", Kind::integer, 30 * 24 * 3600,
+      "How long a job id stays a duplicate after its job ended (at least the retention).",
+      int_range(60, 3650LL * 24 * 3600));
+  add("jobs.retry_base_ms", Kind::integer, 5000, "First retry back-off ceiling (doubles per attempt).",
+      int_range(1, 3600000));
+  add("jobs.retry_cap_ms", Kind::integer, 3600000, "Largest retry back-off.", int_range(1, 86400000));
   return s;
 }
 

@@ -6,17 +6,59 @@
 #include "daemon/commands.hpp"
 
 int main(int argc, char** argv) {
+  using namespace schedulo::daemon;
   CLI::App app{"Schedulo worker daemon: publishes, refreshes tokens and fetches analytics for Bubble"};
   app.require_subcommand(1);
   std::string config_path;
+  auto with_config = [&](CLI::App* cmd) { cmd->add_option("--config", config_path, "configuration file")->required(); };
 
   auto* run = app.add_subcommand("run", "run the daemon in the foreground");
-  run->add_option("--config", config_path, "configuration file")->required();
+  with_config(run);
 
   std::vector<std::string> jobs;
-  auto* enqueue = app.add_subcommand("enqueue", "validate jobs and push them to the inbox; prints each id");
-  enqueue->add_option("--config", config_path, "configuration file")->required();
+  auto* enqueue = app.add_subcommand("enqueue", "validate jobs and enqueue them; prints each id");
+  with_config(enqueue);
   enqueue->add_option("jobs", jobs, "job JSON, or - to read one job per line from stdin")->required();
+
+  std::string id;
+  auto* cancel = app.add_subcommand("cancel", "cancel a job that has not started");
+  with_config(cancel);
+  cancel->add_option("id", id, "job id")->required();
+  auto* status = app.add_subcommand("status", "print a job record as JSON");
+  with_config(status);
+  status->add_option("id", id, "job id")->required();
+
+  std::string platform, account, state;
+  int limit = 100;
+  auto* list = app.add_subcommand("jobs", "list jobs, newest first (one JSON object per line)");
+  with_config(list);
+  list->add_option("--platform", platform, "instagram, facebook, tiktok or x");
+  list->add_option("--account", account, "the account's key");
+  list->add_option("--state", state, "queued, scheduled, running, ...");
+  list->add_option("--limit", limit, "at most this many")->check(CLI::Range(1, 100000));
+
+  auto* stats = app.add_subcommand("stats", "print queue figures as JSON");
+  with_config(stats);
+
+  std::string before;
+  auto* dead = app.add_subcommand("dead", "the dead (and needs_review) jobs");
+  dead->require_subcommand(1);
+  auto* dead_list = dead->add_subcommand("list", "list them");
+  with_config(dead_list);
+  auto* dead_retry = dead->add_subcommand("retry", "queue one again with fresh attempts");
+  with_config(dead_retry);
+  dead_retry->add_option("id", id, "job id")->required();
+  auto* dead_purge = dead->add_subcommand("purge", "delete them (ids stay duplicates for the idempotency window)");
+  with_config(dead_purge);
+  dead_purge->add_option("--before", before, "only those finished before this RFC 3339 time");
+
+  std::string target;
+  auto* pause = app.add_subcommand("pause", "stop leasing jobs of a platform or one account");
+  with_config(pause);
+  pause->add_option("target", target, "PLATFORM or PLATFORM:ACCOUNT")->required();
+  auto* resume = app.add_subcommand("resume", "lease them again");
+  with_config(resume);
+  resume->add_option("target", target, "PLATFORM or PLATFORM:ACCOUNT")->required();
 
   auto* config = app.add_subcommand("config", "check or print the configuration");
   config->require_subcommand(1);
@@ -28,14 +70,23 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int status = app.exit(e);
-    return status == 0 ? 0 : 2;
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   try {
-    if (*run) return schedulo::daemon::command_run(config_path);
-    if (*enqueue) return schedulo::daemon::command_enqueue(config_path, jobs);
-    if (*check) return schedulo::daemon::command_config_check(check_path);
-    if (*example) return schedulo::daemon::command_config_example();
+    if (*run) return command_run(config_path);
+    if (*enqueue) return command_enqueue(config_path, jobs);
+    if (*cancel) return command_cancel(config_path, id);
+    if (*status) return command_status(config_path, id);
+    if (*list) return command_jobs(config_path, platform, account, state, limit);
+    if (*stats) return command_stats(config_path);
+    if (*dead_list) return command_dead(config_path, "list", id, before);
+    if (*dead_retry) return command_dead(config_path, "retry", id, before);
+    if (*dead_purge) return command_dead(config_path, "purge", id, before);
+    if (*pause) return command_pause(config_path, target, true);
+    if (*resume) return command_pause(config_path, target, false);
+    if (*check) return command_config_check(check_path);
+    if (*example) return command_config_example();
   } catch (const std::exception& e) {
     std::cerr << "schedulo: " << e.what() << "\n";
     return 1;

@@ -1,5 +1,7 @@
 #include "daemon/runtime.hpp"
 
+#include <algorithm>
+
 #include "common/log.hpp"
 
 namespace schedulo::daemon {
@@ -32,6 +34,39 @@ jobs::ValidationContext validation_context(const Config& config) {
   context.callback_hosts = config.bubble.callback_hosts;
   context.max_job_bytes = static_cast<std::size_t>(config.jobs.max_job_bytes);
   return context;
+}
+
+queue::QueueSettings queue_settings(const Config& config) {
+  queue::QueueSettings q;
+  q.retention = std::chrono::seconds(config.jobs.retention_s);
+  q.idempotency_window = std::chrono::seconds(config.jobs.idempotency_window_s);
+  q.lease = std::chrono::milliseconds(config.workers.lease_ms);
+  q.per_account_limit = config.workers.per_account;
+  return q;
+}
+
+jobs::DispatcherOptions dispatcher_options(const Config& config) {
+  jobs::DispatcherOptions o;
+  o.worker_id = config.workers.id;
+  o.concurrency = config.workers.concurrency;
+  o.per_platform = config.workers.per_platform;
+  o.idle_wait = std::chrono::milliseconds(config.workers.idle_wait_ms);
+  o.shutdown_grace = std::chrono::milliseconds(config.workers.shutdown_grace_ms);
+  o.reaper_grace = std::chrono::milliseconds(config.workers.reaper_grace_ms);
+  o.reaper_interval = std::chrono::milliseconds(std::clamp(config.workers.lease_ms / 4, 100, 5000));
+  o.default_max_attempts = config.jobs.max_attempts;
+  o.retry.base = std::chrono::milliseconds(config.jobs.retry_base_ms);
+  o.retry.cap = std::chrono::milliseconds(config.jobs.retry_cap_ms);
+  o.validation = validation_context(config);
+  o.platforms = kPlatforms;
+  return o;
+}
+
+int run_with_store(const Config& config, const std::function<net::awaitable<int>(queue::Store&)>& body) {
+  return run_with_redis(config, [&](redis::Client& client, const queue::Keys& keys) -> net::awaitable<int> {
+    queue::Store store(client, keys, queue_settings(config));
+    co_return co_await body(store);
+  });
 }
 
 int run_with_redis(const Config& config,

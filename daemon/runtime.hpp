@@ -6,7 +6,9 @@
 #include <memory>
 
 #include "daemon/config.hpp"
+#include "jobs/dispatcher.hpp"
 #include "jobs/job_validation.hpp"
+#include "queue/store.hpp"
 #include "queue/keys.hpp"
 #include "queue/redis/client.hpp"
 
@@ -15,9 +17,14 @@ namespace schedulo::daemon {
 void init_logging(const Config& config);
 redis::ClientOptions redis_options(const Config& config);
 jobs::ValidationContext validation_context(const Config& config);
+queue::QueueSettings queue_settings(const Config& config);
+jobs::DispatcherOptions dispatcher_options(const Config& config);
+inline const std::vector<std::string> kPlatforms{"instagram", "facebook", "tiktok", "x"};
 
 // Runs `body` on a fresh io_context with a started client; returns body's exit status.
 int run_with_redis(const Config& config,
                    const std::function<net::awaitable<int>(redis::Client&, const queue::Keys&)>& body);
+// The same, with the queue store over the client.
+int run_with_store(const Config& config, const std::function<net::awaitable<int>(queue::Store&)>& body);
 
 }  // namespace schedulo::daemon

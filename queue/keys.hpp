@@ -1,6 +1,7 @@
 #pragma once
-// Every Redis key name of a deployment is built here, under its prefix (redis.prefix). A bridge such as
-// Webdis writes to inbox() and control() by name, so these two are part of the external interface.
+// Every Redis key name of a deployment is built here, under its prefix (redis.prefix). The Lua
+// scripts build the same names in lua/includes/common.lua; QueueKeysTest checks that both agree.
+// A bridge such as Webdis writes to inbox() and control() by name: they are external interface.
 #include <string>
 #include <string_view>
 
@@ -13,9 +14,36 @@ class Keys {
 
   std::string inbox() const { return prefix_ + ":inbox"; }      // LPUSH <job-json>
   std::string control() const { return prefix_ + ":control"; }  // LPUSH {"op":"cancel"|"replace",...}
-  std::string job(std::string_view id) const { return prefix_ + ":job:" + std::string(id); }
+  std::string job(std::string_view id) const { return at(":job:", id); }             // hash
+  std::string tombstone(std::string_view id) const { return at(":tomb:", id); }      // final state, TTL
+  std::string attempt_log(std::string_view id) const { return at(":log:", id); }     // list of JSON
+  std::string pending_cancel(std::string_view id) const { return at(":cancel:", id); }
+  std::string ready(std::string_view platform) const { return at(":ready:", platform); }  // list
+  std::string held(std::string_view platform, std::string_view account) const {
+    return at(":held:", platform) + ":" + std::string(account);
+  }
+  std::string by_account(std::string_view platform, std::string_view account) const {
+    return at(":account:", platform) + ":" + std::string(account);  // zset of ids by creation
+  }
+  std::string total(std::string_view state) const { return at(":total:", state); }
+  std::string scheduled() const { return prefix_ + ":scheduled"; }  // zset id -> due ms
+  std::string leases() const { return prefix_ + ":leases"; }        // zset id -> lease deadline ms
+  std::string dead() const { return prefix_ + ":dead"; }            // zset id -> finished ms
+  std::string jobs() const { return prefix_ + ":jobs"; }            // zset id -> created ms
+  std::string paused() const { return prefix_ + ":paused"; }        // set of platform, platform:account
+  std::string running_accounts() const { return prefix_ + ":running_accounts"; }
+  std::string sequence() const { return prefix_ + ":seq"; }
+  // Per-worker work lists for entries claimed from the inbox and the control list.
+  std::string intake_work(std::string_view worker) const { return at(":intake:", worker); }
+  std::string control_work(std::string_view worker) const { return at(":controlwork:", worker); }
 
  private:
+  std::string at(std::string_view middle, std::string_view tail) const {
+    std::string s = prefix_;
+    s += middle;
+    s += tail;
+    return s;
+  }
   std::string prefix_;
 };
 

@@ -335,11 +335,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       failures = 0;
       ++stats.connects;
       connected = true;
+      stats.connected_since = Clock::now();
       stuck = false;
       lost_primary = false;
       connection_error = {};
       co_await (reader(*stream) || writer(*stream));
       connected = false;
+      stats.connected_since = Clock::time_point::max();
       stream->close();
       // Replies to these will never come: their effect is unknown to the caller.
       fail_all(inflight, stuck ? net::error_code(Errc::timeout) : net::error_code(Errc::connection_lost));

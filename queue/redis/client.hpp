@@ -47,6 +47,8 @@ struct ClientStats {
   std::uint64_t failed_connects = 0;    // tries that did not come up
   std::uint64_t lost_connections = 0;   // connections that failed after coming up
   std::string endpoint;                 // host:port of the current or last server
+  // When the current connection came up; time_point::max() while there is none.
+  std::chrono::steady_clock::time_point connected_since = std::chrono::steady_clock::time_point::max();
 };
 
 class Client {

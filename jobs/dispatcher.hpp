@@ -1,0 +1,73 @@
+#pragma once
+// The dispatcher: drains control entries and the inbox, promotes due jobs, leases jobs within the
+// concurrency bounds (in total and per platform; per account is enforced fleet-wide by the lease
+// script), runs each with its driver, and settles the outcomes in batches. Alongside: heartbeats
+// renew the leases it holds, the reaper returns expired leases of dead daemons, and shutdown hands
+// unfinished jobs back (architecture rule 8).
+//
+// Every loop is a coroutine on one executor; stop() cancels them in order.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/event.hpp"
+#include "common/net.hpp"
+#include "jobs/job_context.hpp"
+#include "jobs/job_validation.hpp"
+#include "jobs/platform.hpp"
+#include "jobs/retry_policy.hpp"
+#include "queue/store.hpp"
+
+namespace schedulo::jobs {
+
+struct DispatcherOptions {
+  std::string worker_id;
+  int concurrency = 32;
+  int per_platform = 32;
+  int intake_batch = 256;
+  int promote_batch = 1000;
+  // Longest sleep when idle: jobs that other daemons queue are seen within this time (the inbox
+  // wakes a sleeping daemon at once; so do due times it knows of).
+  std::chrono::milliseconds idle_wait{250};
+  std::chrono::milliseconds shutdown_grace{25000};
+  std::chrono::milliseconds reaper_interval{1000};
+  // The reaper waits for Redis to have been reachable this long, so daemons that were cut off as
+  // well have renewed their leases first (architecture rule 10).
+  std::chrono::milliseconds reaper_grace{30000};
+  int default_max_attempts = 5;
+  RetryPolicy retry;
+  ValidationContext validation;
+  std::vector<std::string> platforms{"instagram", "facebook", "tiktok", "x"};
+};
+
+struct DispatcherCounters {
+  std::uint64_t leased = 0, settled = 0, lost = 0, intake = 0, refused = 0, reaped = 0, reclaimed = 0;
+  int in_flight = 0;
+};
+
+// Finds the adapter for a platform name; null when this build has none.
+using AdapterLookup = std::function<PlatformAdapter*(std::string_view platform)>;
+
+class Dispatcher {
+ public:
+  // `blocking` is a second Redis connection for the idle wait on the inbox (a blocking command would
+  // stall every other command on a shared connection).
+  Dispatcher(queue::Store& store, redis::Client& blocking, AdapterLookup adapters, DispatcherOptions options);
+  ~Dispatcher();
+
+  // Runs until stop(), then shuts down gracefully; returns when everything is handed back.
+  net::awaitable<void> run();
+  void stop();
+  const DispatcherCounters& counters() const;
+  bool consuming() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace schedulo::jobs

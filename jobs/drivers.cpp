@@ -1,0 +1,117 @@
+#include "jobs/drivers.hpp"
+
+#include <array>
+
+#include "common/deadline.hpp"
+
+namespace schedulo::jobs {
+namespace {
+
+using json = nlohmann::json;
+constexpr std::chrono::seconds kRefreshDeadline{15};
+constexpr std::array kSteps{PublishStep::validate, PublishStep::stage, PublishStep::create,
+                            PublishStep::upload,   PublishStep::publish, PublishStep::confirm};
+
+// The checkpoint of a publish job: {"done": "<last completed step>", "ids": {...},
+// "publish_sent": true once the irreversible call may have reached the platform}.
+std::size_t next_step_index(const json& checkpoint) {
+  if (!checkpoint.is_object() || !checkpoint.contains("done")) return 0;
+  const auto done = checkpoint["done"].get<std::string>();
+  for (std::size_t i = 0; i < kSteps.size(); ++i)
+    if (to_string(kSteps[i]) == done) return i + 1;
+  return 0;
+}
+
+}  // namespace
+
+std::string_view to_string(PublishStep step) {
+  switch (step) {
+    case PublishStep::validate: return "validate";
+    case PublishStep::stage: return "stage";
+    case PublishStep::create: return "create";
+    case PublishStep::upload: return "upload";
+    case PublishStep::publish: return "publish";
+    case PublishStep::confirm: return "confirm";
+  }
+  return "?";
+}
+
+net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
+  json checkpoint = job.checkpoint().is_object() ? job.checkpoint() : json::object();
+  json ids = checkpoint.value("ids", json::object());
+  std::size_t next = next_step_index(checkpoint);
+
+  // Rule 11: the last attempt sent the publish call and never learned its outcome. Settle it by the
+  // recorded ids before anything else; never post blindly a second time.
+  if (checkpoint.value("publish_sent", false) && next <= 4) {
+    switch (co_await steps.find_existing(job, ids)) {
+      case Existence::found:
+        job.log().info("publish of an earlier attempt found on the platform; confirming it");
+        next = 5;
+        break;
+      case Existence::not_found:
+        job.log().info("publish of an earlier attempt did not reach the platform; publishing again");
+        checkpoint["publish_sent"] = false;
+        break;
+      case Existence::unknown:
+        co_return Outcome::review(
+            "The post may or may not have been published (the platform's answer was lost) and the platform "
+            "cannot tell yet. Check the account; nothing will be posted again without you.",
+            "outcome_unknown");
+    }
+  }
+
+  for (std::size_t i = next; i < kSteps.size(); ++i) {
+    const PublishStep step = kSteps[i];
+    const auto limit = steps.deadline(step);
+    if (step == PublishStep::publish) {
+      // Rule 10: an irreversible call starts only on a lease that outlives it.
+      if (!co_await job.ensure_lease_covers(limit))
+        co_return Outcome::defer("the job's lease could not be extended before publishing", "lease", std::chrono::seconds(1));
+      checkpoint["publish_sent"] = true;
+      checkpoint["ids"] = ids;
+      if (!co_await job.save_checkpoint(checkpoint))
+        co_return Outcome::defer("could not record progress before publishing", "checkpoint", std::chrono::seconds(1));
+    }
+    auto result = co_await net::with_timeout(steps.run(step, job, ids), limit);
+    if (!result) {
+      if (step == PublishStep::publish)  // sent, no answer: the next attempt asks the platform first
+        co_return Outcome::retry("the platform did not answer the publish call in time; checking before any retry",
+                                 "outcome_unknown");
+      co_return Outcome::retry(std::string("the ") + std::string(to_string(step)) + " step timed out", "timeout");
+    }
+    if (*result) {
+      Outcome stop = std::move(**result);
+      checkpoint["ids"] = ids;
+      if (stop.checkpoint.is_null()) stop.checkpoint = checkpoint;
+      co_return stop;
+    }
+    checkpoint["done"] = std::string(to_string(step));
+    checkpoint["ids"] = ids;
+    if (step == PublishStep::publish) checkpoint["published"] = true;
+    if (!co_await job.save_checkpoint(checkpoint))
+      co_return Outcome::defer("could not record progress", "checkpoint", std::chrono::seconds(1));
+  }
+  co_return Outcome::success(ids);
+}
+
+net::awaitable<Outcome> run_driver(JobContext& job, PlatformAdapter& platform) {
+  switch (job.job().type) {
+    case JobType::publish: {
+      auto steps = platform.publish_steps();
+      co_return co_await run_publish(job, *steps);
+    }
+    case JobType::refresh_token:
+      // A rotating refresh token is spent by the call: start it only on a lease that covers it.
+      if (!co_await job.ensure_lease_covers(kRefreshDeadline))
+        co_return Outcome::defer("the job's lease could not be extended before refreshing", "lease", std::chrono::seconds(1));
+      co_return co_await platform.refresh_token(job);
+    case JobType::fetch_analytics:
+      co_return co_await platform.fetch_analytics(job);
+    case JobType::revoke_token:
+      co_return co_await platform.revoke_token(job);
+  }
+  co_return Outcome::fail("unknown job type", "bad_job");
+}
+
+}  // namespace schedulo::jobs

@@ -1,0 +1,51 @@
+#include "jobs/job_context.hpp"
+
+#include <algorithm>
+
+#include "common/rfc3339.hpp"
+
+namespace schedulo::jobs {
+
+JobContext::JobContext(queue::Store& store, Job job, queue::Lease lease, Clock::time_point lease_deadline)
+    : store_(store), job_(std::move(job)), lease_(std::move(lease)), lease_deadline_(lease_deadline),
+      log_(lease_.id) {
+  if (!lease_.checkpoint.empty()) checkpoint_ = nlohmann::json::parse(lease_.checkpoint, nullptr, false);
+  if (checkpoint_.is_discarded()) checkpoint_ = nullptr;
+}
+
+net::awaitable<bool> JobContext::save_checkpoint(nlohmann::json checkpoint) {
+  if (lost_) co_return false;
+  const auto sent_at = Clock::now();
+  auto saved = co_await store_.checkpoint(lease_.id, lease_.token, checkpoint.dump(), now_epoch_ms());
+  if (!saved) co_return false;  // Redis unreachable: progress not recorded, so do not go on
+  if (!*saved) {
+    lost_ = true;
+    co_return false;
+  }
+  checkpoint_ = std::move(checkpoint);
+  extend_lease(sent_at + store_.settings().lease);
+  co_return true;
+}
+
+bool JobContext::lease_covers(std::chrono::milliseconds step) const {
+  return !lost_ && Clock::now() + step + kLeaseMargin <= lease_deadline_;
+}
+
+net::awaitable<bool> JobContext::ensure_lease_covers(std::chrono::milliseconds step) {
+  if (lease_covers(step)) co_return true;
+  if (lost_) co_return false;
+  const auto sent_at = Clock::now();
+  const std::vector<std::pair<std::string, std::uint64_t>> mine{{lease_.id, lease_.token}};
+  const auto length = std::max(store_.settings().lease,
+                               std::chrono::duration_cast<std::chrono::milliseconds>(step + 2 * kLeaseMargin));
+  auto lost = co_await store_.heartbeat(now_epoch_ms(), mine, length);
+  if (!lost) co_return false;
+  if (!lost->empty()) {
+    lost_ = true;
+    co_return false;
+  }
+  extend_lease(sent_at + length);
+  co_return lease_covers(step);
+}
+
+}  // namespace schedulo::jobs

@@ -1,0 +1,49 @@
+#pragma once
+// What a platform plugs into the drivers: its publish steps and its token and analytics calls.
+// Each platform issue (instagram, facebook, tiktok, x) supplies one; `noop` serves tests and benches.
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/net.hpp"
+#include "jobs/job_context.hpp"
+#include "jobs/outcome.hpp"
+
+namespace schedulo::jobs {
+
+enum class PublishStep { validate, stage, create, upload, publish, confirm };
+std::string_view to_string(PublishStep step);
+
+// A step either completes (nullopt: the driver records `ids` and goes on) or ends the attempt.
+using StepResult = std::optional<Outcome>;
+
+enum class Existence { found, not_found, unknown };
+
+// The publish state machine's platform half. Every step may add the ids it created to `ids`; the
+// driver records them on the job before the next step, so a later attempt resumes rather than
+// starting over.
+class PublishSteps {
+ public:
+  virtual ~PublishSteps() = default;
+  virtual net::awaitable<StepResult> run(PublishStep step, JobContext& job, nlohmann::json& ids) = 0;
+  // After an attempt whose publish call had no known outcome: does the post exist? Ask by the ids
+  // recorded first. On `found`, put the post's id in ids["published_id"].
+  virtual net::awaitable<Existence> find_existing(JobContext& job, nlohmann::json& ids) = 0;
+  // The longest a step may take; a step starts only when the lease covers it.
+  virtual std::chrono::milliseconds deadline(PublishStep step) const = 0;
+};
+
+class PlatformAdapter {
+ public:
+  virtual ~PlatformAdapter() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::unique_ptr<PublishSteps> publish_steps() = 0;
+  virtual net::awaitable<Outcome> refresh_token(JobContext& job) = 0;
+  virtual net::awaitable<Outcome> fetch_analytics(JobContext& job) = 0;
+  virtual net::awaitable<Outcome> revoke_token(JobContext& job) = 0;
+};
+
+}  // namespace schedulo::jobs

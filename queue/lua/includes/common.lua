@@ -1,0 +1,167 @@
+-- Shared by every script (prepended at build time). Key names mirror queue/keys.hpp; the test
+-- QueueKeysTest.LuaAndCppBuildTheSameNames checks that they agree. ARGV[1] is always the prefix.
+local P = ARGV[1]
+local function k_job(id) return P .. ':job:' .. id end
+local function k_tomb(id) return P .. ':tomb:' .. id end
+local function k_log(id) return P .. ':log:' .. id end
+local function k_cancel(id) return P .. ':cancel:' .. id end
+local function k_ready(platform) return P .. ':ready:' .. platform end
+local function k_held(platform, account) return P .. ':held:' .. platform .. ':' .. account end
+local function k_account(platform, account) return P .. ':account:' .. platform .. ':' .. account end
+local function k_total(state) return P .. ':total:' .. state end
+local K_SCHEDULED = P .. ':scheduled'
+local K_LEASES = P .. ':leases'
+local K_DEAD = P .. ':dead'
+local K_JOBS = P .. ':jobs'
+local K_PAUSED = P .. ':paused'
+local K_RUNNING_ACCOUNTS = P .. ':running_accounts'
+local K_SEQ = P .. ':seq'
+local K_INBOX = P .. ':inbox'
+local K_CONTROL = P .. ':control'
+
+-- Error codes returned to C++ (queue/store.hpp mirrors them).
+local LOST_LEASE = -1
+local CONTROL_PENDING = -2
+
+local function account_key(platform, account) return platform .. ':' .. account end
+
+-- A job leaves the running set: give back its account slot and let one held job of that account go.
+local function release_account(platform, account)
+  local key = account_key(platform, account)
+  local left = redis.call('HINCRBY', K_RUNNING_ACCOUNTS, key, -1)
+  if left <= 0 then redis.call('HDEL', K_RUNNING_ACCOUNTS, key) end
+  local held = redis.call('RPOP', k_held(platform, account))
+  if held then redis.call('RPUSH', k_ready(platform), held) end
+end
+
+local function log_attempt(id, now, attempt, outcome, error, code, retention)
+  local line = cjson.encode({at = now, attempt = attempt, outcome = outcome, error = error, error_code = code})
+  redis.call('RPUSH', k_log(id), line)
+  redis.call('EXPIRE', k_log(id), retention)
+end
+
+-- A job reaches a final state. Dead and needs_review jobs stay until a person acts (no expiry);
+-- the others expire after the retention, then a tombstone keeps their id a duplicate for the window.
+local function finalize(id, state, now, retention, window)
+  redis.call('HSET', k_job(id), 'state', state, 'finished_at', now, 'updated_at', now)
+  redis.call('INCR', k_total(state))
+  if state == 'dead' or state == 'needs_review' then
+    redis.call('ZADD', K_DEAD, now, id)
+  else
+    redis.call('EXPIRE', k_job(id), retention)
+    redis.call('EXPIRE', k_log(id), retention)
+    redis.call('SET', k_tomb(id), state, 'EX', window)
+  end
+end
+
+-- Puts a queued job where it will run: the scheduled set when due later, else its platform's ready
+-- list. `front` puts it at the consuming end (jobs that are already late go first).
+local function place(id, platform, due, now, front)
+  if due > now then
+    redis.call('ZADD', K_SCHEDULED, due, id)
+  elseif front then
+    redis.call('RPUSH', k_ready(platform), id)
+  else
+    redis.call('LPUSH', k_ready(platform), id)
+  end
+end
+
+-- Takes a job back from a lease that ended without an answer (crashed or stopped daemon).
+local function reclaim(id, now, reason, retention, window)
+  local job = k_job(id)
+  local f = redis.call('HMGET', job, 'platform', 'account', 'attempts', 'max_attempts', 'state')
+  redis.call('ZREM', K_LEASES, id)
+  if not f[1] then return 0 end
+  release_account(f[1], f[2])
+  redis.call('HDEL', job, 'lease', 'lease_owner')
+  local attempts = tonumber(f[3]) or 0
+  log_attempt(id, now, attempts, 'reclaimed', reason, 'lease_expired', retention)
+  if attempts >= (tonumber(f[4]) or 1) then
+    redis.call('HSET', job, 'error', reason .. '; no attempts left', 'error_code', 'lease_expired')
+    finalize(id, 'dead', now, retention, window)
+    return 2
+  end
+  redis.call('HSET', job, 'state', 'retrying', 'reclaimed', '1', 'error', reason, 'error_code', 'lease_expired',
+             'updated_at', now, 'due_at', now)
+  place(id, f[1], now, now, true)
+  return 1
+end
+
+-- Cancels a job that has not started. Returns 'cancelled', 'pending' (not known yet: cancelled when
+-- it arrives), 'started:<state>' or 'ended:<state>'.
+local function cancel_job(id, now, retention, window)
+  local job = k_job(id)
+  local f = redis.call('HMGET', job, 'state', 'platform', 'account')
+  local state = f[1]
+  if not state then
+    if redis.call('EXISTS', k_tomb(id)) == 1 then return 'ended:' .. redis.call('GET', k_tomb(id)) end
+    redis.call('SET', k_cancel(id), '1', 'EX', window)
+    return 'pending'
+  end
+  if state == 'queued' then
+    if redis.call('LREM', k_ready(f[2]), -1, id) == 0 then redis.call('LREM', k_held(f[2], f[3]), -1, id) end
+  elseif state == 'scheduled' or state == 'retrying' or state == 'deferred' then
+    redis.call('ZREM', K_SCHEDULED, id)
+  elseif state == 'running' or state == 'waiting' then
+    return 'started:' .. state
+  else
+    return 'ended:' .. state
+  end
+  redis.call('HSET', job, 'error', 'cancelled before it started', 'error_code', 'cancelled')
+  finalize(id, 'cancelled', now, retention, window)
+  return 'cancelled'
+end
+
+-- Creates a job from validated fields. Returns 1 created, 0 duplicate id, 2 created already
+-- cancelled (a cancel arrived before the job).
+local function create_job(id, jtype, platform, account, payload, run_at, max_attempts, now, retention, window)
+  local job = k_job(id)
+  if redis.call('EXISTS', job) == 1 or redis.call('EXISTS', k_tomb(id)) == 1 then return 0 end
+  local due = tonumber(run_at)
+  if due < now then due = now end
+  local state = 'queued'
+  if due > now then state = 'scheduled' end
+  redis.call('HSET', job, 'id', id, 'type', jtype, 'platform', platform, 'account', account, 'payload', payload,
+             'state', state, 'attempts', 0, 'max_attempts', max_attempts, 'created_at', now, 'updated_at', now,
+             'run_at', run_at, 'due_at', due)
+  redis.call('ZADD', K_JOBS, now, id)
+  redis.call('ZADD', k_account(platform, account), now, id)
+  if redis.call('EXISTS', k_cancel(id)) == 1 then
+    redis.call('DEL', k_cancel(id))
+    redis.call('HSET', job, 'error', 'cancelled before it started', 'error_code', 'cancelled')
+    finalize(id, 'cancelled', now, retention, window)
+    return 2
+  end
+  place(id, platform, due, now, false)
+  return 1
+end
+
+-- Replaces the content of a job that has not started; it keeps its id and history.
+local function replace_job(id, jtype, platform, account, payload, run_at, max_attempts, now)
+  local job = k_job(id)
+  local f = redis.call('HMGET', job, 'state', 'platform', 'account', 'attempts')
+  local state = f[1]
+  if not state then return 'unknown' end
+  if state == 'running' or state == 'waiting' or ((state == 'retrying' or state == 'deferred') and tonumber(f[4]) > 0) then
+    return 'started:' .. state
+  end
+  if state == 'queued' then
+    if redis.call('LREM', k_ready(f[2]), -1, id) == 0 then redis.call('LREM', k_held(f[2], f[3]), -1, id) end
+  elseif state == 'scheduled' or state == 'retrying' or state == 'deferred' then
+    redis.call('ZREM', K_SCHEDULED, id)
+  else
+    return 'ended:' .. state
+  end
+  if f[2] ~= platform or f[3] ~= account then
+    redis.call('ZREM', k_account(f[2], f[3]), id)
+    redis.call('ZADD', k_account(platform, account), now, id)
+  end
+  local due = tonumber(run_at)
+  if due < now then due = now end
+  local new_state = 'queued'
+  if due > now then new_state = 'scheduled' end
+  redis.call('HSET', job, 'type', jtype, 'platform', platform, 'account', account, 'payload', payload,
+             'state', new_state, 'max_attempts', max_attempts, 'run_at', run_at, 'due_at', due, 'updated_at', now)
+  place(id, platform, due, now, false)
+  return 'replaced'
+end

@@ -1,0 +1,74 @@
+-- lease: takes up to a given number of ready jobs per platform for one worker, each with a fencing
+-- token and a lease deadline. Refuses while control entries wait (control before work). Jobs of a
+-- paused platform stay; jobs of a paused account are deferred; jobs of an account already running
+-- its limit are held until one of its jobs ends.
+-- KEYS: none; ARGV[1] prefix, ARGV[2] now ms, ARGV[3] worker id, ARGV[4] lease ms, ARGV[5] per-account
+--      limit (0 = none), ARGV[6] pause re-check ms, ARGV[7] most jobs in all, then pairs: platform,
+--      most jobs of that platform
+-- Returns: {CONTROL_PENDING} or {0, inbox length, then per job: id, token, attempts, max_attempts,
+--      payload, checkpoint ('' when none)}
+if redis.call('LLEN', K_CONTROL) > 0 then return {CONTROL_PENDING} end
+local now = tonumber(ARGV[2])
+local worker, lease_ms, account_limit = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local out = {0, redis.call('LLEN', K_INBOX)}
+local left = tonumber(ARGV[7])
+
+-- Takes the next runnable job of one platform, moving aside the jobs it meets that may not run now.
+local function take_one(platform)
+  local ready = k_ready(platform)
+  for _ = 1, 64 do
+    local id = redis.call('RPOP', ready)
+    if not id then return 0 end
+    local job = k_job(id)
+    local f = redis.call('HMGET', job, 'account', 'payload', 'checkpoint', 'max_attempts')
+    if f[1] then
+      local account = f[1]
+      if redis.call('SISMEMBER', K_PAUSED, account_key(platform, account)) == 1 then
+        redis.call('HSET', job, 'state', 'deferred', 'error', 'account paused', 'error_code', 'paused', 'updated_at', now)
+        redis.call('ZADD', K_SCHEDULED, now + tonumber(ARGV[6]), id)
+      elseif account_limit > 0 and
+             tonumber(redis.call('HGET', K_RUNNING_ACCOUNTS, account_key(platform, account)) or '0') >= account_limit then
+        redis.call('LPUSH', k_held(platform, account), id)
+      else
+        redis.call('HINCRBY', K_RUNNING_ACCOUNTS, account_key(platform, account), 1)
+        local token = redis.call('INCR', K_SEQ)
+        local attempts = redis.call('HINCRBY', job, 'attempts', 1)
+        redis.call('HSET', job, 'state', 'running', 'lease', token, 'lease_owner', worker, 'started_at', now,
+                   'updated_at', now)
+        redis.call('ZADD', K_LEASES, now + lease_ms, id)
+        out[#out + 1] = id
+        out[#out + 1] = token
+        out[#out + 1] = attempts
+        out[#out + 1] = tonumber(f[4])
+        out[#out + 1] = f[2]
+        out[#out + 1] = f[3] or ''
+        return 1
+      end
+    end
+  end
+  return 2  -- moved 64 jobs aside and took none: come back to this platform in the next pass
+end
+
+-- Round robin over the platforms, one job each per pass: one platform's backlog never starves another.
+local caps, platforms = {}, {}
+for i = 8, #ARGV, 2 do
+  if tonumber(ARGV[i + 1]) > 0 and redis.call('SISMEMBER', K_PAUSED, ARGV[i]) == 0 then
+    platforms[#platforms + 1] = ARGV[i]
+    caps[ARGV[i]] = tonumber(ARGV[i + 1])
+  end
+end
+while left > 0 and #platforms > 0 do
+  local still = {}
+  for _, platform in ipairs(platforms) do
+    if left > 0 then
+      local took = take_one(platform)
+      if took == 1 then
+        left = left - 1
+        caps[platform] = caps[platform] - 1
+      end
+      if took ~= 0 and caps[platform] > 0 then still[#still + 1] = platform end
+    end
+  end
+  platforms = still
+end
+return out

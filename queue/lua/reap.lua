@@ -1,0 +1,10 @@
+-- reap: takes back jobs whose lease deadline passed (their daemon died or lost Redis) so another
+-- attempt can run; the attempt counts, and its driver reconciles from the checkpoint first.
+-- KEYS: none; ARGV[1] prefix, ARGV[2] now ms, ARGV[3] retention s, ARGV[4] window s, ARGV[5] max jobs
+-- Returns: the number of jobs taken back
+local now = tonumber(ARGV[2])
+local ids = redis.call('ZRANGE', K_LEASES, '-inf', now, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[5]))
+for _, id in ipairs(ids) do
+  reclaim(id, now, 'the daemon running this job stopped before it finished (lease expired)', ARGV[3], ARGV[4])
+end
+return #ids

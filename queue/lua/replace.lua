@@ -1,0 +1,5 @@
+-- replace: replaces the content of a job that has not started (CLI, HTTP API).
+-- KEYS: none; ARGV[1] prefix, ARGV[2] now ms, ARGV[3..8] id, type, platform, account, payload, run_at
+--      ms, ARGV[9] max_attempts
+-- Returns: 'replaced' | 'unknown' | 'started:<state>' | 'ended:<state>'
+return replace_job(ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[2]))
