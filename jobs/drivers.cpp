@@ -75,10 +75,13 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
     }
     auto result = co_await net::with_timeout(steps.run(step, job, ids), limit);
     if (!result) {
-      if (step == PublishStep::publish)  // sent, no answer: the next attempt asks the platform first
-        co_return Outcome::retry("the platform did not answer the publish call in time; checking before any retry",
-                                 "outcome_unknown");
-      co_return Outcome::retry(std::string("the ") + std::string(to_string(step)) + " step timed out", "timeout");
+      Outcome late = step == PublishStep::publish
+                         // Sent, no answer: the next attempt asks the platform before anything else.
+                         ? Outcome::retry("the platform did not answer the publish call in time; checking before any retry",
+                                          "outcome_unknown")
+                         : Outcome::retry(std::string("the ") + std::string(to_string(step)) + " step timed out", "timeout");
+      late.checkpoint = checkpoint;
+      co_return late;
     }
     if (*result) {
       Outcome stop = std::move(**result);
