@@ -156,7 +156,7 @@ struct Dispatcher::State {
     queue::Settle s;
     s.id = id;
     s.token = ctx.lease().token;
-    if (slot.handed_back) {
+    if (slot.handed_back && outcome.kind != Outcome::Kind::succeeded) {  // interrupted: back to the queue
       s.outcome = queue::Settlement::release;
       s.error = "handed back at shutdown";
       s.error_code = "shutdown";

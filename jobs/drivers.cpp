@@ -9,6 +9,7 @@ namespace {
 
 using json = nlohmann::json;
 constexpr std::chrono::seconds kRefreshDeadline{15};
+constexpr std::chrono::seconds kCallDeadline{60};
 constexpr std::array kSteps{PublishStep::validate, PublishStep::stage, PublishStep::create,
                             PublishStep::upload,   PublishStep::publish, PublishStep::confirm};
 
@@ -104,15 +105,23 @@ net::awaitable<Outcome> run_driver(JobContext& job, PlatformAdapter& platform) {
       auto steps = platform.publish_steps();
       co_return co_await run_publish(job, *steps);
     }
-    case JobType::refresh_token:
+    case JobType::refresh_token: {
       // A rotating refresh token is spent by the call: start it only on a lease that covers it.
       if (!co_await job.ensure_lease_covers(kRefreshDeadline))
         co_return Outcome::defer("the job's lease could not be extended before refreshing", "lease", std::chrono::seconds(1));
-      co_return co_await platform.refresh_token(job);
-    case JobType::fetch_analytics:
-      co_return co_await platform.fetch_analytics(job);
-    case JobType::revoke_token:
-      co_return co_await platform.revoke_token(job);
+      auto out = co_await net::with_timeout(platform.refresh_token(job), kRefreshDeadline);
+      // The platform may have rotated the token without us hearing it: the token issue's provider
+      // settles that from the stored versions; here it is an unknown outcome, retried with care.
+      co_return out ? std::move(*out) : Outcome::retry("the token refresh did not answer in time", "outcome_unknown");
+    }
+    case JobType::fetch_analytics: {
+      auto out = co_await net::with_timeout(platform.fetch_analytics(job), kCallDeadline);
+      co_return out ? std::move(*out) : Outcome::retry("fetching analytics timed out", "timeout");
+    }
+    case JobType::revoke_token: {
+      auto out = co_await net::with_timeout(platform.revoke_token(job), kCallDeadline);
+      co_return out ? std::move(*out) : Outcome::retry("revoking the token timed out", "timeout");
+    }
   }
   co_return Outcome::fail("unknown job type", "bad_job");
 }
