@@ -289,7 +289,7 @@ net::awaitable<Result<std::vector<std::map<std::string, std::string>>>> Store::l
                       "error"});
     auto rows = co_await client_.pipeline(gets);
     if (!rows) co_return rows.error();
-    static const char* kNames[] = {"id", "state", "type", "platform", "account", "attempts", "updated_at", "error"};
+    static constexpr const char* kNames[] = {"id", "state", "type", "platform", "account", "attempts", "updated_at", "error"};
     for (const auto& row : *rows) {
       if (row.elements.empty() || row.elements[0].is_nil()) continue;
       if (!state.empty() && row.elements[1].str != state) continue;
@@ -306,6 +306,7 @@ net::awaitable<Result<std::vector<std::map<std::string, std::string>>>> Store::l
 
 net::awaitable<Result<QueueStats>> Store::stats(const std::vector<std::string>& platforms, std::int64_t now) {
   std::vector<redis::Args> cmds;
+  cmds.reserve(2 * platforms.size() + 12);
   for (const auto& p : platforms) cmds.push_back({"LLEN", keys_.ready(p)});
   for (const auto& p : platforms) cmds.push_back({"LINDEX", keys_.ready(p), "-1"});  // the next to run
   cmds.push_back({"ZCARD", keys_.scheduled()});
@@ -314,7 +315,7 @@ net::awaitable<Result<QueueStats>> Store::stats(const std::vector<std::string>& 
   cmds.push_back({"LLEN", keys_.inbox()});
   cmds.push_back({"LLEN", keys_.control()});
   cmds.push_back({"ZRANGE", keys_.scheduled(), "0", "0", "WITHSCORES"});
-  static const char* kFinal[] = {"succeeded", "failed", "dead", "needs_review", "cancelled"};
+  static constexpr const char* kFinal[] = {"succeeded", "failed", "dead", "needs_review", "cancelled"};
   for (const char* f : kFinal) cmds.push_back({"GET", keys_.total(f)});
   auto r = co_await client_.pipeline(cmds);
   if (!r) co_return r.error();
@@ -337,6 +338,7 @@ net::awaitable<Result<QueueStats>> Store::stats(const std::vector<std::string>& 
     st.totals[kFinal[i]] = (*r)[2 * n + 6 + i].as_integer().value_or(0);
   if (!heads.empty()) {
     std::vector<redis::Args> dues;
+    dues.reserve(heads.size());
     for (const auto& id : heads) dues.push_back({"HGET", keys_.job(id), "due_at"});
     auto d = co_await client_.pipeline(dues);
     if (!d) co_return d.error();
