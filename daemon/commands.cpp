@@ -97,7 +97,8 @@ int command_run(const std::string& config_path) {
 
   std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>> adapters;
   if (config->workers.mode == "noop")
-    for (const auto& p : kPlatforms) adapters[p] = jobs::make_noop_platform(p);
+    for (const auto& p : kPlatforms)
+      adapters[p] = jobs::make_noop_platform(p, std::chrono::milliseconds(config->workers.noop_delay_ms));
   jobs::Dispatcher dispatcher(store, blocking, [&](std::string_view platform) -> jobs::PlatformAdapter* {
     const auto it = adapters.find(std::string(platform));
     return it == adapters.end() ? nullptr : it->second.get();

@@ -69,6 +69,7 @@ struct Config {
     int shutdown_grace_ms = 0;
     int idle_wait_ms = 0;
     int reaper_grace_ms = 0;
+    int noop_delay_ms = 0;
   } workers;
   struct {
     std::string ca_file;

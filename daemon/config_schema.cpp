@@ -179,6 +179,10 @@ std::vector<Setting> build() {
       "live runs the platform adapters; noop completes every job at once without leaving the process (tests, "
       "benchmarks, trying the queue).",
       one_of({"live", "noop"}));
+  add("workers.noop_delay_ms", Kind::integer, 0,
+      "In noop mode, how long each job takes (the publish upload step, or the one call of the other types), "
+      "so tests can catch jobs in flight; 0 completes them at once.",
+      int_range(0, 3600000));
   add("workers.per_platform", Kind::integer, 32, "Jobs of one platform one daemon runs at once.", int_range(1, 4096));
   add("workers.per_account", Kind::integer, 3,
       "Jobs of one account running at once in the whole fleet; 0 means no limit.", int_range(0, 1000));

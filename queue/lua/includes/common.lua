@@ -87,6 +87,15 @@ local function reclaim(id, now, reason, retention, window)
   return 1
 end
 
+-- Takes a job that has not started out of the place where it waits. A scheduled, retrying or
+-- deferred job is in the scheduled set, unless place() put it straight in its ready list because it
+-- was due at once (a lease taken back by reclaim, a retry or deferral due now); a queued job is in
+-- its ready list or its account's held list.
+local function unqueue(id, platform, account)
+  if redis.call('ZREM', K_SCHEDULED, id) == 1 then return end
+  if redis.call('LREM', k_ready(platform), -1, id) == 0 then redis.call('LREM', k_held(platform, account), -1, id) end
+end
+
 -- Cancels a job that has not started. Returns 'cancelled', 'pending' (not known yet: cancelled when
 -- it arrives), 'started:<state>' or 'ended:<state>'.
 local function cancel_job(id, now, retention, window)
@@ -98,10 +107,8 @@ local function cancel_job(id, now, retention, window)
     redis.call('SET', k_cancel(id), '1', 'EX', window)
     return 'pending'
   end
-  if state == 'queued' then
-    if redis.call('LREM', k_ready(f[2]), -1, id) == 0 then redis.call('LREM', k_held(f[2], f[3]), -1, id) end
-  elseif state == 'scheduled' or state == 'retrying' or state == 'deferred' then
-    redis.call('ZREM', K_SCHEDULED, id)
+  if state == 'queued' or state == 'scheduled' or state == 'retrying' or state == 'deferred' then
+    unqueue(id, f[2], f[3])
   elseif state == 'running' or state == 'waiting' then
     return 'started:' .. state
   else
@@ -145,10 +152,8 @@ local function replace_job(id, jtype, platform, account, payload, run_at, max_at
   if state == 'running' or state == 'waiting' or ((state == 'retrying' or state == 'deferred') and tonumber(f[4]) > 0) then
     return 'started:' .. state
   end
-  if state == 'queued' then
-    if redis.call('LREM', k_ready(f[2]), -1, id) == 0 then redis.call('LREM', k_held(f[2], f[3]), -1, id) end
-  elseif state == 'scheduled' or state == 'retrying' or state == 'deferred' then
-    redis.call('ZREM', K_SCHEDULED, id)
+  if state == 'queued' or state == 'scheduled' or state == 'retrying' or state == 'deferred' then
+    unqueue(id, f[2], f[3])
   else
     return 'ended:' .. state
   end
