@@ -1,6 +1,7 @@
 #include "jobs/dispatcher.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -47,7 +48,9 @@ net::awaitable<void> sleep_for(milliseconds d) {
 struct InFlight {
   std::unique_ptr<JobContext> context;
   std::string platform;
-  asio::cancellation_signal cancel;
+  // Shared with the coroutine's completion handler: the signal must outlive every use Asio makes of
+  // it while the coroutine winds down, which ends after the slot itself is gone.
+  std::shared_ptr<asio::cancellation_signal> cancel = std::make_shared<asio::cancellation_signal>();
   bool handed_back = false;  // cancelled by shutdown: settle as release
 };
 
@@ -64,12 +67,11 @@ struct Dispatcher::State {
 
   std::optional<net::Signal> work_signal;    // a slot freed, or stop
   std::optional<net::Signal> settle_signal;  // outcomes wait to be written
-  std::optional<net::Signal> background_signal;
+  std::optional<net::Event> background_stop;  // ends the heartbeat and reaper loops (two waiters)
   std::map<std::string, InFlight> in_flight;
   std::map<std::string, int> running_per_platform;
   std::vector<queue::Settle> to_settle;
   bool stopping = false;
-  bool background_stop = false;
   bool running = false;
   std::int64_t next_promote_ms = 0;
   int round_robin = 0;
@@ -150,7 +152,6 @@ struct Dispatcher::State {
     if (ctx.lost()) {
       ++counters.lost;
       ctx.log().warn("lease lost (another worker took the job over); this attempt's outcome is dropped");
-      finish_slot(id);
       co_return;
     }
     queue::Settle s;
@@ -175,6 +176,8 @@ struct Dispatcher::State {
       ctx.log().info("attempt {} ended: {} {}", ctx.attempt(), queue::to_string(s.outcome), s.error);
     to_settle.push_back(std::move(s));
     settle_signal->notify();
+    // The slot is freed by the coroutine's completion handler (start_job) once this returns: the
+    // next lease then overlaps this settlement.
   }
 
   void finish_slot(const std::string& id) {
@@ -212,10 +215,16 @@ struct Dispatcher::State {
       s.error_code = "invalid_job";
       to_settle.push_back(std::move(s));
       settle_signal->notify();
+      finish_slot(id);
       return;
     }
     slot.context = std::make_unique<JobContext>(store, std::move(*parsed.job), std::move(lease), deadline);
-    asio::co_spawn(ex, run_job(id), asio::bind_cancellation_slot(slot.cancel.slot(), asio::detached));
+    auto signal = slot.cancel;
+    asio::co_spawn(ex, run_job(id),
+                   asio::bind_cancellation_slot(signal->slot(), [this, id, signal](const std::exception_ptr& e) {
+                     if (e) log::JobLog(id).error("driver ended with an unexpected exception; the lease will expire");
+                     finish_slot(id);
+                   }));
   }
 
   // ---- background loops -----------------------------------------------------------------------
@@ -223,7 +232,7 @@ struct Dispatcher::State {
     milliseconds backoff = kRedisRetry;
     for (;;) {
       if (to_settle.empty()) {
-        if (background_stop && in_flight.empty()) co_return;
+        if (background_stop->is_set()) co_return;
         co_await settle_signal->wait();
         continue;
       }
@@ -246,7 +255,6 @@ struct Dispatcher::State {
         } else {
           ++counters.settled;
         }
-        finish_slot(batch[i].id);
       }
     }
   }
@@ -254,10 +262,10 @@ struct Dispatcher::State {
   net::awaitable<void> heartbeats(const net::Executor& ex) {
     net::Timer timer(ex);
     const auto every = store.settings().lease / 3;
-    while (!background_stop) {
+    while (!background_stop->is_set()) {
       timer.expires_after(every);
-      co_await (timer.async_wait() || background_signal->wait());
-      if (background_stop) co_return;
+      co_await (timer.async_wait() || background_stop->wait());
+      if (background_stop->is_set()) co_return;
       std::vector<std::pair<std::string, std::uint64_t>> held;
       for (const auto& [id, slot] : in_flight)
         if (slot.context && !slot.context->lost()) held.emplace_back(id, slot.context->lease().token);
@@ -269,7 +277,7 @@ struct Dispatcher::State {
         auto it = in_flight.find(id);
         if (it == in_flight.end() || !it->second.context) continue;
         it->second.context->mark_lost();
-        it->second.cancel.emit(asio::cancellation_type::terminal);
+        it->second.cancel->emit(asio::cancellation_type::terminal);
       }
       for (auto& [id, slot] : in_flight)
         if (slot.context && !slot.context->lost()) slot.context->extend_lease(sent + store.settings().lease);
@@ -278,10 +286,10 @@ struct Dispatcher::State {
 
   net::awaitable<void> reaper(const net::Executor& ex) {
     net::Timer timer(ex);
-    while (!background_stop) {
+    while (!background_stop->is_set()) {
       timer.expires_after(o.reaper_interval);
-      co_await (timer.async_wait() || background_signal->wait());
-      if (background_stop) co_return;
+      co_await (timer.async_wait() || background_stop->wait());
+      if (background_stop->is_set()) co_return;
       const auto since = store.client().stats().connected_since;
       if (since == Clock::time_point::max() || Clock::now() - since < o.reaper_grace) continue;
       auto n = co_await store.reap(now(), 100);
@@ -317,21 +325,45 @@ struct Dispatcher::State {
       co_return false;
     }
     // Sleeps on the inbox itself: an entry pushed by a bridge wakes this daemon at once, already
-    // moved to its own work list (so a wake-up that loses the race loses nothing).
-    const auto& keys = store.keys();
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%.3f", static_cast<double>(limit.count()) / 1000.0);
-    redis::Args blmove{"BLMOVE", keys.inbox(), keys.intake_work(o.worker_id), "RIGHT", "RIGHT", seconds};
-    auto woken = co_await (blocking.exec_args(blmove, limit + blocking.options().command_timeout) || work_signal->wait());
-    if (woken.index() == 0) {
-      const auto& reply = std::get<0>(woken);
-      if (!reply || reply->is_error()) {
-        co_await sleep_for(limit);  // Redis unreachable: do not spin
-        co_return false;
-      }
-      co_return !reply->is_nil();
+    // moved to its own work list. The local timer, not BLMOVE's own timeout, ends the sleep: Redis
+    // checks blocked clients' timeouts only every 1/hz (100 ms by default), too coarse for due times.
+    // A BLMOVE is never abandoned: it is unblocked and its answer read, or the entry it moved
+    // would wait for the next wake-up.
+    auto ex = co_await asio::this_coro::executor;
+    auto id = co_await blocking.exec("CLIENT", "ID");
+    if (!id || !id->is_integer()) {
+      co_await sleep_for(limit);  // Redis unreachable: do not spin
+      co_return false;
     }
-    co_return false;
+    struct Pending {
+      explicit Pending(const net::Executor& e) : done(e) {}
+      std::optional<redis::Reply> reply;
+      net::Event done;
+    };
+    auto pending = std::make_shared<Pending>(ex);
+    const auto& keys = store.keys();
+    const auto server_limit = limit + std::chrono::seconds(1);
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.3f", static_cast<double>(server_limit.count()) / 1000.0);
+    redis::Args blmove{"BLMOVE", keys.inbox(), keys.intake_work(o.worker_id), "RIGHT", "RIGHT", seconds};
+    const auto call_limit = server_limit + blocking.options().command_timeout;
+    asio::co_spawn(ex, [pending, blmove, call_limit, &client = blocking]() -> net::awaitable<void> {
+      pending->reply = co_await client.exec_args(blmove, call_limit);
+      pending->done.set();
+    }, asio::detached);
+    net::Timer timer(ex);
+    timer.expires_after(limit);
+    co_await (pending->done.wait() || timer.async_wait() || work_signal->wait());
+    if (!pending->done.is_set()) {
+      co_await store.client().exec("CLIENT", "UNBLOCK", std::to_string(id->integer));
+      co_await pending->done.wait();
+    }
+    const auto& reply = *pending->reply;
+    if (!reply || reply->is_error()) {
+      co_await sleep_for(limit);
+      co_return false;
+    }
+    co_return !reply->is_nil();
   }
 
   net::awaitable<void> dispatch(const net::Executor& ex) {
@@ -402,7 +434,7 @@ net::awaitable<void> Dispatcher::run() {
   const auto ex = co_await asio::this_coro::executor;
   s.work_signal.emplace(ex);
   s.settle_signal.emplace(ex);
-  s.background_signal.emplace(ex);
+  s.background_stop.emplace(ex);
   s.running = true;
 
   // A previous run of this worker id may have died holding leases: take them back now.
@@ -440,7 +472,7 @@ net::awaitable<void> Dispatcher::run() {
     log::warn("handing back {} unfinished job(s)", s.in_flight.size());
     for (auto& [id, slot] : s.in_flight) {
       slot.handed_back = true;
-      slot.cancel.emit(asio::cancellation_type::terminal);
+      slot.cancel->emit(asio::cancellation_type::terminal);
     }
   }
   const auto flush_end = Clock::now() + s.store.client().options().command_timeout * 2;
@@ -448,8 +480,7 @@ net::awaitable<void> Dispatcher::run() {
     timer.expires_at(flush_end);
     co_await (timer.async_wait() || s.work_signal->wait());
   }
-  s.background_stop = true;
-  s.background_signal->notify();
+  s.background_stop->set();
   s.settle_signal->notify();
   timer.expires_after(s.store.client().options().command_timeout * 2);
   co_await (background.wait() || timer.async_wait());

@@ -27,6 +27,8 @@ class StuckPlatform final : public PlatformAdapter {
   net::awaitable<Outcome> refresh_token(JobContext&) override {
     ++started;
     co_await release.wait();
+    const auto state = co_await boost::asio::this_coro::cancellation_state;
+    if (state.cancelled() != boost::asio::cancellation_type::none) co_return Outcome::retry("cancelled", "cancelled");
     co_return Outcome::success({});
   }
   net::awaitable<Outcome> fetch_analytics(JobContext&) override { co_return Outcome::success({}); }
