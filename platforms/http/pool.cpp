@@ -46,22 +46,8 @@ ConnectionPool::ConnectionPool(std::size_t max_per_origin, std::chrono::millisec
 ConnectionPool::~ConnectionPool() = default;
 
 net::awaitable<Result<Lease>> ConnectionPool::acquire(const std::string& origin, Clock::time_point deadline) {
+  if (auto lease = try_acquire(origin)) co_return std::move(*lease);
   Origin& o = origins_[origin];
-  const auto now = Clock::now();
-  while (!o.idle.empty()) {
-    std::unique_ptr<Connection> connection = std::move(o.idle.back());
-    o.idle.pop_back();
-    if (connection->looks_alive() && now - connection->idle_since() < max_idle_) {
-      ++stats_.reused;
-      co_return Lease(this, origin, std::move(connection));
-    }
-    --o.open;  // closed by the server or idle too long: its slot is free again
-  }
-  if (o.open < max_per_origin_) {
-    ++o.open;
-    ++stats_.opened;
-    co_return Lease(this, origin, nullptr);
-  }
   ++stats_.waited;
   Waiter waiter(co_await net::asio::this_coro::executor);
   waiter.wake.expires_at(deadline);
@@ -81,6 +67,26 @@ net::awaitable<Result<Lease>> ConnectionPool::acquire(const std::string& origin,
     ++stats_.opened;
   }
   co_return Lease(this, origin, std::move(waiter.handed));
+}
+
+std::optional<Lease> ConnectionPool::try_acquire(const std::string& origin) {
+  Origin& o = origins_[origin];
+  const auto now = Clock::now();
+  while (!o.idle.empty()) {
+    std::unique_ptr<Connection> candidate = std::move(o.idle.back());
+    o.idle.pop_back();
+    if (candidate->looks_alive() && now - candidate->idle_since() < max_idle_) {
+      ++stats_.reused;
+      return Lease(this, origin, std::move(candidate));
+    }
+    --o.open;  // closed by the server or idle too long: its slot is free again
+  }
+  if (o.open < max_per_origin_) {
+    ++o.open;
+    ++stats_.opened;
+    return Lease(this, origin, nullptr);
+  }
+  return std::nullopt;
 }
 
 void ConnectionPool::release(const std::string& origin, std::unique_ptr<Connection> connection) {

@@ -10,6 +10,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/net.hpp"
@@ -69,6 +70,9 @@ class ConnectionPool {
     std::size_t open = 0;                         // idle + leased
     std::list<Waiter*> waiters;
   };
+
+  // An idle connection or a free slot, without waiting; nullopt at the cap.
+  std::optional<Lease> try_acquire(const std::string& origin);
 
   std::size_t max_per_origin_;
   std::chrono::milliseconds max_idle_;

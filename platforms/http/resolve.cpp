@@ -14,10 +14,11 @@ Result<Endpoints> check_resolved(const std::string& host, const Endpoints& resol
     const ip::address address = endpoint.address();
     if (policy.address_allowed(address)) continue;
     const std::string range(AddressPolicy::non_public_range(address).value_or("non-public"));
-    const std::string what = address.to_string() == host ? "host " + host + " is"
-                                                          : "host " + host + " resolves to " + address.to_string() + ",";
-    return Error{ErrorKind::refused_address,
-                 what + " " + std::string(article(range)) + " " + range + " address; allow it in security.allow_private_hosts"};
+    std::string message = "host " + host;
+    message += address.to_string() == host ? " is " : " resolves to " + address.to_string() + ", ";
+    message += article(range);
+    message += " " + range + " address; allow it in security.allow_private_hosts";
+    return Error{ErrorKind::refused_address, std::move(message)};
   }
   return resolved;
 }
