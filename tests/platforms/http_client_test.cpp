@@ -47,6 +47,26 @@ Result<Response> fetch(boost::asio::io_context& io, HttpClient& client, const Re
   return test::run_for(io, client.request(request), 30s);
 }
 
+// One request on a client of its own.
+Result<Response> fetch_once(const Request& request) {
+  boost::asio::io_context io;  // outlives the client
+  HttpClient client(loopback_allowed());
+  return fetch(io, client, request);
+}
+
+ServerReply misbehave(ServerReply::Action action) {
+  ServerReply reply = ok(std::string(10000, 'b'));
+  reply.action = action;
+  reply.stall_after = 100;
+  return reply;
+}
+
+void expect_timeout(const Result<Response>& result, std::string_view step) {
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::timeout);
+  EXPECT_NE(result.error().message.find(step), std::string::npos) << result.error().message;
+}
+
 TEST(HttpClient, GetReturnsStatusHeadersAndBodyWithHeadersFoundInAnyCase) {
   HttpTestServer server([](const ServerRequest& r) {
     ServerReply reply = ok("hello " + r.target);
@@ -143,73 +163,35 @@ TEST(HttpClient, WaitingForAFullPoolEndsAtTheRequestDeadline) {
 
 TEST(HttpClient, ConnectTimesOutAgainstAListenerWithAFullBacklog) {
   test::FullBacklogListener listener;
-  boost::asio::io_context io;
-  HttpClient client(loopback_allowed());
   Request request = get("http://127.0.0.1:" + std::to_string(listener.port()) + "/");
   request.timeouts.connect = 300ms;
-  auto result = fetch(io, client, request);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::timeout);
-  EXPECT_NE(result.error().message.find("connecting"), std::string::npos) << result.error().message;
+  expect_timeout(fetch_once(request), "timed out connecting to 127.0.0.1:");
 }
 
 TEST(HttpClient, HeadersStepTimesOutWhenTheServerNeverAnswers) {
-  HttpTestServer server([](const ServerRequest&) {
-    ServerReply reply;
-    reply.action = ServerReply::Action::stall_before_headers;
-    return reply;
-  });
-  boost::asio::io_context io;
-  HttpClient client(loopback_allowed());
+  HttpTestServer server([](const ServerRequest&) { return misbehave(ServerReply::Action::stall_before_headers); });
   Request request = get(server.url());
   request.timeouts.headers = 300ms;
-  auto result = fetch(io, client, request);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::timeout);
-  EXPECT_NE(result.error().message.find("response headers"), std::string::npos) << result.error().message;
+  expect_timeout(fetch_once(request), "timed out waiting for the response headers");
 }
 
 TEST(HttpClient, BodyStepTimesOutWhenTheBodyStopsMidway) {
-  HttpTestServer server([](const ServerRequest&) {
-    ServerReply reply = ok(std::string(10000, 'b'));
-    reply.action = ServerReply::Action::stall_mid_body;
-    reply.stall_after = 100;
-    return reply;
-  });
-  boost::asio::io_context io;
-  HttpClient client(loopback_allowed());
+  HttpTestServer server([](const ServerRequest&) { return misbehave(ServerReply::Action::stall_mid_body); });
   Request request = get(server.url());
   request.timeouts.body = 300ms;
-  auto result = fetch(io, client, request);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::timeout);
-  EXPECT_NE(result.error().message.find("response body"), std::string::npos) << result.error().message;
+  expect_timeout(fetch_once(request), "timed out reading the response body");
 }
 
 TEST(HttpClient, TotalDeadlineBoundsTheRequestWhateverTheStepLimits) {
-  HttpTestServer server([](const ServerRequest&) {
-    ServerReply reply;
-    reply.action = ServerReply::Action::stall_before_headers;
-    return reply;
-  });
-  boost::asio::io_context io;
-  HttpClient client(loopback_allowed());
+  HttpTestServer server([](const ServerRequest&) { return misbehave(ServerReply::Action::stall_before_headers); });
   Request request = get(server.url());
   request.timeouts.total = 300ms;  // headers keeps its 30 s default
-  auto result = fetch(io, client, request);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::timeout);
+  expect_timeout(fetch_once(request), "timed out");
 }
 
 TEST(HttpClient, ResetConnectionIsANetworkErrorWorthRetrying) {
-  HttpTestServer server([](const ServerRequest&) {
-    ServerReply reply;
-    reply.action = ServerReply::Action::reset;
-    return reply;
-  });
-  boost::asio::io_context io;
-  HttpClient client(loopback_allowed());
-  auto result = fetch(io, client, get(server.url()));
+  HttpTestServer server([](const ServerRequest&) { return misbehave(ServerReply::Action::reset); });
+  auto result = fetch_once(get(server.url()));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind, ErrorKind::network) << result.error().message;
   EXPECT_FALSE(result.error().permanent());

@@ -191,15 +191,22 @@ TEST(MediaInspect, PngNamedJpegIsAPngAndInstagramFeedRefusesIt) {
 
 // --- limits ---
 
+MediaInfo still(MediaType type, std::uint64_t bytes, std::uint32_t w, std::uint32_t h);
+
 MediaInfo video(double duration, double fps, std::uint32_t w, std::uint32_t h, std::string codec = "avc1") {
-  MediaInfo info;
-  info.type = MediaType::mp4;
-  info.bytes = 10'000'000;
-  info.width = w;
-  info.height = h;
+  MediaInfo info = still(MediaType::mp4, 10'000'000, w, h);
   info.duration_s = duration;
   info.frame_rate = fps;
   info.codec = std::move(codec);
+  return info;
+}
+
+MediaInfo still(MediaType type, std::uint64_t bytes, std::uint32_t w, std::uint32_t h) {
+  MediaInfo info;
+  info.type = type;
+  info.bytes = bytes;
+  info.width = w;
+  info.height = h;
   return info;
 }
 
@@ -245,11 +252,7 @@ TEST(MediaLimits, FacebookReelSmallerThan540x960IsRefused) {
 }
 
 TEST(MediaLimits, InstagramFeedImageOutsideTheAspectRangeIsRefused) {
-  MediaInfo tall;
-  tall.type = MediaType::jpeg;
-  tall.bytes = 100'000;
-  tall.width = 1080;
-  tall.height = 1920;
+  MediaInfo tall = still(MediaType::jpeg, 100'000, 1080, 1920);
   EXPECT_EQ(broken_rule(MediaTarget::instagram_image, tall),
             "aspect ratio 0.56 (1080x1920) is outside Instagram feed images' 0.80-1.91 range (platform-apis.md 1.1)");
   tall.height = 1350;  // 4:5 exactly
@@ -257,10 +260,7 @@ TEST(MediaLimits, InstagramFeedImageOutsideTheAspectRangeIsRefused) {
 }
 
 TEST(MediaLimits, XImageOverFiveMibIsRefusedButAGifMayBeLarger) {
-  MediaInfo image;
-  image.type = MediaType::png;
-  image.bytes = 6 * 1024 * 1024;
-  image.width = image.height = 800;
+  MediaInfo image = still(MediaType::png, 6 * 1024 * 1024, 800, 800);
   EXPECT_EQ(broken_rule(MediaTarget::x_image, image),
             "file size 6 MiB exceeds X images' 5 MiB limit (platform-apis.md 3.4)");
   image.type = MediaType::gif;
@@ -269,12 +269,7 @@ TEST(MediaLimits, XImageOverFiveMibIsRefusedButAGifMayBeLarger) {
 }
 
 TEST(MediaLimits, TikTokPhotoAboveTenEightyIsRefused) {
-  MediaInfo photo;
-  photo.type = MediaType::webp;
-  photo.bytes = 1'000'000;
-  photo.width = 1440;
-  photo.height = 1920;
-  EXPECT_EQ(broken_rule(MediaTarget::tiktok_photo, photo),
+  EXPECT_EQ(broken_rule(MediaTarget::tiktok_photo, still(MediaType::webp, 1'000'000, 1440, 1920)),
             "shorter side 1440 px (1440x1920) exceeds TikTok photos' 1080 px limit (platform-apis.md 2.6)");
 }
 
