@@ -2,7 +2,7 @@
 // What a media file really is, read from its bytes, never from its name, URL or Content-Type: the
 // type from its magic bytes, image dimensions from its header, and for MP4/MOV the duration,
 // dimensions, codec and frame rate from the container's boxes. Reads only headers and the moov box
-// (bounded), never the media data.
+// (bounded), never the media data. WebM gives the same facts from its Info and Tracks elements.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,11 +20,11 @@ bool is_video(MediaType type);
 struct MediaInfo {
   MediaType type = MediaType::jpeg;
   std::uint64_t bytes = 0;
-  std::uint32_t width = 0;            // pixels; 0 when the container does not say (WebM)
+  std::uint32_t width = 0;            // pixels; for videos as displayed (MP4 rotation applied)
   std::uint32_t height = 0;
-  std::optional<double> duration_s;   // MP4/MOV
-  std::optional<double> frame_rate;   // MP4/MOV: samples per second of the video track
-  std::string codec;                  // MP4/MOV: the video sample entry ("avc1", "hvc1", "vp09", ...)
+  std::optional<double> duration_s;   // videos (absent when a WebM muxer did not write it)
+  std::optional<double> frame_rate;   // videos: samples per second of the video track (WebM: when declared)
+  std::string codec;                  // videos, as an MP4 sample entry: "avc1", "hvc1", "vp08", "vp09", "av01"
   bool has_audio = false;
 };
 
@@ -62,7 +62,9 @@ class FileReader final : public ByteReader {
 // "truncated PNG", "MP4 without a moov box", ...
 Result<MediaInfo> inspect_media(const ByteReader& reader);
 
-// MP4/MOV details (media_mp4.cpp); `info.type` and `info.bytes` are already set.
+// Container details, with `info.type` and `info.bytes` already set: MP4/MOV (media_mp4.cpp) and
+// WebM (media_webm.cpp).
 std::optional<Error> inspect_mp4(const ByteReader& reader, MediaInfo& info);
+std::optional<Error> inspect_webm(const ByteReader& reader, MediaInfo& info);
 
 }  // namespace schedulo::http

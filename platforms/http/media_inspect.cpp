@@ -127,9 +127,11 @@ Result<MediaType> detect(const ByteReader& r) {
   if (v.size() >= 12 && v.substr(4, 4) == "ftyp") return v.substr(8, 4) == "qt  " ? MediaType::mov : MediaType::mp4;
   if (v.size() >= 8 && is_top_level_box(v.substr(4, 4))) return MediaType::mov;  // QuickTime without ftyp
   if (v.starts_with("\x1a\x45\xdf\xa3")) {
-    // EBML: the DocType in the header says WebM or Matroska.
-    if (v.find("webm") != std::string_view::npos) return MediaType::webm;
-    return bad("Matroska (MKV) files are not accepted: use MP4 or WebM");
+    // EBML: the DocType in the header (within its first KiB in any real file) says WebM or Matroska.
+    const std::string header = r.read(0, 1024);
+    if (header.find("webm") != std::string::npos) return MediaType::webm;
+    if (header.find("matroska") != std::string::npos) return bad("Matroska (MKV) files are not accepted: use MP4 or WebM");
+    return bad("truncated WebM: the EBML header ends before its document type");
   }
   return bad("not a media type we accept (JPEG, PNG, GIF, WebP, MP4, MOV, WebM); the file starts with " +
              hex_prefix(v));
@@ -190,7 +192,7 @@ Result<MediaInfo> inspect_media(const ByteReader& reader) {
     case MediaType::webp: error = webp_size(reader, info); break;
     case MediaType::mp4:
     case MediaType::mov: error = inspect_mp4(reader, info); break;
-    case MediaType::webm: break;  // type only: EBML sizes and duration are not read (see README)
+    case MediaType::webm: error = inspect_webm(reader, info); break;
   }
   if (error) return *error;
   if (!is_video(info.type) && (info.width == 0 || info.height == 0))

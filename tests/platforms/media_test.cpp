@@ -66,8 +66,40 @@ TEST(MediaInspect, WebpDimensionsAreReadFromEachOfItsThreeForms) {
   }
 }
 
-TEST(MediaInspect, WebmIsRecognisedByItsEbmlDocType) {
-  EXPECT_EQ(inspect_ok(test::webm_file()).type, MediaType::webm);
+TEST(MediaInspect, WebmDurationDimensionsCodecAndFrameRateComeFromInfoAndTracks) {
+  const MediaInfo info = inspect_ok(test::webm_file());
+  EXPECT_EQ(info.type, MediaType::webm);
+  EXPECT_EQ(info.width, 1280u);
+  EXPECT_EQ(info.height, 720u);
+  ASSERT_TRUE(info.duration_s);
+  EXPECT_DOUBLE_EQ(*info.duration_s, 12.5);
+  EXPECT_EQ(info.codec, "vp09");
+  ASSERT_TRUE(info.frame_rate);
+  EXPECT_NEAR(*info.frame_rate, 30.0, 0.001);
+  EXPECT_TRUE(info.has_audio);
+}
+
+TEST(MediaInspect, WebmWithAnUnknownSegmentSizeIsReadUpToItsFirstCluster) {
+  test::WebmSpec spec;
+  spec.unknown_segment_size = true;
+  spec.audio_track = false;
+  const MediaInfo info = inspect_ok(test::webm_file(spec));
+  EXPECT_EQ(info.width, 1280u);
+  EXPECT_FALSE(info.has_audio);
+}
+
+TEST(MediaInspect, TruncatedWebmIsRefused) {
+  const std::string file = test::webm_file();
+  EXPECT_NE(inspect_error(file.substr(0, file.size() - 20)).find("truncated WebM"), std::string::npos);
+  EXPECT_NE(inspect_error(file.substr(0, 30)).find("truncated WebM"), std::string::npos);
+}
+
+TEST(MediaInspect, MatroskaIsRefusedAsNotWebm) {
+  std::string file = test::webm_file();
+  const std::string doc_type = std::string("\x42\x82\x01", 3) + std::string(6, '\0') + '\x04' + "webm";
+  file.replace(file.find(doc_type), doc_type.size(),
+               std::string("\x42\x82\x01", 3) + std::string(6, '\0') + '\x08' + "matroska");
+  EXPECT_NE(inspect_error(file).find("Matroska"), std::string::npos);
 }
 
 TEST(MediaInspect, FileSizeIsTheByteCount) {
@@ -239,6 +271,14 @@ TEST(MediaLimits, TikTokRefusesALowFrameRate) {
 TEST(MediaLimits, TikTokRefusesAnUnlistedCodec) {
   EXPECT_EQ(broken_rule(MediaTarget::tiktok_video, video(30, 30, 1080, 1920, "mp4v")),
             "video codec mp4v is not accepted by TikTok videos (H.264, H.265, VP8, VP9) (platform-apis.md 2.5)");
+}
+
+TEST(MediaLimits, TikTokRefusesAnAv1Webm) {
+  test::WebmSpec spec;
+  spec.codec_id = "V_AV1";
+  EXPECT_EQ(broken_rule(MediaTarget::tiktok_video, inspect_ok(test::webm_file(spec))),
+            "video codec av01 is not accepted by TikTok videos (H.264, H.265, VP8, VP9) (platform-apis.md 2.5)");
+  EXPECT_EQ(broken_rule(MediaTarget::tiktok_video, inspect_ok(test::webm_file())), "");
 }
 
 TEST(MediaLimits, TikTokRefusesASideShorterThan360Pixels) {

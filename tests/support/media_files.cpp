@@ -1,6 +1,7 @@
 #include "tests/support/media_files.hpp"
 
 #include <array>
+#include <bit>
 
 namespace schedulo::test {
 namespace {
@@ -19,6 +20,23 @@ std::uint32_t crc32(const std::string& data) {
     for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
   }
   return ~crc;
+}
+
+// An EBML element: its ID bytes, an 8-byte size (0x01 then 7 bytes), the payload.
+std::string ebml(std::string_view id, const std::string& payload) {
+  std::string out(id);
+  out += '\x01';
+  put_be(out, payload.size(), 7);
+  return out + payload;
+}
+
+// An EBML unsigned integer payload: big-endian, as few bytes as needed (at least one).
+std::string uint_bytes(std::uint64_t value) {
+  std::string out;
+  int bytes = 1;
+  while (bytes < 8 && (value >> (8 * bytes)) != 0) ++bytes;
+  put_be(out, value, bytes);
+  return out;
 }
 
 std::string box(std::string_view type, const std::string& payload) {
@@ -195,15 +213,29 @@ std::string webp_file(WebpKind kind, std::uint32_t width, std::uint32_t height) 
   return out + "WEBP" + chunk;
 }
 
-std::string webm_file() {
-  // EBML header: version fields and DocType "webm"; then a Segment start.
-  std::string header = std::string("\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08", 16);
-  header += std::string("\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02", 15);
-  std::string out = "\x1a\x45\xdf\xa3";
-  out += static_cast<char>(0x80 | header.size());
-  out += header;
-  out += std::string("\x18\x53\x80\x67\x01\x00\x00\x00\x00\x00\x00\x00", 12);
-  return out;
+std::string webm_file(const WebmSpec& s) {
+  const std::string header = ebml("\x42\x86", uint_bytes(1)) + ebml("\x42\xf7", uint_bytes(1)) +
+                             ebml("\x42\xf2", uint_bytes(4)) + ebml("\x42\xf3", uint_bytes(8)) +
+                             ebml("\x42\x82", "webm") + ebml("\x42\x87", uint_bytes(4)) +
+                             ebml("\x42\x85", uint_bytes(2));
+  std::string duration;
+  put_be(duration, std::bit_cast<std::uint64_t>(s.duration_ms), 8);
+  const std::string info = ebml("\x2a\xd7\xb1", uint_bytes(1'000'000)) + ebml("\x44\x89", duration);
+  const std::string video = ebml("\xb0", uint_bytes(s.width)) + ebml("\xba", uint_bytes(s.height));
+  std::string tracks = ebml("\xae", ebml("\xd7", uint_bytes(1)) + ebml("\x83", uint_bytes(1)) +
+                                        ebml("\x86", s.codec_id) + ebml("\x23\xe3\x83", uint_bytes(s.frame_ns)) +
+                                        ebml("\xe0", video));
+  if (s.audio_track)
+    tracks += ebml("\xae", ebml("\xd7", uint_bytes(2)) + ebml("\x83", uint_bytes(2)) + ebml("\x86", "A_OPUS"));
+  const std::string cluster = ebml("\x1f\x43\xb6\x75", ebml("\xe7", uint_bytes(0)) + std::string(64, '\x77'));
+  const std::string body = ebml("\x15\x49\xa9\x66", info) + ebml("\x16\x54\xae\x6b", tracks) + cluster;
+  std::string segment = "\x18\x53\x80\x67";
+  if (s.unknown_segment_size) {
+    segment += "\x01\xff\xff\xff\xff\xff\xff\xff" + body;
+  } else {
+    segment = ebml(segment, body);
+  }
+  return ebml("\x1a\x45\xdf\xa3", header) + segment;
 }
 
 std::string mp4_file(const Mp4Spec& s) {

@@ -12,7 +12,16 @@ std::string png_file(std::uint32_t width, std::uint32_t height);
 std::string gif_file(std::uint16_t width, std::uint16_t height);
 enum class WebpKind { lossy, lossless, extended };
 std::string webp_file(WebpKind kind, std::uint32_t width, std::uint32_t height);
-std::string webm_file();
+struct WebmSpec {
+  std::uint32_t width = 1280;
+  std::uint32_t height = 720;
+  double duration_ms = 12'500;      // in TimecodeScale units (1 ms)
+  std::string codec_id = "V_VP9";
+  std::uint64_t frame_ns = 33'333'333;  // DefaultDuration: 30 fps
+  bool audio_track = true;
+  bool unknown_segment_size = false;  // as live muxers write it
+};
+std::string webm_file(const WebmSpec& spec = {});
 
 struct Mp4Spec {
   bool quicktime = false;          // ftyp brand "qt  " (a MOV)
