@@ -212,6 +212,41 @@ TEST(HttpClient, ResponseLargerThanItsCapIsTooLarge) {
   EXPECT_EQ(exact->body.size(), 5000u);
 }
 
+TEST(HttpClient, ChunkedBodyIsReadWholeAndCappedWithoutAContentLength) {
+  HttpTestServer server([](const ServerRequest&) {
+    ServerReply reply = ok(std::string(5000, 'c'));
+    reply.chunked = true;
+    return reply;
+  });
+  boost::asio::io_context io;
+  HttpClient client(loopback_allowed());
+  auto whole = fetch(io, client, get(server.url()));
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(whole->body, std::string(5000, 'c'));
+  EXPECT_FALSE(whole->headers.contains("content-length"));
+  Request capped = get(server.url());
+  capped.max_response_bytes = 4000;
+  auto result = fetch(io, client, capped);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::too_large);
+}
+
+TEST(HttpClient, HeadResponseHasNoBodyAndLeavesTheConnectionReusable) {
+  HttpTestServer server([](const ServerRequest&) { return ok(std::string(5000, 'h')); });
+  boost::asio::io_context io;
+  HttpClient client(loopback_allowed());
+  Request head = get(server.url());
+  head.method = "HEAD";
+  auto result = fetch(io, client, head);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->headers.get("Content-Length"), "5000");
+  EXPECT_EQ(result->body, "");
+  auto next = fetch(io, client, get(server.url()));
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->body.size(), 5000u);
+  EXPECT_EQ(server.connections(), 1u);
+}
+
 TEST(HttpClient, BufferBodyArrivesWithItsContentLength) {
   std::atomic<std::uint64_t> length{0};
   std::string seen;

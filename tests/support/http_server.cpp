@@ -188,10 +188,12 @@ struct HttpTestServer::Impl {
         case ServerReply::Action::respond_then_drop: {
           bhttp::response<bhttp::string_body> response(static_cast<bhttp::status>(reply.status), 11);
           for (const auto& [k, v] : reply.headers) response.insert(k, v);
-          response.body() = reply.body;
+          if (request.method != "HEAD") response.body() = reply.body;  // HEAD: the length only
           response.keep_alive(!reply.close && parser.keep_alive());
           if (request.method == "HEAD")
             response.content_length(reply.body.size());
+          else if (reply.chunked)
+            response.chunked(true);
           else
             response.prepare_payload();
           auto [wec, wn] = co_await bhttp::async_write(stream, response, net::use_tuple);

@@ -38,7 +38,8 @@ struct ServerReply {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::size_t stall_after = 0;
-  bool close = false;  // Connection: close
+  bool close = false;    // Connection: close
+  bool chunked = false;  // Transfer-Encoding: chunked instead of Content-Length
 };
 
 using Handler = std::function<ServerReply(const ServerRequest&)>;
