@@ -3,6 +3,10 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <iostream>
 
 #include "common/http_server.hpp"
@@ -48,7 +52,15 @@ int main(int argc, char** argv) {
   app.add_option("--state", state_file, "persist the emulated state to this file and restore it at start");
   app.add_flag("--frozen-clock", frozen, "start with the sandbox clock frozen (tests advance it)");
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off");
+  bool exit_with_parent = false;
+  app.add_flag("--exit-with-parent", exit_with_parent, "end when the process that started us ends (tests)");
   CLI11_PARSE(app, argc, argv);
+  if (exit_with_parent) {
+    // A test that crashes must not leave its sandbox behind (holding the test runner's pipes).
+    const pid_t parent = ::getppid();
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) return 0;
+  }
 
   std::string host;
   std::uint16_t port = 0;

@@ -423,14 +423,12 @@ MediaFile make_webp(const MediaSpec& s) {
   std::string chunk("VP8L", 4);
   put_le(chunk, vp8l.bytes().size(), 4);
   chunk += image;
+  // RIFF chunks have even sizes, so a WebP file's length is even: an odd request gets one byte less.
   const std::uint64_t natural = 12 + vp8x.size() + chunk.size();
-  std::uint64_t total = natural;
-  std::uint64_t pad_payload = 0;
-  if (s.bytes >= natural + 8) {
-    pad_payload = s.bytes - natural - 8;  // an odd payload gets its pad byte inside the total
-    total = s.bytes;
-  }
-  const bool has_pad = total > natural;
+  const std::uint64_t wanted = s.bytes - (s.bytes % 2);
+  const std::uint64_t pad_payload = wanted >= natural + 8 ? wanted - natural - 8 : 0;
+  const bool has_pad = wanted >= natural + 8;
+  const std::uint64_t total = has_pad ? wanted : natural;
   std::string head("RIFF", 4);
   put_le(head, total - 8, 4);
   head += "WEBP";
@@ -438,14 +436,11 @@ MediaFile make_webp(const MediaSpec& s) {
   head += chunk;
   std::vector<Piece> pieces;
   if (has_pad) {
-    const std::uint64_t declared = pad_payload % 2 ? pad_payload - 1 : pad_payload;
-    head += "PADD";
-    put_le(head, declared, 4);
-    pieces.push_back(literal(std::move(head)));
-    pieces.push_back(zeros(pad_payload));  // declared bytes, plus the pad byte when the size is odd
-  } else {
-    pieces.push_back(literal(std::move(head)));
+    head += "PADD";  // an unknown chunk: readers skip it
+    put_le(head, pad_payload, 4);
   }
+  pieces.push_back(literal(std::move(head)));
+  if (has_pad) pieces.push_back(zeros(pad_payload));
   auto source = std::make_unique<PieceSource>(std::move(pieces));
   MediaFile file;
   file.length = source->length();
