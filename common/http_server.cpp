@@ -142,7 +142,7 @@ Response Response::text(int status, std::string body) {
 
 // ---- routing --------------------------------------------------------------------------------------
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
+void Router::add(std::string method, const std::string& pattern, Handler handler) {
   Route route;
   route.method = std::move(method);
   route.segments = split_path(pattern);

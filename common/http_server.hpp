@@ -90,7 +90,7 @@ using Handler = std::function<net::awaitable<Response>(Request&)>;
 // trailing "/*" matching any rest (captured as "*", possibly empty). Method "*" matches any method.
 class Router {
  public:
-  void add(std::string method, std::string pattern, Handler handler);
+  void add(std::string method, const std::string& pattern, Handler handler);
   // Answers requests no route matches (default: 404 text).
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
   // The handler for the request, with its params filled in; the fallback when none matches.

@@ -8,7 +8,7 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
 
 PACKAGES=(build-essential cmake pkg-config ccache git
   libboost1.81-dev libboost-system1.81-dev libhiredis-dev nlohmann-json3-dev libssl-dev openssl
-  libspdlog-dev libfmt-dev libgtest-dev libcli11-dev
+  libspdlog-dev libfmt-dev libgtest-dev libcli11-dev zlib1g-dev curl file jq
   redis-server redis-sentinel redis-tools
   clang clang-tidy clang-format libclang-rt-14-dev)
 
@@ -80,4 +80,34 @@ start_redis() {
   redis-cli -p "$REDIS_PORT" ping | grep -q PONG || { cat "$REDIS_DIR/redis.log" >&2; return 1; }
   REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
   say "private redis-server on port $REDIS_PORT (appendonly yes)"
+}
+
+SANDBOX_PID=""
+SANDBOX_DIR=""
+stop_sandbox() {
+  if [ -n "$SANDBOX_PID" ] && kill -0 "$SANDBOX_PID" 2>/dev/null; then
+    kill "$SANDBOX_PID" 2>/dev/null || true
+    wait "$SANDBOX_PID" 2>/dev/null || true
+  fi
+  [ -z "$SANDBOX_DIR" ] || rm -rf "$SANDBOX_DIR"
+  SANDBOX_PID=""
+}
+
+# Starts BIN/schedulo-sandbox on a port it picks (extra arguments are passed on); sets SANDBOX_URL
+# and SANDBOX_PORT. Stopped when the calling script exits, like Redis.
+start_sandbox() {
+  local bin="$1"
+  shift
+  SANDBOX_DIR="$(mktemp -d /tmp/schedulo-sandbox.XXXXXX)"
+  "$bin/schedulo-sandbox" --listen 127.0.0.1:0 "$@" >"$SANDBOX_DIR/stdout" 2>"$SANDBOX_DIR/sandbox.log" &
+  SANDBOX_PID=$!
+  CLEANUPS+=(stop_sandbox)
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$SANDBOX_DIR/stdout" 2>/dev/null && break
+    sleep 0.05
+  done
+  SANDBOX_URL="$(sed -n 's/.*listening on //p' "$SANDBOX_DIR/stdout")"
+  [ -n "$SANDBOX_URL" ] || { cat "$SANDBOX_DIR/sandbox.log" >&2; return 1; }
+  SANDBOX_PORT="${SANDBOX_URL##*:}"
+  say "schedulo-sandbox on $SANDBOX_URL (log: $SANDBOX_DIR/sandbox.log)"
 }

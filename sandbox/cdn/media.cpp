@@ -56,7 +56,7 @@ struct Framing {
 // Whether `total` bytes can be laid out in frames.
 bool frameable(std::uint64_t total, const Framing& f) { return total == 0 || total >= f.min; }
 
-Piece framed_padding(std::uint64_t total, Framing framing) {
+Piece framed_padding(std::uint64_t total, const Framing& framing) {
   // Regular frames first, then up to two tail frames.
   std::uint64_t regular = total / framing.max;
   std::uint64_t rest = total % framing.max;

@@ -79,7 +79,7 @@ void Core::route(const std::string& api, std::string name, std::string method, s
                      }});
 }
 
-void Core::admin_route(std::string method, std::string pattern, RouteHandler handler) {
+void Core::admin_route(std::string method, const std::string& pattern, RouteHandler handler) {
   admin_.push_back({std::move(method), "/_sandbox" + pattern,
                     [h = std::move(handler)](Request& request) { return ready(h(request)); }});
 }

@@ -50,7 +50,7 @@ class Core {
   // An emulated API's route, named "<api>.<what>" for faults and the log.
   void route(const std::string& api, std::string name, std::string method, std::string pattern, RouteHandler handler);
   // An admin route under /_sandbox (not logged, never faulted).
-  void admin_route(std::string method, std::string pattern, RouteHandler handler);
+  void admin_route(std::string method, const std::string& pattern, RouteHandler handler);
   // Every route, the admin ones first; unknown paths get `fallback` (default: 404 JSON).
   server::Router build_router(RouteHandler fallback = {});
 
