@@ -124,21 +124,19 @@ void Response::set_header(std::string name, std::string value) {
   headers.push_back({std::move(name), std::move(value)});
 }
 
-Response Response::json(int status, std::string body) {
+Response Response::typed(int status, std::string body, std::string content_type) {
   Response r;
   r.status = status;
   r.body = std::move(body);
-  r.headers.push_back({"Content-Type", "application/json; charset=utf-8"});
+  r.headers.push_back({"Content-Type", std::move(content_type)});
   return r;
 }
 
-Response Response::text(int status, std::string body) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
-  return r;
+Response Response::json(int status, std::string body) {
+  return typed(status, std::move(body), "application/json; charset=utf-8");
 }
+
+Response Response::text(int status, std::string body) { return typed(status, std::move(body), "text/plain; charset=utf-8"); }
 
 // ---- routing --------------------------------------------------------------------------------------
 

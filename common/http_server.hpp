@@ -79,6 +79,7 @@ struct Response {
   void set_header(std::string name, std::string value);
   std::uint64_t body_length() const { return stream ? stream_length : body.size(); }
 
+  static Response typed(int status, std::string body, std::string content_type);
   static Response json(int status, std::string body);
   static Response text(int status, std::string body);
 };

@@ -51,12 +51,16 @@ PY
 
 REDIS_PID=""
 REDIS_DIR=""
-stop_redis() {
-  if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
-    kill "$REDIS_PID" 2>/dev/null || true
-    wait "$REDIS_PID" 2>/dev/null || true
+# stop_child PID DIR: SIGTERM the child if it still runs, wait for it, remove its directory.
+stop_child() {
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
   fi
-  [ -z "$REDIS_DIR" ] || rm -rf "$REDIS_DIR"
+  [ -z "$2" ] || rm -rf "$2"
+}
+stop_redis() {
+  stop_child "$REDIS_PID" "$REDIS_DIR"
   REDIS_PID=""
 }
 
@@ -85,11 +89,7 @@ start_redis() {
 SANDBOX_PID=""
 SANDBOX_DIR=""
 stop_sandbox() {
-  if [ -n "$SANDBOX_PID" ] && kill -0 "$SANDBOX_PID" 2>/dev/null; then
-    kill "$SANDBOX_PID" 2>/dev/null || true
-    wait "$SANDBOX_PID" 2>/dev/null || true
-  fi
-  [ -z "$SANDBOX_DIR" ] || rm -rf "$SANDBOX_DIR"
+  stop_child "$SANDBOX_PID" "$SANDBOX_DIR"
   SANDBOX_PID=""
 }
 

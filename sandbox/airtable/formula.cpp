@@ -175,36 +175,27 @@ class Parser {
     return left;
   }
 
-  NodePtr additive() {
-    auto left = term();
-    for (;;) {
-      char op = 0;
-      if (eat("+")) op = '+';
-      else if (eat("-")) op = '-';
-      if (!op || !error_.empty()) return left;
-      auto right = term();
-      left = make([left, right, op](const Context& c) {
-        auto x = left->eval(c).as_number();
-        auto y = right->eval(c).as_number();
-        if (!x || !y) return Value::of_number(std::nan(""));
-        return Value::of_number(op == '+' ? *x + *y : *x - *y);
-      });
-    }
-  }
+  // + and - over * and /, both left-associative; anything not a number makes NaN.
+  NodePtr additive() { return arithmetic("+-", [this] { return arithmetic("*/", [this] { return unary(); }); }); }
 
-  NodePtr term() {
-    auto left = unary();
+  NodePtr arithmetic(const char* ops, const std::function<NodePtr()>& operand) {
+    auto left = operand();
     for (;;) {
       char op = 0;
-      if (eat("*")) op = '*';
-      else if (eat("/")) op = '/';
+      for (const char* o = ops; *o && !op; ++o)
+        if (eat(std::string_view(o, 1))) op = *o;
       if (!op || !error_.empty()) return left;
-      auto right = unary();
+      auto right = operand();
       left = make([left, right, op](const Context& c) {
         auto x = left->eval(c).as_number();
         auto y = right->eval(c).as_number();
         if (!x || !y || (op == '/' && *y == 0)) return Value::of_number(std::nan(""));
-        return Value::of_number(op == '*' ? *x * *y : *x / *y);
+        switch (op) {
+          case '+': return Value::of_number(*x + *y);
+          case '-': return Value::of_number(*x - *y);
+          case '*': return Value::of_number(*x * *y);
+          default: return Value::of_number(*x / *y);
+        }
       });
     }
   }

@@ -71,10 +71,6 @@ class Emulator {
 
 }  // namespace
 
-std::shared_ptr<void> install(Core& core) {
-  auto emulator = std::make_shared<Emulator>(core);
-  emulator->install();
-  return emulator;
-}
+std::shared_ptr<void> install(Core& core) { return install_emulator<Emulator>(core); }
 
 }  // namespace schedulo::sandbox::bubble

@@ -144,6 +144,15 @@ class PieceSource final : public server::BodySource {
   std::uint64_t offset_ = 0;
 };
 
+MediaFile finish(std::string content_type, std::vector<Piece> pieces) {
+  auto source = std::make_unique<PieceSource>(std::move(pieces));
+  MediaFile file;
+  file.length = source->length();
+  file.content_type = std::move(content_type);
+  file.body = std::move(source);
+  return file;
+}
+
 // head + padding + tail, where the padding makes up the difference to the wanted size when it can.
 MediaFile assemble(std::string content_type, std::vector<Piece> head, std::vector<Piece> tail, std::uint64_t wanted,
                    const Framing& framing) {
@@ -153,12 +162,7 @@ MediaFile assemble(std::string content_type, std::vector<Piece> head, std::vecto
   std::vector<Piece> pieces = std::move(head);
   if (wanted > natural && frameable(wanted - natural, framing)) pieces.push_back(framed_padding(wanted - natural, framing));
   for (auto& p : tail) pieces.push_back(std::move(p));
-  auto source = std::make_unique<PieceSource>(std::move(pieces));
-  MediaFile file;
-  file.length = source->length();
-  file.content_type = std::move(content_type);
-  file.body = std::move(source);
-  return file;
+  return finish(std::move(content_type), std::move(pieces));
 }
 
 // ---- PNG: IHDR, one zlib IDAT of grey RGB rows, padding in "paDd" ancillary chunks, IEND -----------
@@ -441,12 +445,7 @@ MediaFile make_webp(const MediaSpec& s) {
   }
   pieces.push_back(literal(std::move(head)));
   if (has_pad) pieces.push_back(zeros(pad_payload));
-  auto source = std::make_unique<PieceSource>(std::move(pieces));
-  MediaFile file;
-  file.length = source->length();
-  file.content_type = "image/webp";
-  file.body = std::move(source);
-  return file;
+  return finish("image/webp", std::move(pieces));
 }
 
 // ---- MP4 ------------------------------------------------------------------------------------------
@@ -732,12 +731,7 @@ MediaFile make_mp4(const MediaSpec& s) {
   last_prefix += '\x65';
   pieces.push_back(literal(std::move(last_prefix)));
   pieces.push_back(zeros(last - 5));
-  auto source = std::make_unique<PieceSource>(std::move(pieces));
-  MediaFile file;
-  file.length = source->length();
-  file.content_type = "video/mp4";
-  file.body = std::move(source);
-  return file;
+  return finish("video/mp4", std::move(pieces));
 }
 
 }  // namespace

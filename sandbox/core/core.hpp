@@ -88,6 +88,15 @@ class Core {
   std::vector<PendingRoute> routes_;
 };
 
+// Makes an emulator (constructed from the core, with an install() registering its API and routes)
+// and hands it back: the routes point into it, so keep it while the server runs.
+template <typename Emulator>
+std::shared_ptr<void> install_emulator(Core& core) {
+  auto emulator = std::make_shared<Emulator>(core);
+  emulator->install();
+  return emulator;
+}
+
 // Helpers for handlers.
 Response json_response(int status, const json& body);
 // A request body parsed as JSON, or nullopt (bad JSON).

@@ -136,15 +136,20 @@ SpsSize parse_sps(const std::string& nal) {
 class Cdn : public ::testing::Test {
  protected:
   HttpReply get(const std::string& target) { return http(sandbox.port(), "GET", target); }
+  // The file at `target`, checked for status, type and size; empty when any of them is wrong.
+  std::string file(const std::string& target, const std::string& type, std::size_t size) {
+    const auto reply = get(target);
+    EXPECT_EQ(reply.status, 200) << target;
+    EXPECT_EQ(reply.header("content-type"), type);
+    EXPECT_EQ(reply.body.size(), size);
+    return reply.status == 200 && reply.body.size() == size ? reply.body : std::string();
+  }
   SandboxProcess sandbox;
 };
 
 TEST_F(Cdn, Mp4HasARealMoovAndAnMdatFillingTheRequestedSize) {
-  const auto reply = get("/cdn/mp4/launch.mp4?bytes=3000000&width=1080&height=1920&duration=3&fps=30");
-  ASSERT_EQ(reply.status, 200);
-  EXPECT_EQ(reply.header("content-type"), "video/mp4");
-  const std::string& f = reply.body;
-  ASSERT_EQ(f.size(), 3000000u);
+  const std::string f = file("/cdn/mp4/launch.mp4?bytes=3000000&width=1080&height=1920&duration=3&fps=30", "video/mp4", 3000000);
+  ASSERT_FALSE(f.empty());
   const auto top = boxes(f, 0, f.size());
   ASSERT_GE(top.size(), 3u);
   EXPECT_EQ(top[0].type, "ftyp");
@@ -235,11 +240,8 @@ TEST_F(Cdn, LargeFilesAreStreamedNotHeldInMemory) {
 // ---- PNG: chunks with their CRCs, IHDR, the inflated IDAT -----------------------------------------
 
 TEST_F(Cdn, PngChunksCarryValidCrcsAndTheImageInflatesToItsSize) {
-  const auto reply = get("/cdn/png?bytes=150000&width=640&height=480");
-  ASSERT_EQ(reply.status, 200);
-  EXPECT_EQ(reply.header("content-type"), "image/png");
-  const std::string& f = reply.body;
-  ASSERT_EQ(f.size(), 150000u);
+  const std::string f = file("/cdn/png?bytes=150000&width=640&height=480", "image/png", 150000);
+  ASSERT_FALSE(f.empty());
   ASSERT_EQ(f.substr(0, 8), "\x89PNG\r\n\x1a\n");
   std::vector<std::string> types;
   std::string idat;
@@ -275,11 +277,8 @@ TEST_F(Cdn, PngChunksCarryValidCrcsAndTheImageInflatesToItsSize) {
 // ---- JPEG: markers from SOI to EOI ----------------------------------------------------------------
 
 TEST_F(Cdn, JpegMarkersLeadFromSoiThroughSofToEoi) {
-  const auto reply = get("/cdn/jpeg?bytes=200000&width=1200&height=628");
-  ASSERT_EQ(reply.status, 200);
-  EXPECT_EQ(reply.header("content-type"), "image/jpeg");
-  const std::string& f = reply.body;
-  ASSERT_EQ(f.size(), 200000u);
+  const std::string f = file("/cdn/jpeg?bytes=200000&width=1200&height=628", "image/jpeg", 200000);
+  ASSERT_FALSE(f.empty());
   ASSERT_EQ(be(f, 0, 2), 0xFFD8u);
   std::map<int, int> seen;
   std::size_t at = 2;
@@ -348,11 +347,8 @@ std::uint64_t lzw_pixels(const std::string& data, int min_code_size) {
 }
 
 TEST_F(Cdn, GifBlocksWalkToTheTrailerAndTheImageHasEveryPixel) {
-  const auto reply = get("/cdn/gif?bytes=80000&width=300&height=200");
-  ASSERT_EQ(reply.status, 200);
-  EXPECT_EQ(reply.header("content-type"), "image/gif");
-  const std::string& f = reply.body;
-  ASSERT_EQ(f.size(), 80000u);
+  const std::string f = file("/cdn/gif?bytes=80000&width=300&height=200", "image/gif", 80000);
+  ASSERT_FALSE(f.empty());
   ASSERT_EQ(f.substr(0, 6), "GIF89a");
   EXPECT_EQ(le(f, 6, 2), 300u);
   EXPECT_EQ(le(f, 8, 2), 200u);
@@ -388,11 +384,8 @@ TEST_F(Cdn, GifBlocksWalkToTheTrailerAndTheImageHasEveryPixel) {
 // ---- WebP: RIFF chunks and the VP8L header --------------------------------------------------------
 
 TEST_F(Cdn, WebpRiffChunksCoverTheFileAndVp8lNamesTheSize) {
-  const auto reply = get("/cdn/webp?bytes=50000&width=800&height=600");
-  ASSERT_EQ(reply.status, 200);
-  EXPECT_EQ(reply.header("content-type"), "image/webp");
-  const std::string& f = reply.body;
-  ASSERT_EQ(f.size(), 50000u);
+  const std::string f = file("/cdn/webp?bytes=50000&width=800&height=600", "image/webp", 50000);
+  ASSERT_FALSE(f.empty());
   ASSERT_EQ(f.substr(0, 4), "RIFF");
   EXPECT_EQ(le(f, 4, 4) + 8, f.size()) << "RIFF size";
   EXPECT_EQ(f.substr(8, 4), "WEBP");
