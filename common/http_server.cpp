@@ -62,6 +62,17 @@ std::string http_date() {
 
 net::awaitable<Response> plain(int status, std::string text) { co_return Response::text(status, std::move(text)); }
 
+// The handler's answer, or 500 when it throws. Inside the deadline's `||`, because a branch that
+// throws does not end that race: it would be answered 503 when the deadline passes instead.
+net::awaitable<Response> guarded(const Handler& handler, Request& request) {
+  try {
+    co_return co_await handler(request);
+  } catch (const std::exception& e) {
+    log::error("http server: {} {} failed: {}", request.method, request.path, e.what());
+  }
+  co_return Response::text(500, "internal error\n");
+}
+
 }  // namespace
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
@@ -216,6 +227,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   net::awaitable<void> serve(Stream& stream, std::uint64_t id, const std::string& remote);
   template <typename Stream>
   net::awaitable<bool> respond(Stream& stream, Response& response, bool head_only, bool keep_alive);
+  template <typename Stream>
+  net::awaitable<void> linger(Stream& stream);
 };
 
 namespace {
@@ -300,7 +313,8 @@ net::awaitable<void> Server::Impl::serve(Stream& stream, std::uint64_t id, const
       else
         break;
       co_await respond(stream, error, false, false);
-      break;
+      co_await linger(stream);
+      co_return;
     }
     auto& message = parser.get();
     Request request;
@@ -318,17 +332,11 @@ net::awaitable<void> Server::Impl::serve(Stream& stream, std::uint64_t id, const
     const bool head_only = message.method() == bhttp::verb::head;
 
     Response response;
-    try {
-      const Handler& handler = router.match(request);
-      auto outcome = co_await net::with_timeout(handler(request), options.handler_timeout);
-      if (outcome)
-        response = std::move(*outcome);
-      else
-        response = Response::text(503, "the handler did not finish in time\n");
-    } catch (const std::exception& e) {
-      log::error("http server: {} {} failed: {}", request.method, request.path, e.what());
-      response = Response::text(500, "internal error\n");
-    }
+    auto outcome = co_await net::with_timeout(guarded(router.match(request), request), options.handler_timeout);
+    if (outcome)
+      response = std::move(*outcome);
+    else
+      response = Response::text(503, "the handler did not finish in time\n");
     if (stopped) break;
     if (response.drop) {
       // Close without a word: the request may have taken effect, the client cannot know.
@@ -342,6 +350,25 @@ net::awaitable<void> Server::Impl::serve(Stream& stream, std::uint64_t id, const
   }
   beast::error_code ignored;
   lowest.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+}
+
+// After answering a request we did not read to its end (413, 400): stop sending, then read and drop
+// what the client is still sending, for a moment. Closing with unread data would send a reset, and
+// the client could lose the answer we just wrote.
+template <typename Stream>
+net::awaitable<void> Server::Impl::linger(Stream& stream) {
+  constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
+  auto& lowest = beast::get_lowest_layer(stream);
+  beast::error_code ignored;
+  lowest.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+  lowest.expires_after(std::chrono::seconds(2));
+  std::array<char, 16 * 1024> sink{};
+  for (std::size_t drained = 0; drained < kMaxDrain;) {
+    auto [ec, n] = co_await lowest.async_read_some(asio::buffer(sink), use_tuple);
+    if (ec) break;
+    drained += n;
+  }
+  lowest.socket().close(ignored);
 }
 
 // Writes the response; false when the connection is gone (or was reset on purpose).

@@ -88,6 +88,10 @@ HttpReply HttpConnection::request(const std::string& method, const std::string& 
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   if (close) out += "Connection: close\r\n";
   out += "\r\n" + body;
+  return raw(out, method == "HEAD");
+}
+
+HttpReply HttpConnection::raw(const std::string& out, bool head_request) {
   for (std::size_t sent = 0; sent < out.size();) {
     const auto n = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) throw std::runtime_error("send failed");
@@ -129,7 +133,7 @@ HttpReply HttpConnection::request(const std::string& method, const std::string& 
     line_start = next;
   }
   reply.content_length = std::stoull(reply.header("content-length").empty() ? "0" : reply.header("content-length"));
-  const bool has_body = method != "HEAD";
+  const bool has_body = !head_request;
   const std::uint64_t want = has_body ? reply.content_length : 0;
   while (buffered_.size() < want) {
     if (!fill()) break;

@@ -58,6 +58,8 @@ class HttpConnection {
 
   HttpReply request(const std::string& method, const std::string& target, const std::string& body = "",
                     const std::vector<std::pair<std::string, std::string>>& headers = {}, bool close = false);
+  // Sends `bytes` as they are (a malformed request, say) and reads one answer.
+  HttpReply raw(const std::string& bytes, bool head_request = false);
 
  private:
   int fd_ = -1;
