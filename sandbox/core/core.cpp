@@ -22,6 +22,16 @@ bool is_read(const std::string& method) { return method == "GET" || method == "H
 
 net::awaitable<Response> ready(Response response) { co_return response; }
 
+// Runs a handler; a JSON value of the wrong type deep in a request body (nlohmann throws) is the
+// client's mistake: answered 422 in the API's own shape, like any other invalid request.
+Response call(const RouteHandler& handler, Request& request, const std::function<Response(int)>& error) {
+  try {
+    return handler(request);
+  } catch (const nlohmann::json::exception&) {
+    return error(422);
+  }
+}
+
 }  // namespace
 
 Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
@@ -81,7 +91,11 @@ void Core::route(const std::string& api, std::string name, std::string method, s
 
 void Core::admin_route(std::string method, const std::string& pattern, RouteHandler handler) {
   admin_.push_back({std::move(method), "/_sandbox" + pattern,
-                    [h = std::move(handler)](Request& request) { return ready(h(request)); }});
+                    [h = std::move(handler)](Request& request) {
+                      return ready(call(h, request, [](int status) {
+                        return json_response(status == 422 ? 400 : status, {{"error", "body: a value has the wrong type"}});
+                      }));
+                    }});
 }
 
 server::Router Core::build_router(RouteHandler fallback) {
@@ -123,13 +137,13 @@ net::awaitable<Response> Core::run(const ApiSpec& api, const std::string& name, 
         outcome = "dropped";
         break;
       case FaultKind::commit_then_lose:
-        response = handler(request);
+        response = call(handler, request, api.error);
         handled = true;
         response.drop = true;
         outcome = "dropped";
         break;
       case FaultKind::reset_mid_body:
-        response = handler(request);
+        response = call(handler, request, api.error);
         handled = true;
         response.cut_after = f.cut_after.value_or(response.body_length() / 2);
         outcome = "reset";
@@ -138,7 +152,7 @@ net::awaitable<Response> Core::run(const ApiSpec& api, const std::string& name, 
     }
     for (const auto& h : f.headers) response.set_header(h.name, h.value);
   } else {
-    response = handler(request);
+    response = call(handler, request, api.error);
     handled = true;
   }
   if (handled && !is_read(request.method) && response.status < 400) save_state();

@@ -171,6 +171,24 @@ TEST_F(AirtableEmulator, FilterByFormulaAndFieldsSelectRecordsAndCells) {
   EXPECT_EQ(type_of(bad), "INVALID_FILTER_BY_FORMULA");
 }
 
+TEST_F(AirtableEmulator, SortAndMaxRecordsShapeTheList) {
+  create_posts(5);
+  const auto answer = ok("GET", kPosts + "?sort%5B0%5D%5Bfield%5D=Attempts&sort%5B0%5D%5Bdirection%5D=desc&maxRecords=3&pageSize=2");
+  ASSERT_EQ(answer["records"].size(), 2u);
+  EXPECT_EQ(answer["records"][0]["fields"]["Attempts"], 4);
+  EXPECT_EQ(answer["records"][1]["fields"]["Attempts"], 3);
+  const auto rest = ok("GET", kPosts + "?pageSize=2&offset=" + answer["offset"].get<std::string>());
+  ASSERT_EQ(rest["records"].size(), 1u) << "maxRecords counts across pages";
+  EXPECT_EQ(rest["records"][0]["fields"]["Attempts"], 2);
+  EXPECT_FALSE(rest.contains("offset"));
+}
+
+TEST_F(AirtableEmulator, WrongJsonTypesInTheBodyAre422) {
+  const auto reply = call("POST", kPosts, {{"fields", {{"Post Key", "t"}}}, {"typecast", "yes"}});
+  EXPECT_EQ(reply.status, 422);
+  EXPECT_EQ(type_of(reply), "INVALID_REQUEST_UNKNOWN");
+}
+
 TEST_F(AirtableEmulator, EmptyAndNullFieldsAreOmittedFromAnswers) {
   const auto created = ok("POST", kPosts, {{"fields", {{"Post Key", "e"}, {"Error", ""}, {"Attempts", nullptr}, {"Text", "hi"}}}});
   EXPECT_EQ(created["fields"], json({{"Post Key", "e"}, {"Text", "hi"}}));
