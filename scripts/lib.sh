@@ -8,7 +8,7 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
 
 PACKAGES=(build-essential cmake pkg-config ccache git
   libboost1.81-dev libboost-system1.81-dev libhiredis-dev nlohmann-json3-dev libssl-dev openssl
-  libspdlog-dev libfmt-dev libgtest-dev libcli11-dev
+  libspdlog-dev libfmt-dev libgtest-dev libcli11-dev zlib1g-dev curl file jq
   redis-server redis-sentinel redis-tools
   clang clang-tidy clang-format libclang-rt-14-dev)
 
@@ -51,12 +51,16 @@ PY
 
 REDIS_PID=""
 REDIS_DIR=""
-stop_redis() {
-  if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
-    kill "$REDIS_PID" 2>/dev/null || true
-    wait "$REDIS_PID" 2>/dev/null || true
+# stop_child PID DIR: SIGTERM the child if it still runs, wait for it, remove its directory.
+stop_child() {
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
   fi
-  [ -z "$REDIS_DIR" ] || rm -rf "$REDIS_DIR"
+  [ -z "$2" ] || rm -rf "$2"
+}
+stop_redis() {
+  stop_child "$REDIS_PID" "$REDIS_DIR"
   REDIS_PID=""
 }
 
@@ -80,4 +84,30 @@ start_redis() {
   redis-cli -p "$REDIS_PORT" ping | grep -q PONG || { cat "$REDIS_DIR/redis.log" >&2; return 1; }
   REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
   say "private redis-server on port $REDIS_PORT (appendonly yes)"
+}
+
+SANDBOX_PID=""
+SANDBOX_DIR=""
+stop_sandbox() {
+  stop_child "$SANDBOX_PID" "$SANDBOX_DIR"
+  SANDBOX_PID=""
+}
+
+# Starts BIN/schedulo-sandbox on a port it picks (extra arguments are passed on); sets SANDBOX_URL
+# and SANDBOX_PORT. Stopped when the calling script exits, like Redis.
+start_sandbox() {
+  local bin="$1"
+  shift
+  SANDBOX_DIR="$(mktemp -d /tmp/schedulo-sandbox.XXXXXX)"
+  "$bin/schedulo-sandbox" --listen 127.0.0.1:0 "$@" >"$SANDBOX_DIR/stdout" 2>"$SANDBOX_DIR/sandbox.log" &
+  SANDBOX_PID=$!
+  CLEANUPS+=(stop_sandbox)
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$SANDBOX_DIR/stdout" 2>/dev/null && break
+    sleep 0.05
+  done
+  SANDBOX_URL="$(sed -n 's/.*listening on //p' "$SANDBOX_DIR/stdout")"
+  [ -n "$SANDBOX_URL" ] || { cat "$SANDBOX_DIR/sandbox.log" >&2; return 1; }
+  SANDBOX_PORT="${SANDBOX_URL##*:}"
+  say "schedulo-sandbox on $SANDBOX_URL (log: $SANDBOX_DIR/sandbox.log)"
 }

@@ -73,11 +73,6 @@ std::string excerpt(std::string_view s) {
   return out;
 }
 
-std::string_view article(std::string_view label) {
-  if (label.starts_with("uni")) return "a";  // "a unique-local"
-  return !label.empty() && std::string_view("aeiou").find(label.front()) != std::string_view::npos ? "an" : "a";
-}
-
 // True when the host's last label is a number (decimal, or 0x hex): such a host is an IPv4 literal
 // to getaddrinfo, never a DNS name, whatever else it looks like (WHATWG's "ends in a number").
 bool ends_in_number(std::string_view host) {
@@ -192,6 +187,11 @@ bool ends_with_label(std::string_view host, std::string_view suffix) {
 }
 
 }  // namespace
+
+std::string_view article(std::string_view label) {
+  if (label.starts_with("uni")) return "a";  // "a unique-local"
+  return !label.empty() && std::string_view("aeiou").find(label.front()) != std::string_view::npos ? "an" : "a";
+}
 
 bool is_valid_host_name(std::string_view host) {
   if (host.empty() || host.size() > kMaxHostLength || ends_in_number(host)) return false;

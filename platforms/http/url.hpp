@@ -48,4 +48,7 @@ std::optional<std::string> check_public_url(const Url& url, const AddressPolicy&
 // at most 253 in all, last label not numeric (that would be an IPv4 literal). No trailing dot.
 bool is_valid_host_name(std::string_view host);
 
+// "a" or "an" before a range label in a message ("an unspecified", "a unique-local").
+std::string_view article(std::string_view label);
+
 }  // namespace schedulo::http
