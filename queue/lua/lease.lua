@@ -12,6 +12,9 @@ local now = tonumber(ARGV[2])
 local worker, lease_ms, account_limit = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local out = {0, redis.call('LLEN', K_INBOX)}
 local left = tonumber(ARGV[7])
+local any_paused = redis.call('SCARD', K_PAUSED) > 0
+-- Tokens for this call are reserved at once: unique, increasing, one command instead of one per job.
+local next_token = redis.call('INCRBY', K_SEQ, left) - left
 
 -- Takes the next runnable job of one platform, moving aside the jobs it meets that may not run now.
 local function take_one(platform)
@@ -20,21 +23,29 @@ local function take_one(platform)
     local id = redis.call('RPOP', ready)
     if not id then return 0 end
     local job = k_job(id)
-    local f = redis.call('HMGET', job, 'account', 'payload', 'checkpoint', 'max_attempts')
+    local f = redis.call('HMGET', job, 'account', 'payload', 'checkpoint', 'max_attempts', 'attempts')
     if f[1] then
       local account = f[1]
-      if redis.call('SISMEMBER', K_PAUSED, account_key(platform, account)) == 1 then
+      local over = false
+      if account_limit > 0 and
+         redis.call('HINCRBY', K_RUNNING_ACCOUNTS, account_key(platform, account), 1) > account_limit then
+        redis.call('HINCRBY', K_RUNNING_ACCOUNTS, account_key(platform, account), -1)
+        over = true
+      end
+      if any_paused and redis.call('SISMEMBER', K_PAUSED, account_key(platform, account)) == 1 then
+        if account_limit > 0 and not over then
+          redis.call('HINCRBY', K_RUNNING_ACCOUNTS, account_key(platform, account), -1)
+        end
         redis.call('HSET', job, 'state', 'deferred', 'error', 'account paused', 'error_code', 'paused', 'updated_at', now)
         redis.call('ZADD', K_SCHEDULED, now + tonumber(ARGV[6]), id)
-      elseif account_limit > 0 and
-             tonumber(redis.call('HGET', K_RUNNING_ACCOUNTS, account_key(platform, account)) or '0') >= account_limit then
+      elseif over then
         redis.call('LPUSH', k_held(platform, account), id)
       else
-        redis.call('HINCRBY', K_RUNNING_ACCOUNTS, account_key(platform, account), 1)
-        local token = redis.call('INCR', K_SEQ)
-        local attempts = redis.call('HINCRBY', job, 'attempts', 1)
-        redis.call('HSET', job, 'state', 'running', 'lease', token, 'lease_owner', worker, 'started_at', now,
-                   'updated_at', now)
+        next_token = next_token + 1
+        local token = next_token
+        local attempts = (tonumber(f[5]) or 0) + 1
+        redis.call('HSET', job, 'state', 'running', 'attempts', attempts, 'lease', token, 'lease_owner', worker,
+                   'started_at', now, 'updated_at', now)
         redis.call('ZADD', K_LEASES, now + lease_ms, id)
         out[#out + 1] = id
         out[#out + 1] = token

@@ -3,24 +3,25 @@
 -- Outcomes: succeeded, failed, dead, needs_review (final); retry (back-off; dead when no attempts
 -- are left); defer (rate limit, open circuit: no attempt used); wait (platform processing: no
 -- attempt used, look again at due); release (shutdown hand-back: no attempt used, front of queue).
--- KEYS: none; ARGV[1] prefix, ARGV[2] now ms, ARGV[3] retention s, ARGV[4] window s,
---      then groups of 8: id, token, outcome, due ms, error, error_code, result json, checkpoint json
+-- KEYS: none; ARGV[1] prefix, ARGV[2] now ms, ARGV[3] retention s, ARGV[4] window s, ARGV[5] the
+--      per-account limit the leases were taken with (0 = none), then groups of 8: id, token, outcome, due ms, error, error_code, result json, checkpoint json
 --      ('' = keep the stored one)
 -- Returns: per group the resulting state, or LOST_LEASE
 local now = tonumber(ARGV[2])
 local retention, window = ARGV[3], ARGV[4]
 local out = {}
-for i = 5, #ARGV, 8 do
+local account_limit = tonumber(ARGV[5])
+for i = 6, #ARGV, 8 do
   local id, token, outcome, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local err, code, result, checkpoint = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local job = k_job(id)
-  local f = redis.call('HMGET', job, 'lease', 'platform', 'account', 'attempts', 'max_attempts')
+  local f = redis.call('HMGET', job, 'lease', 'platform', 'account', 'attempts', 'max_attempts', 'logged')
   if f[1] ~= token then
     out[#out + 1] = LOST_LEASE
   else
     redis.call('ZREM', K_LEASES, id)
     redis.call('HDEL', job, 'lease', 'lease_owner')
-    release_account(f[2], f[3])
+    release_account(f[2], f[3], account_limit)
     if checkpoint ~= '' then redis.call('HSET', job, 'checkpoint', checkpoint) end
     if result ~= '' then redis.call('HSET', job, 'result', result) end
     local attempts = tonumber(f[4])
@@ -33,7 +34,7 @@ for i = 5, #ARGV, 8 do
       log_attempt(id, now, attempts, outcome, err, code, retention)
     end
     if outcome == 'succeeded' or outcome == 'failed' or outcome == 'dead' or outcome == 'needs_review' then
-      finalize(id, outcome, now, retention, window)
+      finalize(id, outcome, now, retention, window, outcome ~= 'succeeded' or f[6] ~= false)
       out[#out + 1] = outcome
     else
       local state = 'retrying'

@@ -26,30 +26,41 @@ local CONTROL_PENDING = -2
 local function account_key(platform, account) return platform .. ':' .. account end
 
 -- A job leaves the running set: give back its account slot and let one held job of that account go.
-local function release_account(platform, account)
+-- `limit` is the per-account limit when the caller knows it (0: none, nothing was counted); without
+-- it (reclaim) the slot is given back and a held job released unconditionally.
+local function release_account(platform, account, limit)
+  if limit == 0 then return end
   local key = account_key(platform, account)
+  if limit == nil and tonumber(redis.call('HGET', K_RUNNING_ACCOUNTS, key) or '0') <= 0 then
+    return  -- leased without an account limit: nothing was counted
+  end
   local left = redis.call('HINCRBY', K_RUNNING_ACCOUNTS, key, -1)
   if left <= 0 then redis.call('HDEL', K_RUNNING_ACCOUNTS, key) end
-  local held = redis.call('RPOP', k_held(platform, account))
-  if held then redis.call('RPUSH', k_ready(platform), held) end
+  -- Jobs are held only while the account is at its limit, so only a release from there frees one.
+  if limit == nil or left + 1 >= limit then
+    local held = redis.call('RPOP', k_held(platform, account))
+    if held then redis.call('RPUSH', k_ready(platform), held) end
+  end
 end
 
 local function log_attempt(id, now, attempt, outcome, error, code, retention)
   local line = cjson.encode({at = now, attempt = attempt, outcome = outcome, error = error, error_code = code})
   redis.call('RPUSH', k_log(id), line)
   redis.call('EXPIRE', k_log(id), retention)
+  redis.call('HSET', k_job(id), 'logged', '1')
 end
 
 -- A job reaches a final state. Dead and needs_review jobs stay until a person acts (no expiry);
 -- the others expire after the retention, then a tombstone keeps their id a duplicate for the window.
-local function finalize(id, state, now, retention, window)
+-- `logged`: whether the job has an attempt log (whose expiry must follow the record's).
+local function finalize(id, state, now, retention, window, logged)
   redis.call('HSET', k_job(id), 'state', state, 'finished_at', now, 'updated_at', now)
   redis.call('INCR', k_total(state))
   if state == 'dead' or state == 'needs_review' then
     redis.call('ZADD', K_DEAD, now, id)
   else
     redis.call('EXPIRE', k_job(id), retention)
-    redis.call('EXPIRE', k_log(id), retention)
+    if logged ~= false then redis.call('EXPIRE', k_log(id), retention) end
     redis.call('SET', k_tomb(id), state, 'EX', window)
   end
 end
@@ -72,7 +83,7 @@ local function reclaim(id, now, reason, retention, window)
   local f = redis.call('HMGET', job, 'platform', 'account', 'attempts', 'max_attempts', 'state')
   redis.call('ZREM', K_LEASES, id)
   if not f[1] then return 0 end
-  release_account(f[1], f[2])
+  release_account(f[1], f[2], nil)
   redis.call('HDEL', job, 'lease', 'lease_owner')
   local attempts = tonumber(f[3]) or 0
   log_attempt(id, now, attempts, 'reclaimed', reason, 'lease_expired', retention)
