@@ -24,6 +24,7 @@ namespace {
 constexpr int kControlBatch = 100;
 constexpr milliseconds kPromoteAtLeastEvery{1000};  // catches due times set by other daemons
 constexpr milliseconds kRedisRetry{200};
+constexpr milliseconds kShortestInboxWait{20};  // shorter idle waits use a local timer only
 
 queue::Settlement settlement_of(Outcome::Kind kind) {
   switch (kind) {
@@ -324,6 +325,13 @@ struct Dispatcher::State {
       co_await (timer.async_wait() || work_signal->wait());
       co_return false;
     }
+    if (limit < kShortestInboxWait) {
+      // Due in a moment: a local timer is exact, and a blocking call would cost more than it saves.
+      net::Timer timer(co_await asio::this_coro::executor);
+      timer.expires_after(limit);
+      co_await (timer.async_wait() || work_signal->wait());
+      co_return false;
+    }
     // Sleeps on the inbox itself: an entry pushed by a bridge wakes this daemon at once, already
     // moved to its own work list. The local timer, not BLMOVE's own timeout, ends the sleep: Redis
     // checks blocked clients' timeouts only every 1/hz (100 ms by default), too coarse for due times.
@@ -354,9 +362,13 @@ struct Dispatcher::State {
     net::Timer timer(ex);
     timer.expires_after(limit);
     co_await (pending->done.wait() || timer.async_wait() || work_signal->wait());
-    if (!pending->done.is_set()) {
+    // The BLMOVE may not have reached Redis yet (it travels on the other connection): unblock until
+    // it answers. Each try is bounded; the BLMOVE's own server-side limit bounds the whole.
+    net::Timer retry(ex);
+    while (!pending->done.is_set()) {
       co_await store.client().exec("CLIENT", "UNBLOCK", std::to_string(id->integer));
-      co_await pending->done.wait();
+      retry.expires_after(milliseconds(1));
+      co_await (pending->done.wait() || retry.async_wait());
     }
     const auto& reply = *pending->reply;
     if (!reply || reply->is_error()) {
