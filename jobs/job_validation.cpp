@@ -1,6 +1,7 @@
 #include "jobs/job_validation.hpp"
 
 #include "common/rfc3339.hpp"
+#include "common/text.hpp"
 #include "platforms/http/url.hpp"
 
 #include <algorithm>
@@ -15,7 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxEcho = 64;
 constexpr std::size_t kMaxIdLength = 128;
 constexpr std::size_t kMaxAccountLength = 256;
 constexpr std::size_t kMaxAltTextLength = 1000;  // X's limit, the lowest (platform-apis.md §3.4)
@@ -71,66 +71,6 @@ std::string join(const List& items, std::string_view separator = ", ") {
     if (!out.empty()) out += separator;
     out += item;
   }
-  return out;
-}
-
-// Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF). Input parsed by nlohmann is
-// already valid; documents built in code may not be, and dump() would throw on them later.
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-      return false;
-    i += len;
-  }
-  return true;
-}
-
-// User input in a message or field path: bounded, cut on a character boundary, control characters
-// and broken UTF-8 replaced, so what we print is valid UTF-8 on one line and carries no long payload.
-std::string excerpt(std::string_view s) {
-  std::string out;
-  std::size_t chars = 0;
-  std::size_t i = 0;
-  for (; i < s.size() && chars < kMaxEcho; ++chars) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    const std::size_t len = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-    if (lead < 0x20 || lead == 0x7f) {
-      out += '?';
-      ++i;
-    } else if (len == 1 || (i + len <= s.size() && valid_utf8(s.substr(i, len)))) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += '?';
-      ++i;
-    }
-  }
-  if (i < s.size()) out += "…";
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "platforms/http/url.hpp"
 
 #include "platforms/http/address_policy.hpp"
+#include "common/text.hpp"
 
 #include <arpa/inet.h>
 
@@ -13,7 +14,6 @@ namespace {
 
 namespace ip = boost::asio::ip;
 
-constexpr std::size_t kMaxEcho = 64;
 constexpr std::size_t kMaxHostLength = 253;
 constexpr std::size_t kMaxLabelLength = 63;
 
@@ -34,42 +34,6 @@ char to_lower(char c) {
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), to_lower);
-  return out;
-}
-
-// Length of the well-formed UTF-8 sequence at s[i], or 0 when it is not one.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char lead = at(0);
-  const std::size_t len = lead < 0x80 ? 1 : lead < 0xc2 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf5 ? 4 : 0;
-  if (len == 0 || i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k)
-    if ((at(k) & 0xc0) != 0x80) return 0;
-  // overlong 3/4-byte forms, surrogates, beyond U+10FFFF
-  if ((lead == 0xe0 && at(1) < 0xa0) || (lead == 0xed && at(1) > 0x9f) || (lead == 0xf0 && at(1) < 0x90) ||
-      (lead == 0xf4 && at(1) > 0x8f))
-    return 0;
-  return len;
-}
-
-// User input in a message: bounded, cut on a character boundary, control characters and broken
-// UTF-8 replaced, so the message stays valid UTF-8 and one line.
-std::string excerpt(std::string_view s) {
-  std::string out;
-  std::size_t chars = 0;
-  std::size_t i = 0;
-  for (; i < s.size() && chars < kMaxEcho; ++chars) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    const std::size_t len = utf8_sequence(s, i);
-    if (len == 0 || lead < 0x20 || lead == 0x7f) {
-      out += '?';
-      ++i;
-    } else {
-      out.append(s.substr(i, len));
-      i += len;
-    }
-  }
-  if (i < s.size()) out += "…";
   return out;
 }
 
