@@ -267,6 +267,7 @@ struct Dispatcher::State {
       timer.expires_after(every);
       co_await (timer.async_wait() || background_stop->wait());
       if (background_stop->is_set()) co_return;
+      co_await store.worker_beat(o.worker_id, store.settings().lease);
       std::vector<std::pair<std::string, std::uint64_t>> held;
       for (const auto& [id, slot] : in_flight)
         if (slot.context && !slot.context->lost()) held.emplace_back(id, slot.context->lease().token);
@@ -298,6 +299,9 @@ struct Dispatcher::State {
         counters.reaped += static_cast<std::uint64_t>(*n);
         log::info("reaper: took back {} job(s) whose daemon stopped", *n);
       }
+      auto rescued = co_await store.rescue_work();
+      if (rescued && *rescued > 0)
+        log::info("reaper: put back {} inbox or control entries a stopped daemon had claimed", *rescued);
     }
   }
 
@@ -455,6 +459,7 @@ net::awaitable<void> Dispatcher::run() {
     if (reclaimed) {
       s.counters.reclaimed += static_cast<std::uint64_t>(*reclaimed);
       if (*reclaimed > 0) log::info("took back {} job(s) this worker held before it restarted", *reclaimed);
+      co_await s.store.worker_beat(s.o.worker_id, s.store.settings().lease);
       break;
     }
     co_await sleep_for(kRedisRetry);

@@ -36,6 +36,8 @@ class Keys {
   // Per-worker work lists for entries claimed from the inbox and the control list.
   std::string intake_work(std::string_view worker) const { return at(":intake:", worker); }
   std::string control_work(std::string_view worker) const { return at(":controlwork:", worker); }
+  std::string worker_alive(std::string_view worker) const { return at(":worker:", worker); }  // TTL
+  std::string workers() const { return prefix_ + ":workers"; }  // set of ids that have beaten
 
  private:
   std::string at(std::string_view middle, std::string_view tail) const {

@@ -260,6 +260,20 @@ net::awaitable<Result<long long>> Store::reclaim_own(std::int64_t now, const std
   co_return r->integer;
 }
 
+net::awaitable<Result<bool>> Store::worker_beat(const std::string& worker, std::chrono::milliseconds ttl) {
+  redis::Args args{keys_.prefix(), worker, s(static_cast<long long>(ttl.count()))};
+  auto r = co_await run("worker_beat", std::move(args));
+  if (!r) co_return Result<bool>(boost::system::in_place_error, r.error());
+  co_return true;
+}
+
+net::awaitable<Result<long long>> Store::rescue_work() {
+  redis::Args args{keys_.prefix()};
+  auto r = co_await run("rescue_work", std::move(args));
+  if (!r) co_return r.error();
+  co_return r->integer;
+}
+
 net::awaitable<Result<JobRecord>> Store::status(const std::string& id) {
   const std::vector<redis::Args> commands{{"HGETALL", keys_.job(id)}, {"LRANGE", keys_.attempt_log(id), "0", "-1"}};
   auto r = co_await client_.pipeline(commands);

@@ -121,6 +121,10 @@ class Store {
                                           std::int64_t now);
   net::awaitable<Result<long long>> reap(std::int64_t now, int max);
   net::awaitable<Result<long long>> reclaim_own(std::int64_t now, const std::string& worker);
+  // This worker is alive for `ttl`; its claimed entries stay its own meanwhile.
+  net::awaitable<Result<bool>> worker_beat(const std::string& worker, std::chrono::milliseconds ttl);
+  // Entries claimed by workers that stopped beating go back to the inbox and control list.
+  net::awaitable<Result<long long>> rescue_work();
 
   net::awaitable<Result<JobRecord>> status(const std::string& id);  // error no_such_job
   net::awaitable<Result<std::vector<std::map<std::string, std::string>>>> list(

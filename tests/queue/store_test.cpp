@@ -79,14 +79,15 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, LuaAndCppBuildTheSameKeyNames) {
   const Keys& k = store->keys();
-  redis::Args args{k.prefix(), "id-1", "x", "acct-1"};
+  redis::Args args{k.prefix(), "id-1", "x", "acct-1", "w-9"};
   auto r = run_for(io, client->eval(script("key_names"), {}, args));
   ASSERT_TRUE(r);
   const std::vector<std::string> expected{k.job("id-1"), k.tombstone("id-1"), k.attempt_log("id-1"),
                                           k.pending_cancel("id-1"), k.ready("x"), k.held("x", "acct-1"),
                                           k.by_account("x", "acct-1"), k.total("succeeded"), k.scheduled(),
                                           k.leases(), k.dead(), k.jobs(), k.paused(), k.running_accounts(),
-                                          k.sequence(), k.inbox(), k.control()};
+                                          k.sequence(), k.inbox(), k.control(), k.worker_alive("w-9"),
+                                          k.intake_work("w-9"), k.control_work("w-9"), k.workers()};
   ASSERT_EQ(r->elements.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(r->elements[i].str, expected[i]) << i;
 }
@@ -383,6 +384,25 @@ TEST_F(StoreTest, EntriesClaimedBeforeACrashAreReadAgain) {
   auto again = run_for(io, store->claim(store->keys().inbox(), store->keys().intake_work("w1"), 10));
   EXPECT_EQ(*again, (std::vector<std::string>{"one", "two"}));
   EXPECT_EQ(integer({"LLEN", store->keys().inbox()}), 1);
+}
+
+TEST_F(StoreTest, EntriesClaimedByADaemonThatStoppedBeatingGoBackToTheSharedLists) {
+  run_for(io, client->exec("LPUSH", store->keys().inbox(), "one", "two", "three"));
+  run_for(io, client->exec("LPUSH", store->keys().control(), R"({"op":"cancel","id":"x"})"));
+  ASSERT_TRUE(run_for(io, store->worker_beat("gone", 60000ms)));
+  ASSERT_TRUE(run_for(io, store->worker_beat("alive", 60000ms)));
+  run_for(io, store->claim(store->keys().inbox(), store->keys().intake_work("gone"), 2));
+  run_for(io, store->claim(store->keys().control(), store->keys().control_work("gone"), 10));
+  run_for(io, store->claim(store->keys().inbox(), store->keys().intake_work("alive"), 1));
+  EXPECT_EQ(run_for(io, store->rescue_work()).value(), 0) << "both still beat";
+  run_for(io, client->exec("DEL", store->keys().worker_alive("gone")));  // what the expiry does
+  EXPECT_EQ(run_for(io, store->rescue_work()).value(), 3);
+  EXPECT_EQ(integer({"LLEN", store->keys().intake_work("gone")}), 0);
+  EXPECT_EQ(integer({"LLEN", store->keys().intake_work("alive")}), 1) << "a live worker keeps its claim";
+  auto again = run_for(io, store->claim(store->keys().inbox(), store->keys().intake_work("alive2"), 10));
+  EXPECT_EQ(*again, (std::vector<std::string>{"one", "two"})) << "rescued entries are read next, in order";
+  EXPECT_EQ(integer({"LLEN", store->keys().control()}), 1);
+  EXPECT_EQ(integer({"SISMEMBER", store->keys().workers(), "gone"}), 0);
 }
 
 TEST_F(StoreTest, DeadJobCanBeRetriedAndPurged) {

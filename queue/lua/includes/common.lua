@@ -16,6 +16,10 @@ local K_JOBS = P .. ':jobs'
 local K_PAUSED = P .. ':paused'
 local K_RUNNING_ACCOUNTS = P .. ':running_accounts'
 local K_SEQ = P .. ':seq'
+local function k_worker(worker) return P .. ':worker:' .. worker end
+local function k_intake(worker) return P .. ':intake:' .. worker end
+local function k_control_work(worker) return P .. ':controlwork:' .. worker end
+local K_WORKERS = P .. ':workers'
 local K_INBOX = P .. ':inbox'
 local K_CONTROL = P .. ':control'
 
