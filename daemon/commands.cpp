@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
 #include "daemon/runtime.hpp"
+#include "daemon/systemd_notify.hpp"
 #include "jobs/dispatcher.hpp"
 #include "jobs/intake.hpp"
 #include "jobs/noop_platform.hpp"
@@ -106,13 +107,33 @@ int command_run(const std::string& config_path) {
 
   int status = kExitOk;
   bool stopping = false;
+  const SystemdNotifier systemd;
+  net::Timer watchdog(io);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const net::error_code& ec, int signal) {
     if (ec) return;
     log::info("signal {}: shutting down", signal);
+    systemd.notify("STOPPING=1");
     stopping = true;
     dispatcher.stop();
   });
+  // Watchdog pings and STATUS from a timer on the event loop itself: they stop only when the loop
+  // stops turning, never because Redis is away (architecture rule 16).
+  if (systemd.enabled()) {
+    const auto every = systemd.ping_every().value_or(std::chrono::seconds(5));
+    boost::asio::co_spawn(io, [&, every]() -> net::awaitable<void> {
+      while (!stopping) {
+        const auto& c = dispatcher.counters();
+        std::string state = "STATUS=" + std::string(dispatcher.consuming() ? "consuming" : "not consuming (Redis?)") +
+                            "; in flight " + std::to_string(c.in_flight) + ", settled " + std::to_string(c.settled) +
+                            ", lost " + std::to_string(c.lost);
+        if (systemd.ping_every()) state += "\nWATCHDOG=1";
+        systemd.notify(state);
+        watchdog.expires_after(std::min<std::chrono::microseconds>(every, std::chrono::seconds(5)));
+        co_await watchdog.async_wait();
+      }
+    }, boost::asio::detached);
+  }
   client.start();
   blocking.start();
   boost::asio::co_spawn(io, [&]() -> net::awaitable<void> {
@@ -120,8 +141,11 @@ int command_run(const std::string& config_path) {
       status = stopping ? kExitOk : kExitFailure;
     } else {
       log::info("ready: consuming jobs");
+      systemd.notify("READY=1");
       co_await dispatcher.run();
     }
+    stopping = true;
+    watchdog.cancel();
     signals.cancel();
     client.stop();
     blocking.stop();
@@ -133,6 +157,8 @@ int command_run(const std::string& config_path) {
       log::error("fatal: {}", ex.what());
     }
     status = kExitFailure;
+    stopping = true;
+    watchdog.cancel();
     signals.cancel();
     client.stop();
     blocking.stop();
