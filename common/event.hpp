@@ -52,7 +52,9 @@ class Countdown {
 namespace schedulo::net {
 
 // A reusable wake-up: notify() wakes the current or next wait(); notifications between waits
-// collapse into one. For loops that sleep until "something changed".
+// collapse into one. For loops that sleep until "something changed". One waiter at a time: each
+// wait() re-arms the shared timer, which cancels any other waiter (two loops waiting on one Signal
+// wake each other forever); several waiters need an Event or a Signal each.
 class Signal {
  public:
   explicit Signal(const Executor& executor) : timer_(executor) {}
