@@ -728,11 +728,13 @@ json Emulator::save() const {
 void Emulator::load(const json& state) {
   apps_ = state.value("apps", apps_);
   users_ = state.value("users", users_);
+  // Named copies: a range-for over items() of a temporary would outlive it.
+  const json access = state.value("access_tokens", json::object());
+  const json refresh = state.value("refresh_tokens", json::object());
   access_tokens_.clear();
-  for (const auto& [k, v] : state.value("access_tokens", json::object()).items()) access_tokens_[k] = v.get<AccessToken>();
+  for (const auto& [k, v] : access.items()) access_tokens_[k] = v.get<AccessToken>();
   refresh_tokens_.clear();
-  for (const auto& [k, v] : state.value("refresh_tokens", json::object()).items())
-    refresh_tokens_[k] = v.get<RefreshToken>();
+  for (const auto& [k, v] : refresh.items()) refresh_tokens_[k] = v.get<RefreshToken>();
   posts_ = state.value("posts", posts_);
   media_ = state.value("media", media_);
   limits_ = state.value("limits", limits_);
