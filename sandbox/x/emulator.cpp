@@ -34,14 +34,15 @@ Response problem(int status, const json& body) {
   return r;
 }
 Response unauthorized() {
-  return problem(401, {{"title", "Unauthorized"}, {"type", "about:blank"}, {"status", 401}, {"detail", "Unauthorized"}});
+  return problem(401,
+                 {{"title", "Unauthorized"}, {"type", "about:blank"}, {"status", 401}, {"detail", "Unauthorized"}});
 }
 Response forbidden(const std::string& detail) {
   return problem(403, {{"detail", detail}, {"type", "about:blank"}, {"title", "Forbidden"}, {"status", 403}});
 }
 Response too_many_requests() {
-  return problem(429,
-                 {{"title", "Too Many Requests"}, {"detail", "Too Many Requests"}, {"type", "about:blank"}, {"status", 429}});
+  return problem(
+      429, {{"title", "Too Many Requests"}, {"detail", "Too Many Requests"}, {"type", "about:blank"}, {"status", 429}});
 }
 Response usage_capped() {
   return problem(429, {{"title", "UsageCapExceeded"},
@@ -77,12 +78,17 @@ Response v1_error(int status, int code, const std::string& message) {
 Response x_error(int status) {
   switch (status) {
     case 400:
-    case 422: return invalid_request("body", nullptr, "The request body is not valid for this endpoint");
-    case 401: return unauthorized();
-    case 403: return forbidden("You are not permitted to perform this action.");
+    case 422:
+      return invalid_request("body", nullptr, "The request body is not valid for this endpoint");
+    case 401:
+      return unauthorized();
+    case 403:
+      return forbidden("You are not permitted to perform this action.");
     case 404:
-      return problem(404, {{"title", "Not Found Error"}, {"detail", "Not Found"}, {"type", "about:blank"}, {"status", 404}});
-    case 429: return too_many_requests();
+      return problem(404,
+                     {{"title", "Not Found Error"}, {"detail", "Not Found"}, {"type", "about:blank"}, {"status", 404}});
+    case 429:
+      return too_many_requests();
     case 503:
       return problem(503, {{"title", "Service Unavailable"},
                            {"detail", "Service Unavailable"},
@@ -102,7 +108,9 @@ std::int64_t month_of(std::int64_t ms) {
 
 namespace {
 
-std::string epoch_seconds_ceil(std::int64_t ms) { return std::to_string((ms + kSecondMs - 1) / kSecondMs); }
+std::string epoch_seconds_ceil(std::int64_t ms) {
+  return std::to_string((ms + kSecondMs - 1) / kSecondMs);
+}
 
 std::map<std::string, Limit> default_limits() {
   // platform-apis.md 3.6 (per 15 minutes unless "24h"). The per-user 24-hour cap on posts is the
@@ -153,7 +161,9 @@ json body_object(const Request& request) {
 
 // ---- setup -------------------------------------------------------------------------------------------
 
-Emulator::Emulator(Core& core) : core_(core) { reset(); }
+Emulator::Emulator(Core& core) : core_(core) {
+  reset();
+}
 
 void Emulator::reset() {
   apps_.clear();
@@ -188,7 +198,8 @@ void Emulator::reset() {
     if (account.value("access_token", json()).is_string())
       access_tokens_[account["access_token"].get<std::string>()] = {user.id, kClientId, scopes, expires, grant, false};
     if (account.value("refresh_token", json()).is_string())
-      refresh_tokens_[account["refresh_token"].get<std::string>()] = {user.id, kClientId, scopes, grant, now, false, false};
+      refresh_tokens_[account["refresh_token"].get<std::string>()] = {user.id, kClientId, scopes, grant,
+                                                                      now,     false,     false};
   }
 }
 
@@ -246,7 +257,8 @@ json Emulator::issue_tokens(const std::string& user_id, const std::string& clien
   access_tokens_[access] = {user_id, client_id, scopes, now + kAccessTokenSecs * kSecondMs, grant, false};
   std::string scope_text;
   for (const auto& s : scopes) scope_text += (scope_text.empty() ? "" : " ") + s;
-  json answer{{"token_type", "bearer"}, {"expires_in", kAccessTokenSecs}, {"access_token", access}, {"scope", scope_text}};
+  json answer{
+      {"token_type", "bearer"}, {"expires_in", kAccessTokenSecs}, {"access_token", access}, {"scope", scope_text}};
   if (scopes.contains("offline.access")) {
     const auto refresh = new_secret("sbx-x-rt-");
     refresh_tokens_[refresh] = {user_id, client_id, scopes, grant, now, false, false};
@@ -361,13 +373,15 @@ void Emulator::limit_headers(Response& response, const RouteSpec& spec, const Ca
   if (limit.user_24h > 0 && !caller.app_only()) {
     const Window& w = window(spec.name + "|24h|user:" + caller.user->id, kDayMs);
     response.set_header("x-user-limit-24hour-limit", std::to_string(limit.user_24h));
-    response.set_header("x-user-limit-24hour-remaining", std::to_string(std::max<std::int64_t>(limit.user_24h - w.count, 0)));
+    response.set_header("x-user-limit-24hour-remaining",
+                        std::to_string(std::max<std::int64_t>(limit.user_24h - w.count, 0)));
     response.set_header("x-user-limit-24hour-reset", epoch_seconds_ceil(w.start_ms + kDayMs));
   }
   if (limit.app_24h > 0) {
     const Window& w = window(spec.name + "|24h|app:" + caller.app->client_id, kDayMs);
     response.set_header("x-app-limit-24hour-limit", std::to_string(limit.app_24h));
-    response.set_header("x-app-limit-24hour-remaining", std::to_string(std::max<std::int64_t>(limit.app_24h - w.count, 0)));
+    response.set_header("x-app-limit-24hour-remaining",
+                        std::to_string(std::max<std::int64_t>(limit.app_24h - w.count, 0)));
     response.set_header("x-app-limit-24hour-reset", epoch_seconds_ceil(w.start_ms + kDayMs));
   }
 }
@@ -489,7 +503,8 @@ void Emulator::add_admin_routes() {
     User* user = find_user(body.value("id", username));
     if (!user) user = find_user(username);
     if (!user) {
-      users_.push_back({body.value("id", new_snowflake()), username, body.value("name", username), core_.clock().now_ms()});
+      users_.push_back(
+          {body.value("id", new_snowflake()), username, body.value("name", username), core_.clock().now_ms()});
       user = &users_.back();
     }
     const auto client_id = body.value("client_id", std::string(kClientId));
@@ -556,7 +571,8 @@ void Emulator::add_admin_routes() {
   core_.admin_route("POST", "/x/limits", [this](Request& r) {
     const auto body = body_object(r);
     const auto route = body.value("route", "");
-    if (!limits_.contains(route)) return json_response(400, {{"error", "route: one of the names in GET /_sandbox/x/limits"}});
+    if (!limits_.contains(route))
+      return json_response(400, {{"error", "route: one of the names in GET /_sandbox/x/limits"}});
     Limit& l = limits_[route];
     l.user_15min = body.value("user_15min", l.user_15min);
     l.app_15min = body.value("app_15min", l.app_15min);
@@ -701,10 +717,9 @@ void Emulator::add_admin_routes() {
     Post* p = find_post(r.params["id"]);
     if (!p) return json_response(404, {{"error", "no such post"}});
     const auto body = body_object(r);
-    for (const auto& [name, target] :
-         {std::pair<const char*, json*>{"public_metrics", &p->metrics.public_metrics},
-          {"non_public_metrics", &p->metrics.non_public_metrics},
-          {"organic_metrics", &p->metrics.organic_metrics}})
+    for (const auto& [name, target] : {std::pair<const char*, json*>{"public_metrics", &p->metrics.public_metrics},
+                                       {"non_public_metrics", &p->metrics.non_public_metrics},
+                                       {"organic_metrics", &p->metrics.organic_metrics}})
       if (body.contains(name)) target->merge_patch(body[name]);
     core_.save_state();
     return json_response(200, {{"id", p->id}, {"metrics", p->metrics}});
@@ -718,11 +733,19 @@ json Emulator::save() const {
   for (const auto& [k, v] : access_tokens_) access[k] = v;
   json refresh = json::object();
   for (const auto& [k, v] : refresh_tokens_) refresh[k] = v;
-  return {{"apps", apps_},          {"users", users_},       {"access_tokens", access},
-          {"refresh_tokens", refresh}, {"posts", posts_},     {"media", media_},
-          {"limits", limits_},      {"windows", windows_},   {"plans", plans_},
-          {"code_ttl_secs", code_ttl_secs_}, {"refresh_token_ttl_secs", refresh_ttl_secs_},
-          {"last_snowflake", last_snowflake_}, {"secret_counter", secret_counter_}};
+  return {{"apps", apps_},
+          {"users", users_},
+          {"access_tokens", access},
+          {"refresh_tokens", refresh},
+          {"posts", posts_},
+          {"media", media_},
+          {"limits", limits_},
+          {"windows", windows_},
+          {"plans", plans_},
+          {"code_ttl_secs", code_ttl_secs_},
+          {"refresh_token_ttl_secs", refresh_ttl_secs_},
+          {"last_snowflake", last_snowflake_},
+          {"secret_counter", secret_counter_}};
 }
 
 void Emulator::load(const json& state) {
@@ -746,6 +769,8 @@ void Emulator::load(const json& state) {
   secret_counter_ = state.value("secret_counter", secret_counter_);
 }
 
-std::shared_ptr<void> install(Core& core) { return install_emulator<Emulator>(core); }
+std::shared_ptr<void> install(Core& core) {
+  return install_emulator<Emulator>(core);
+}
 
 }  // namespace schedulo::sandbox::x

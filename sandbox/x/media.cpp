@@ -122,13 +122,14 @@ std::optional<Response> Emulator::init_media(const json& f, Caller& caller, Medi
   if (!f.contains("media_type") || !f["media_type"].is_string())
     return invalid_request("media_type", nullptr, "media_type is required");
   const auto type = f["media_type"].get<std::string>();
-  static const std::set<std::string> kTypes{"image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif",
-                                            "image/pjpeg", "video/mp4", "video/quicktime", "video/webm",
-                                            "text/srt", "text/vtt"};
+  static const std::set<std::string> kTypes{"image/jpeg", "image/png",   "image/webp", "image/bmp",
+                                            "image/gif",  "image/pjpeg", "video/mp4",  "video/quicktime",
+                                            "video/webm", "text/srt",    "text/vtt"};
   if (!kTypes.contains(type)) return invalid_request("media_type", type, "media_type " + type + " is not supported");
-  std::string category = type == "image/gif" ? "tweet_gif" : type.starts_with("video/") ? "tweet_video"
-                         : type.starts_with("text/")                                   ? "subtitles"
-                                                                                       : "tweet_image";
+  std::string category = type == "image/gif"          ? "tweet_gif"
+                         : type.starts_with("video/") ? "tweet_video"
+                         : type.starts_with("text/")  ? "subtitles"
+                                                      : "tweet_image";
   if (f.contains("media_category")) {
     if (!f["media_category"].is_string()) return invalid_request("media_category", f["media_category"], "not a string");
     category = f["media_category"].get<std::string>();
@@ -145,7 +146,8 @@ std::optional<Response> Emulator::init_media(const json& f, Caller& caller, Medi
   }
   if (total <= 0) return invalid_request("total_bytes", f.value("total_bytes", json()), "total_bytes must be positive");
   if (total > size_limit(category))
-    return invalid_request("total_bytes", total, "File size exceeds " + std::to_string(size_limit(category)) + " bytes.");
+    return invalid_request("total_bytes", total,
+                           "File size exceeds " + std::to_string(size_limit(category)) + " bytes.");
   Media m;
   m.id = new_snowflake();
   m.media_key = key_prefix(category) + m.id;
@@ -163,7 +165,8 @@ std::optional<Response> Emulator::init_media(const json& f, Caller& caller, Medi
   return std::nullopt;
 }
 
-std::optional<Response> Emulator::append_segment(Media& media, const std::string& index_text, const std::string& bytes) {
+std::optional<Response> Emulator::append_segment(Media& media, const std::string& index_text,
+                                                 const std::string& bytes) {
   if (media.finalized) return invalid_request("media_id", media.id, "The media was already finalized");
   if (core_.clock().now_ms() >= media.expires_ms) return invalid_request("media_id", media.id, "The media has expired");
   char* end = nullptr;
@@ -187,7 +190,8 @@ std::optional<Response> Emulator::finalize(Media& media) {
   std::int64_t total = 0;
   int expected = 0;
   for (const auto& [i, s] : media.segments) {
-    if (i != expected++) return invalid_request("media_id", media.id, "Segments are missing: segment_index must run 0, 1, 2, ...");
+    if (i != expected++)
+      return invalid_request("media_id", media.id, "Segments are missing: segment_index must run 0, 1, 2, ...");
     total += static_cast<std::int64_t>(s.size);
   }
   if (total != media.total_bytes)
@@ -246,7 +250,8 @@ Response Emulator::media_initialize(Request& request, Caller& caller) {
   if (!body || !body->is_object()) return invalid_request("body", nullptr, "The request body is not a JSON object");
   Media* m = nullptr;
   if (auto e = init_media(*body, caller, m)) return std::move(*e);
-  return json_response(200, {{"data", {{"id", m->id}, {"media_key", m->media_key}, {"expires_after_secs", kMediaLifetimeSecs}}}});
+  return json_response(
+      200, {{"data", {{"id", m->id}, {"media_key", m->media_key}, {"expires_after_secs", kMediaLifetimeSecs}}}});
 }
 
 // POST /x/2/media/upload/{id}/append (multipart segment_index + media, or JSON with base64 media)
@@ -308,7 +313,8 @@ Response Emulator::media_upload(Request& request, Caller& caller) {
     if (!field(params, "media_category").empty()) f["media_category"] = field(params, "media_category");
     Media* m = nullptr;
     if (auto e = init_media(f, caller, m)) return std::move(*e);
-    return json_response(200, {{"data", {{"id", m->id}, {"media_key", m->media_key}, {"expires_after_secs", kMediaLifetimeSecs}}}});
+    return json_response(
+        200, {{"data", {{"id", m->id}, {"media_key", m->media_key}, {"expires_after_secs", kMediaLifetimeSecs}}}});
   }
   Media* m = media_of(field(params, "media_id"), caller);
   if (!m) return invalid_request("media_id", field(params, "media_id"), "Invalid media id");
@@ -332,10 +338,18 @@ Response Emulator::media_upload_v1(Request& request) {
   if (r.status < 400) return r;
   Response v1;
   switch (r.status) {
-    case 401: v1 = v1_error(401, 89, "Invalid or expired token."); break;
-    case 429: v1 = v1_error(429, 88, "Rate limit exceeded"); break;
-    case 403: v1 = v1_error(403, 220, "Your credentials do not allow access to this resource."); break;
-    default: v1 = v1_error(r.status, 324, message_of(r)); break;
+    case 401:
+      v1 = v1_error(401, 89, "Invalid or expired token.");
+      break;
+    case 429:
+      v1 = v1_error(429, 88, "Rate limit exceeded");
+      break;
+    case 403:
+      v1 = v1_error(403, 220, "Your credentials do not allow access to this resource.");
+      break;
+    default:
+      v1 = v1_error(r.status, 324, message_of(r));
+      break;
   }
   for (const auto& h : r.headers)
     if (h.name.starts_with("x-")) v1.set_header(h.name, h.value);
@@ -348,9 +362,7 @@ Response Emulator::media_v1(Request& request, Caller& caller) {
   auto command = field(params, "command");
   std::transform(command.begin(), command.end(), command.begin(), [](unsigned char c) { return std::toupper(c); });
   const auto now = core_.clock().now_ms();
-  auto ids = [](const Media& m) {
-    return json{{"media_id", std::stoll(m.id)}, {"media_id_string", m.id}};
-  };
+  auto ids = [](const Media& m) { return json{{"media_id", std::stoll(m.id)}, {"media_id_string", m.id}}; };
   if (command == "INIT") {
     json f{{"media_type", field(params, "media_type")}, {"total_bytes", field(params, "total_bytes")}};
     if (!field(params, "media_category").empty()) f["media_category"] = field(params, "media_category");

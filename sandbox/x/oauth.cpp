@@ -9,11 +9,13 @@ namespace schedulo::sandbox::x {
 namespace {
 
 const std::set<std::string>& known_scopes() {
-  static const std::set<std::string> scopes{
-      "tweet.read",  "tweet.write", "tweet.moderate.write", "users.read",    "follows.read", "follows.write",
-      "offline.access", "space.read", "mute.read",          "mute.write",    "like.read",    "like.write",
-      "list.read",   "list.write",  "block.read",           "block.write",   "bookmark.read", "bookmark.write",
-      "media.write", "dm.read",     "dm.write"};
+  static const std::set<std::string> scopes{"tweet.read",     "tweet.write",   "tweet.moderate.write",
+                                            "users.read",     "follows.read",  "follows.write",
+                                            "offline.access", "space.read",    "mute.read",
+                                            "mute.write",     "like.read",     "like.write",
+                                            "list.read",      "list.write",    "block.read",
+                                            "block.write",    "bookmark.read", "bookmark.write",
+                                            "media.write",    "dm.read",       "dm.write"};
   return scopes;
 }
 
@@ -64,15 +66,20 @@ Response Emulator::authorize(Request& request) {
   if (method != "S256" && method != "plain") return refuse("code_challenge_method must be S256 or plain");
   const char sep = redirect_uri.find('?') == std::string::npos ? '?' : '&';
   const auto state = percent_encode(param("state"));
-  if (param("sandbox_decision") == "deny")
-    return redirect(redirect_uri + sep + "error=access_denied&state=" + state);
+  if (param("sandbox_decision") == "deny") return redirect(redirect_uri + sep + "error=access_denied&state=" + state);
   const auto login = param("login_as");
   const User* user = find_user(login.empty() ? std::string(kDemoUserId) : login);
   if (!user && login.empty() && !users_.empty()) user = &users_.front();
   if (!user) return refuse("login_as: no such user");
   const auto code = new_secret("sbx-x-code-");
-  codes_[code] = {app->client_id, redirect_uri, challenge, method, scopes, user->id,
-                  core_.clock().now_ms() + code_ttl_secs_ * kSecondMs, false};
+  codes_[code] = {app->client_id,
+                  redirect_uri,
+                  challenge,
+                  method,
+                  scopes,
+                  user->id,
+                  core_.clock().now_ms() + code_ttl_secs_ * kSecondMs,
+                  false};
   return redirect(redirect_uri + sep + "state=" + state + "&code=" + percent_encode(code));
 }
 
@@ -142,7 +149,8 @@ Response Emulator::revoke(Request& request) {
   if (value.empty()) return oauth_error(400, "invalid_request", "Missing required parameter [token].");
   if (auto it = access_tokens_.find(value); it != access_tokens_.end() && it->second.client_id == app->client_id) {
     it->second.revoked = true;
-  } else if (auto rt = refresh_tokens_.find(value); rt != refresh_tokens_.end() && rt->second.client_id == app->client_id) {
+  } else if (auto rt = refresh_tokens_.find(value);
+             rt != refresh_tokens_.end() && rt->second.client_id == app->client_id) {
     const auto grant = rt->second.grant;
     for (auto& [k, t] : refresh_tokens_)
       if (t.grant == grant) t.revoked = true;

@@ -19,7 +19,9 @@ bool numeric(const std::string& s) {
 }
 
 // Ids are decimal snowflakes: compare them as numbers.
-bool id_less(const std::string& a, const std::string& b) { return a.size() != b.size() ? a.size() < b.size() : a < b; }
+bool id_less(const std::string& a, const std::string& b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
 
 json defaults(std::initializer_list<const char*> names) {
   json out = json::object();
@@ -90,8 +92,10 @@ json Emulator::render_post(const Post& post, const std::set<std::string>& fields
   }
   if (fields.contains("attachments") && !post.media_keys.empty()) j["attachments"] = {{"media_keys", post.media_keys}};
   if (fields.contains("public_metrics")) {
-    json m = defaults({"retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count", "impression_count"});
-    for (const auto& p : posts_) m["reply_count"] = m["reply_count"].get<int>() + (!p.deleted && p.in_reply_to_id == post.id);
+    json m =
+        defaults({"retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count", "impression_count"});
+    for (const auto& p : posts_)
+      m["reply_count"] = m["reply_count"].get<int>() + (!p.deleted && p.in_reply_to_id == post.id);
     m.merge_patch(post.metrics.public_metrics);
     j["public_metrics"] = m;
   }
@@ -117,7 +121,8 @@ json Emulator::render_post(const Post& post, const std::set<std::string>& fields
 // POST /x/2/tweets
 Response Emulator::create_post(Request& request, Caller& caller) {
   auto body = parse_body(request);
-  if (!body || !body->is_object()) return invalid_request("body", request.body.substr(0, 100), "The request body is not a JSON object");
+  if (!body || !body->is_object())
+    return invalid_request("body", request.body.substr(0, 100), "The request body is not a JSON object");
   const json& b = *body;
   if (b.contains("text") && !b["text"].is_string()) return invalid_request("text", b["text"], "text must be a string");
   const std::string text = b.value("text", "");
@@ -137,14 +142,15 @@ Response Emulator::create_post(Request& request, Caller& caller) {
   const auto weight = weighted_length(text);
   if (!weight) return invalid_request("text", nullptr, "text is not valid UTF-8");
   if (*weight > kMaxTextWeight)
-    return invalid_request("text", text, "text is " + std::to_string(*weight) + " weighted characters; the limit is 280");
+    return invalid_request("text", text,
+                           "text is " + std::to_string(*weight) + " weighted characters; the limit is 280");
 
   std::vector<std::string> media_keys;
   std::size_t photos = 0;
   for (const auto& id : media_ids) {
     const Media* m = media_of(id, caller);
-    const bool ready = m && m->finalized && (m->state.empty() || m->state == "succeeded") &&
-                       core_.clock().now_ms() < m->expires_ms;
+    const bool ready =
+        m && m->finalized && (m->state.empty() || m->state == "succeeded") && core_.clock().now_ms() < m->expires_ms;
     if (!ready) return invalid_request("media.media_ids", id, "Your media IDs are invalid.");
     photos += media_type_name(m->category) == "photo" ? 1 : 0;
     media_keys.push_back(m->media_key);
@@ -258,20 +264,22 @@ Response Emulator::users_me(Request& request, Caller& caller) {
 Response Emulator::user_posts(Request& request, Caller& caller) {
   const auto& user_id = request.params["id"];
   if (!numeric(user_id)) return invalid_request("id", user_id, "The `id` path parameter value is not valid");
-  if (!find_user(user_id)) return json_response(200, {{"errors", json::array({item_not_found("user", "id", user_id)})}});
+  if (!find_user(user_id))
+    return json_response(200, {{"errors", json::array({item_not_found("user", "id", user_id)})}});
   long max_results = 10;
   if (auto text = request.query_param("max_results")) {
     max_results = std::strtol(text->c_str(), nullptr, 10);
     if (max_results < 5 || max_results > 100)
-      return invalid_request("max_results", *text, "The `max_results` query parameter value [" + *text +
-                                                       "] is not between 5 and 100");
+      return invalid_request("max_results", *text,
+                             "The `max_results` query parameter value [" + *text + "] is not between 5 and 100");
   }
   std::optional<std::int64_t> start, end;
-  for (const auto& [name, target] : {std::pair<const char*, std::optional<std::int64_t>*>{"start_time", &start},
-                                     {"end_time", &end}}) {
+  for (const auto& [name, target] :
+       {std::pair<const char*, std::optional<std::int64_t>*>{"start_time", &start}, {"end_time", &end}}) {
     if (auto text = request.query_param(name)) {
       *target = parse_rfc3339_ms(*text);
-      if (!*target) return invalid_request(name, *text, std::string("The `") + name + "` value is not an RFC 3339 time");
+      if (!*target)
+        return invalid_request(name, *text, std::string("The `") + name + "` value is not an RFC 3339 time");
     }
   }
   const auto since_id = request.query_param("since_id").value_or("");

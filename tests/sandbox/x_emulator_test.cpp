@@ -66,8 +66,9 @@ std::string multipart(const std::string& boundary, const std::vector<std::pair<s
   std::string body;
   for (const auto& [name, value] : fields)
     body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
-  body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"media\"; filename=\"blob\"\r\nContent-Type: " +
-          media_type + "\r\n\r\n" + media + "\r\n";
+  body += "--" + boundary +
+          "\r\nContent-Disposition: form-data; name=\"media\"; filename=\"blob\"\r\nContent-Type: " + media_type +
+          "\r\n\r\n" + media + "\r\n";
   body += "--" + boundary + "--\r\n";
   return body;
 }
@@ -97,10 +98,14 @@ class XEmulator : public ::testing::Test {
   void advance_secs(std::int64_t secs) {
     http_json(sandbox.port(), "POST", "/_sandbox/clock", {{"advance_ms", secs * 1000}});
   }
-  std::int64_t now_secs() { return http_json(sandbox.port(), "GET", "/_sandbox/clock")["now_ms"].get<std::int64_t>() / 1000; }
+  std::int64_t now_secs() {
+    return http_json(sandbox.port(), "GET", "/_sandbox/clock")["now_ms"].get<std::int64_t>() / 1000;
+  }
 
   // The authorize page approves at once; returns the code from the redirect.
-  std::string authorize(const std::string& challenge = kChallenge, const std::string& scope = "tweet.read%20tweet.write%20users.read%20offline.access%20media.write") {
+  std::string authorize(
+      const std::string& challenge = kChallenge,
+      const std::string& scope = "tweet.read%20tweet.write%20users.read%20offline.access%20media.write") {
     const auto reply = http(sandbox.port(), "GET",
                             "/x/i/oauth2/authorize?response_type=code&client_id=" + std::string(kClientId) +
                                 "&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fx%2Fcallback&scope=" + scope +
@@ -112,13 +117,15 @@ class XEmulator : public ::testing::Test {
     return query_value(location, "code");
   }
   HttpReply exchange(const std::string& code, const std::string& verifier = kVerifier, bool basic = true) {
-    return form("/2/oauth2/token", "grant_type=authorization_code&code=" + code +
-                                       "&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fx%2Fcallback&code_verifier=" + verifier +
-                                       "&client_id=" + kClientId,
+    return form("/2/oauth2/token",
+                "grant_type=authorization_code&code=" + code +
+                    "&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fx%2Fcallback&code_verifier=" + verifier +
+                    "&client_id=" + kClientId,
                 basic);
   }
   HttpReply refresh(const std::string& refresh_token) {
-    return form("/2/oauth2/token", "grant_type=refresh_token&refresh_token=" + refresh_token + "&client_id=" + kClientId);
+    return form("/2/oauth2/token",
+                "grant_type=refresh_token&refresh_token=" + refresh_token + "&client_id=" + kClientId);
   }
   std::string post(const std::string& text, const json& extra = json::object()) {
     json body = extra;
@@ -137,7 +144,8 @@ class XEmulator : public ::testing::Test {
     EXPECT_EQ(init.status, 200) << init.body;
     const std::string id = init.json()["data"]["id"];
     for (std::size_t i = 0; i < sizes.size(); ++i) {
-      const auto body = multipart("xBoUnDaRy", {{"segment_index", std::to_string(i)}}, std::string(sizes[i], 'a' + static_cast<char>(i)));
+      const auto body = multipart("xBoUnDaRy", {{"segment_index", std::to_string(i)}},
+                                  std::string(sizes[i], 'a' + static_cast<char>(i)));
       const auto reply = http(sandbox.port(), "POST", "/x/2/media/upload/" + id + "/append", body,
                               {{"Content-Type", "multipart/form-data; boundary=xBoUnDaRy"},
                                {"Authorization", std::string("Bearer ") + kDemoAccess}});
@@ -194,7 +202,8 @@ TEST_F(XEmulator, WithoutScopeOfflineAccessThereIsNoRefreshToken) {
 TEST_F(XEmulator, AConfidentialClientWithoutBasicAuthIsUnauthorized) {
   const auto reply = exchange(authorize(), kVerifier, false);
   EXPECT_EQ(reply.status, 401);
-  EXPECT_EQ(reply.json(), (json{{"error", "unauthorized_client"}, {"error_description", "Missing valid authorization header"}}));
+  EXPECT_EQ(reply.json(),
+            (json{{"error", "unauthorized_client"}, {"error_description", "Missing valid authorization header"}}));
 }
 
 TEST_F(XEmulator, AnAuthorizationCodeExpiresAfterThirtySeconds) {
@@ -210,7 +219,8 @@ TEST_F(XEmulator, RefreshRotatesAndTheOldRefreshTokenIsRefusedOnReuse) {
   EXPECT_NE(next, kDemoRefresh);
   const auto reused = refresh(kDemoRefresh);
   EXPECT_EQ(reused.status, 400);
-  EXPECT_EQ(reused.json(), (json{{"error", "invalid_request"}, {"error_description", "Value passed for the token was invalid."}}));
+  EXPECT_EQ(reused.json(),
+            (json{{"error", "invalid_request"}, {"error_description", "Value passed for the token was invalid."}}));
   const auto second = refresh(next);
   ASSERT_EQ(second.status, 200) << "the successor works once";
   EXPECT_EQ(api("GET", "/2/users/me", nullptr, second.json()["access_token"]).status, 200);
@@ -221,7 +231,8 @@ TEST_F(XEmulator, AnExpiredAccessTokenIs401UntilRefreshed) {
   advance_secs(7200);
   const auto expired = api("GET", "/2/users/me");
   EXPECT_EQ(expired.status, 401);
-  EXPECT_EQ(expired.json(), (json{{"title", "Unauthorized"}, {"type", "about:blank"}, {"status", 401}, {"detail", "Unauthorized"}}));
+  EXPECT_EQ(expired.json(),
+            (json{{"title", "Unauthorized"}, {"type", "about:blank"}, {"status", 401}, {"detail", "Unauthorized"}}));
   EXPECT_EQ(expired.header("content-type"), "application/problem+json");
   const auto fresh = refresh(kDemoRefresh);
   ASSERT_EQ(fresh.status, 200);
@@ -229,16 +240,44 @@ TEST_F(XEmulator, AnExpiredAccessTokenIs401UntilRefreshed) {
 }
 
 TEST_F(XEmulator, RevokingTheRefreshTokenEndsTheWholeGrant) {
-  const auto reply = form("/2/oauth2/revoke", std::string("token=") + kDemoRefresh + "&token_type_hint=refresh_token&client_id=" + kClientId);
+  const auto reply = form("/2/oauth2/revoke", std::string("token=") + kDemoRefresh +
+                                                  "&token_type_hint=refresh_token&client_id=" + kClientId);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(refresh(kDemoRefresh).status, 400);
   EXPECT_EQ(api("GET", "/2/users/me").status, 401) << "the access token of the grant ends too";
 }
 
 TEST_F(XEmulator, RevokingAnAccessTokenLeavesTheRefreshToken) {
-  ASSERT_EQ(form("/2/oauth2/revoke", std::string("token=") + kDemoAccess + "&token_type_hint=access_token").status, 200);
+  ASSERT_EQ(form("/2/oauth2/revoke", std::string("token=") + kDemoAccess + "&token_type_hint=access_token").status,
+            200);
   EXPECT_EQ(api("GET", "/2/users/me").status, 401);
   EXPECT_EQ(refresh(kDemoRefresh).status, 200);
+}
+
+TEST_F(XEmulator, APublicClientNeedsARegisteredRedirectAndNoBasicAuth) {
+  admin("POST", "/apps", {{"client_id", "public-app"}, {"callback_urls", {"http://127.0.0.1:9/cb"}}});
+  const std::string base =
+      "/x/i/oauth2/authorize?response_type=code&client_id=public-app&scope=tweet.read%20users.read"
+      "&state=s&code_challenge=" +
+      std::string(kChallenge) + "&code_challenge_method=S256&redirect_uri=";
+  EXPECT_EQ(http(sandbox.port(), "GET", base + "http%3A%2F%2F127.0.0.1%3A9%2Fother").status, 400);
+  const auto denied = http(sandbox.port(), "GET", base + "http%3A%2F%2F127.0.0.1%3A9%2Fcb&sandbox_decision=deny");
+  EXPECT_EQ(query_value(denied.header("location"), "error"), "access_denied");
+  const auto approved = http(sandbox.port(), "GET", base + "http%3A%2F%2F127.0.0.1%3A9%2Fcb");
+  ASSERT_EQ(approved.status, 302);
+  const auto code = query_value(approved.header("location"), "code");
+  const auto reply =
+      form("/2/oauth2/token",
+           "grant_type=authorization_code&code=" + code +
+               "&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&code_verifier=" + kVerifier + "&client_id=public-app",
+           false);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(api("GET", "/2/users/me", nullptr, reply.json()["access_token"]).json()["data"]["id"], kDemoUser);
+}
+
+TEST_F(XEmulator, TheExpireControlEndsAnAccessTokenAtOnce) {
+  EXPECT_EQ(admin("POST", "/tokens/expire", {{"access_token", kDemoAccess}})["expired"], 1);
+  EXPECT_EQ(api("GET", "/2/users/me").status, 401);
 }
 
 // ---- posts -------------------------------------------------------------------------------------------------
@@ -280,14 +319,17 @@ TEST_F(XEmulator, TextIsLimitedTo280WeightedCharacters) {
   EXPECT_EQ(api("POST", "/2/tweets", {{"text", cjk}}).status, 201);
   EXPECT_EQ(api("POST", "/2/tweets", {{"text", cjk + "c"}}).status, 400);
   // A URL weighs 23 however long it is.
-  EXPECT_EQ(api("POST", "/2/tweets", {{"text", std::string(250, 'd') + " https://example.com/" + std::string(100, 'p')}}).status,
-            201);
+  EXPECT_EQ(
+      api("POST", "/2/tweets", {{"text", std::string(250, 'd') + " https://example.com/" + std::string(100, 'p')}})
+          .status,
+      201);
 }
 
 TEST_F(XEmulator, AReplyJoinsTheConversationAndAReplyToADeletedPostIsRefused) {
   const auto root = post("Thread 1/2");
   const auto reply = post("Thread 2/2", {{"reply", {{"in_reply_to_tweet_id", root}}}});
-  const auto got = api("GET", "/2/tweets/" + reply + "?tweet.fields=conversation_id,in_reply_to_user_id,referenced_tweets,author_id");
+  const auto got = api(
+      "GET", "/2/tweets/" + reply + "?tweet.fields=conversation_id,in_reply_to_user_id,referenced_tweets,author_id");
   ASSERT_EQ(got.status, 200) << got.body;
   const auto data = got.json()["data"];
   EXPECT_EQ(data["conversation_id"], root);
@@ -337,7 +379,8 @@ TEST_F(XEmulator, MetricsArePublicForAllAndNonPublicAndOrganicForTheAuthorsRecen
   EXPECT_EQ(app_only.json()["errors"].size(), 2u);
   EXPECT_EQ(app_only.json()["errors"][0]["title"], "Field Authorization Error");
 
-  const auto old = admin("POST", "/posts", {{"text", "from last season"}, {"created_at", "2020-01-01T00:00:00Z"}})["id"].get<std::string>();
+  const auto old = admin("POST", "/posts", {{"text", "from last season"}, {"created_at", "2020-01-01T00:00:00Z"}})["id"]
+                       .get<std::string>();
   const auto aged = api("GET", "/2/tweets?ids=" + old + "&tweet.fields=public_metrics,non_public_metrics");
   EXPECT_TRUE(aged.json()["data"][0].contains("public_metrics"));
   EXPECT_FALSE(aged.json()["data"][0].contains("non_public_metrics")) << "older than 30 days";
@@ -368,9 +411,10 @@ TEST_F(XEmulator, AUsersPostsComeNewestFirstInPages) {
   EXPECT_EQ(page1["meta"]["newest_id"], ids[6]);
   EXPECT_EQ(page1["meta"]["oldest_id"], ids[2]);
   ASSERT_TRUE(page1["meta"].contains("next_token"));
-  const auto page2 = api("GET", std::string("/2/users/") + kDemoUser + "/tweets?max_results=5&exclude=replies&pagination_token=" +
-                                    page1["meta"]["next_token"].get<std::string>())
-                         .json();
+  const auto page2 =
+      api("GET", std::string("/2/users/") + kDemoUser + "/tweets?max_results=5&exclude=replies&pagination_token=" +
+                     page1["meta"]["next_token"].get<std::string>())
+          .json();
   ASSERT_EQ(page2["data"].size(), 2u);
   EXPECT_EQ(page2["data"][1]["id"], ids[0]);
   EXPECT_FALSE(page2["meta"].contains("next_token"));
@@ -395,22 +439,26 @@ TEST_F(XEmulator, VideoProcessingMovesOnlyWhenPolledAfterCheckAfterSecs) {
   EXPECT_EQ(early.status, 400) << "media is attached only after succeeded";
 
   advance_secs(2);
-  EXPECT_EQ(status(id)["processing_info"], (json{{"state", "pending"}, {"check_after_secs", 3}})) << "a poll before check_after_secs changes nothing";
+  EXPECT_EQ(status(id)["processing_info"], (json{{"state", "pending"}, {"check_after_secs", 3}}))
+      << "a poll before check_after_secs changes nothing";
   advance_secs(3);
-  EXPECT_EQ(status(id)["processing_info"], (json{{"state", "in_progress"}, {"check_after_secs", 5}, {"progress_percent", 33}}));
+  EXPECT_EQ(status(id)["processing_info"],
+            (json{{"state", "in_progress"}, {"check_after_secs", 5}, {"progress_percent", 33}}));
   advance_secs(5);
   EXPECT_EQ(status(id)["processing_info"]["progress_percent"], 66);
   advance_secs(5);
   EXPECT_EQ(status(id)["processing_info"], (json{{"state", "succeeded"}, {"progress_percent", 100}}));
 
   const auto with_video = post("watch this", {{"media", {{"media_ids", {id}}}}});
-  const auto got = api("GET", "/2/tweets?ids=" + with_video + "&tweet.fields=attachments&expansions=attachments.media_keys");
+  const auto got =
+      api("GET", "/2/tweets?ids=" + with_video + "&tweet.fields=attachments&expansions=attachments.media_keys");
   EXPECT_EQ(got.json()["data"][0]["attachments"]["media_keys"], json::array({"7_" + id}));
   EXPECT_EQ(got.json()["includes"]["media"][0]["type"], "video");
 }
 
 TEST_F(XEmulator, ProcessingCanFailWithAnError) {
-  admin("POST", "/processing", {{"category", "tweet_gif"}, {"polls", 1}, {"check_after_secs", 1}, {"outcome", "failed"}});
+  admin("POST", "/processing",
+        {{"category", "tweet_gif"}, {"polls", 1}, {"check_after_secs", 1}, {"outcome", "failed"}});
   const auto [id, fin] = upload("image/gif", "tweet_gif", {300});
   EXPECT_EQ(fin["data"]["media_key"], "16_" + id);
   advance_secs(1);
@@ -439,7 +487,8 @@ TEST_F(XEmulator, ImagesAreReadyAtFinalizeAndUpToFourGoInOnePost) {
 }
 
 TEST_F(XEmulator, SegmentsMustAddUpToTotalBytesAndARepeatedSegmentReplacesItself) {
-  const auto init = api("POST", "/2/media/upload/initialize", {{"media_type", "video/mp4"}, {"total_bytes", 10}, {"media_category", "tweet_video"}});
+  const auto init = api("POST", "/2/media/upload/initialize",
+                        {{"media_type", "video/mp4"}, {"total_bytes", 10}, {"media_category", "tweet_video"}});
   const std::string id = init.json()["data"]["id"];
   auto append = [&](int index, const std::string& bytes) {
     return api("POST", "/2/media/upload/" + id + "/append", {{"segment_index", index}, {"media", base64(bytes)}});
@@ -461,7 +510,8 @@ TEST_F(XEmulator, SegmentsMustAddUpToTotalBytesAndARepeatedSegmentReplacesItself
 
 TEST_F(XEmulator, MediaOfAnotherUserCannotBeUsed) {
   const auto [id, fin] = upload("image/jpeg", "tweet_image", {50});
-  const auto other = admin("POST", "/users", {{"username", "someone_else"}})["tokens"]["access_token"].get<std::string>();
+  const auto other =
+      admin("POST", "/users", {{"username", "someone_else"}})["tokens"]["access_token"].get<std::string>();
   EXPECT_EQ(api("POST", "/2/tweets", {{"text", "stolen"}, {"media", {{"media_ids", {id}}}}}, other).status, 400);
 }
 
@@ -473,9 +523,10 @@ TEST_F(XEmulator, TheV11UploadSpeaksItsOwnShapes) {
   ASSERT_EQ(init.status, 200) << init.body;
   const std::string id = init.json()["media_id_string"];
   EXPECT_EQ(std::to_string(init.json()["media_id"].get<std::int64_t>()), id);
-  const auto append = http(sandbox.port(), "POST", "/x/1.1/media/upload.json",
-                           multipart("b0", {{"command", "APPEND"}, {"media_id", id}, {"segment_index", "0"}}, "xyz"),
-                           {{"Content-Type", "multipart/form-data; boundary=b0"}, {"Authorization", std::string("Bearer ") + kDemoAccess}});
+  const auto append = http(
+      sandbox.port(), "POST", "/x/1.1/media/upload.json",
+      multipart("b0", {{"command", "APPEND"}, {"media_id", id}, {"segment_index", "0"}}, "xyz"),
+      {{"Content-Type", "multipart/form-data; boundary=b0"}, {"Authorization", std::string("Bearer ") + kDemoAccess}});
   EXPECT_EQ(append.status, 204) << append.body;
   const auto fin = http(sandbox.port(), "POST", "/x/1.1/media/upload.json", "command=FINALIZE&media_id=" + id, headers);
   ASSERT_EQ(fin.status, 200) << fin.body;
@@ -496,7 +547,10 @@ TEST_F(XEmulator, ASpentWindowIs429WithRemainingZeroUntilItsReset) {
   EXPECT_EQ(header_int(api("GET", "/2/users/me"), "x-rate-limit-remaining"), 0);
   const auto limited = api("GET", "/2/users/me");
   EXPECT_EQ(limited.status, 429);
-  EXPECT_EQ(limited.json(), (json{{"title", "Too Many Requests"}, {"detail", "Too Many Requests"}, {"type", "about:blank"}, {"status", 429}}));
+  EXPECT_EQ(
+      limited.json(),
+      (json{
+          {"title", "Too Many Requests"}, {"detail", "Too Many Requests"}, {"type", "about:blank"}, {"status", 429}}));
   EXPECT_EQ(header_int(limited, "x-rate-limit-remaining"), 0);
   EXPECT_EQ(header_int(limited, "x-rate-limit-reset"), start + 900);
   EXPECT_TRUE(limited.header("retry-after").empty()) << "X sends no Retry-After";
@@ -547,7 +601,8 @@ TEST_F(XEmulator, TheMonthlyUsageCapIs429UsageCapExceededWithRemainingNotZero) {
 // ---- faults and shapes -------------------------------------------------------------------------------------------
 
 TEST_F(XEmulator, CommitThenLoseMakesThePostAndTheRetryIsADuplicate) {
-  http_json(sandbox.port(), "POST", "/_sandbox/faults", {{"kind", "commit_then_lose"}, {"route", "x.tweets.create"}, {"count", 1}});
+  http_json(sandbox.port(), "POST", "/_sandbox/faults",
+            {{"kind", "commit_then_lose"}, {"route", "x.tweets.create"}, {"count", 1}});
   const auto lost = api("POST", "/2/tweets", {{"text", "did it go out?"}});
   EXPECT_FALSE(lost.answered);
   EXPECT_EQ(admin("GET", "/posts")["posts"].size(), 1u) << "the post exists though no answer came";
@@ -580,7 +635,8 @@ TEST_F(XEmulator, AnUnknownPathAnswersTheOlderErrorsShape) {
 }
 
 TEST_F(XEmulator, ASeededUserGetsWorkingTokens) {
-  const auto seeded = admin("POST", "/users", {{"username", "seeded"}, {"access_token", "known-access"}, {"refresh_token", "known-refresh"}});
+  const auto seeded = admin(
+      "POST", "/users", {{"username", "seeded"}, {"access_token", "known-access"}, {"refresh_token", "known-refresh"}});
   EXPECT_EQ(seeded["tokens"]["access_token"], "known-access");
   const auto me = api("GET", "/2/users/me", nullptr, "known-access");
   ASSERT_EQ(me.status, 200);
@@ -602,19 +658,27 @@ TEST(XEmulatorState, PostsAndRotatedTokensSurviveARestart) {
                                {"Authorization", "Basic " + base64(std::string(kClientId) + ":" + kClientSecret)}});
     ASSERT_EQ(rotated.status, 200);
     refresh_token = rotated.json()["refresh_token"];
-    const auto created = http(sandbox.port(), "POST", "/x/2/tweets", json{{"text", "kept"}}.dump(),
-                              {{"Content-Type", "application/json"}, {"Authorization", std::string("Bearer ") + kDemoAccess}});
+    const auto created =
+        http(sandbox.port(), "POST", "/x/2/tweets", json{{"text", "kept"}}.dump(),
+             {{"Content-Type", "application/json"}, {"Authorization", std::string("Bearer ") + kDemoAccess}});
     ASSERT_EQ(created.status, 201);
     id = created.json()["data"]["id"];
     EXPECT_EQ(sandbox.stop(), 0);
   }
   SandboxProcess again({"--frozen-clock", "--state", file});
-  const auto got = http(again.port(), "GET", "/x/2/tweets/" + id, "", {{"Authorization", std::string("Bearer ") + kDemoAccess}});
+  const auto got =
+      http(again.port(), "GET", "/x/2/tweets/" + id, "", {{"Authorization", std::string("Bearer ") + kDemoAccess}});
   EXPECT_EQ(got.json()["data"]["text"], "kept");
   const auto basic = Headers{{"Content-Type", "application/x-www-form-urlencoded"},
                              {"Authorization", "Basic " + base64(std::string(kClientId) + ":" + kClientSecret)}};
-  EXPECT_EQ(http(again.port(), "POST", "/x/2/oauth2/token", std::string("grant_type=refresh_token&refresh_token=") + kDemoRefresh, basic).status, 400);
-  EXPECT_EQ(http(again.port(), "POST", "/x/2/oauth2/token", "grant_type=refresh_token&refresh_token=" + refresh_token, basic).status, 200);
+  EXPECT_EQ(http(again.port(), "POST", "/x/2/oauth2/token",
+                 std::string("grant_type=refresh_token&refresh_token=") + kDemoRefresh, basic)
+                .status,
+            400);
+  EXPECT_EQ(
+      http(again.port(), "POST", "/x/2/oauth2/token", "grant_type=refresh_token&refresh_token=" + refresh_token, basic)
+          .status,
+      200);
 }
 
 }  // namespace
