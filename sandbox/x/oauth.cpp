@@ -37,8 +37,8 @@ Response redirect(const std::string& location) {
   return r;
 }
 
-const char* kBadCode = "Value passed for the authorization code was invalid.";
-const char* kBadToken = "Value passed for the token was invalid.";
+constexpr const char* kBadCode = "Value passed for the authorization code was invalid.";
+constexpr const char* kBadToken = "Value passed for the token was invalid.";
 
 }  // namespace
 
