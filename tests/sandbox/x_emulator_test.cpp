@@ -614,6 +614,23 @@ TEST_F(XEmulator, CommitThenLoseMakesThePostAndTheRetryIsADuplicate) {
   EXPECT_EQ(timeline["data"][0]["text"], "did it go out?");
 }
 
+// How a test fails the third post of a thread: a deterministic rate of 0.34 selects request 3 of 3.
+TEST_F(XEmulator, AFaultAtRateAThirdFailsExactlyTheThirdPostOfAThread) {
+  http_json(sandbox.port(), "POST", "/_sandbox/faults",
+            {{"kind", "error"}, {"status", 503}, {"route", "x.tweets.create"}, {"rate", 0.34}, {"count", 1}});
+  std::vector<std::string> thread{post("thread 1/5")};
+  thread.push_back(post("thread 2/5", {{"reply", {{"in_reply_to_tweet_id", thread.back()}}}}));
+  const json third{{"text", "thread 3/5"}, {"reply", {{"in_reply_to_tweet_id", thread.back()}}}};
+  EXPECT_EQ(api("POST", "/2/tweets", third).status, 503);
+  for (int i = 3; i <= 5; ++i)
+    thread.push_back(
+        post("thread " + std::to_string(i) + "/5", {{"reply", {{"in_reply_to_tweet_id", thread.back()}}}}));
+  const auto posts = admin("GET", "/posts")["posts"];
+  ASSERT_EQ(posts.size(), 5u);
+  for (const auto& p : posts) EXPECT_EQ(p["conversation_id"], thread.front());
+  EXPECT_EQ(posts[4]["in_reply_to_id"], thread[3]);
+}
+
 TEST_F(XEmulator, InjectedFaultsAnswerInXsShapes) {
   http_json(sandbox.port(), "POST", "/_sandbox/faults",
             json::array({{{"kind", "rate_limit"}, {"route", "x.users.me"}, {"count", 1}},
