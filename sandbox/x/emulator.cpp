@@ -517,12 +517,14 @@ void Emulator::add_admin_routes() {
     if (body.contains("access_token")) {
       auto node = access_tokens_.extract(tokens["access_token"].get<std::string>());
       node.key() = body["access_token"].get<std::string>();
+      access_tokens_.erase(node.key());  // a chosen token seeded again moves to this user
       access_tokens_.insert(std::move(node));
       tokens["access_token"] = body["access_token"];
     }
     if (body.contains("refresh_token") && tokens.contains("refresh_token")) {
       auto node = refresh_tokens_.extract(tokens["refresh_token"].get<std::string>());
       node.key() = body["refresh_token"].get<std::string>();
+      refresh_tokens_.erase(node.key());
       refresh_tokens_.insert(std::move(node));
       tokens["refresh_token"] = body["refresh_token"];
     }

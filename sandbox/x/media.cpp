@@ -55,9 +55,11 @@ struct UploadParams {
 UploadParams upload_params(const Request& request) {
   UploadParams p;
   for (const auto& [k, v] : request.query_params()) p.fields.emplace(k, v);
-  const auto type = std::string(request.header("Content-Type").value_or(""));
+  const auto content_type = std::string(request.header("Content-Type").value_or(""));
+  auto type = content_type;  // lower case for the checks; the boundary keeps its case
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
   if (type.starts_with("multipart/")) {
-    auto parts = parse_multipart(type, request.body);
+    auto parts = parse_multipart(content_type, request.body);
     if (!parts) {
       p.malformed = true;
       return p;
