@@ -23,7 +23,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessingPlan, polls, check_aft
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Segment, size, sha256)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Media, id, media_key, owner_id, client_id, media_type, category,
                                                 total_bytes, additional_owners, segments, created_ms, expires_ms,
-                                                finalized, state, polls_done, next_poll_ms, plan, plan_set)
+                                                finalized, state, polls_done, next_poll_ms, plan, plan_set, alt_text)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Limit, user_15min, app_15min, user_24h, app_24h)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Window, start_ms, count)
 
@@ -123,6 +123,7 @@ std::map<std::string, Limit> default_limits() {
           {"x.users.tweets", {900, 10000, 0, 0}},
           {"x.media.upload", {500, 0, 0, 50000}},
           {"x.media.status", {1000, 0, 0, 100000}},
+          {"x.media.metadata", {500, 0, 0, 50000}},
           {"x.media.initialize", {1875, 0, 0, 180000}},
           {"x.media.append", {1875, 0, 0, 180000}},
           {"x.media.finalize", {1875, 0, 0, 180000}}};
@@ -300,6 +301,7 @@ void Emulator::install() {
       &Emulator::media_finalize);
   api({"x.media.status", true, media, false, false, false}, "GET", "/x/2/media/upload", &Emulator::media_status);
   api({"x.media.upload", true, media, false, false, false}, "POST", "/x/2/media/upload", &Emulator::media_upload);
+  api({"x.media.metadata", true, media, false, false, false}, "POST", "/x/2/media/metadata", &Emulator::media_metadata);
   for (const char* method : {"GET", "POST"})
     core_.route("x", "x.media.upload_v1", method, "/x/1.1/media/upload.json",
                 [this](Request& r) { return media_upload_v1(r); });

@@ -121,7 +121,9 @@ struct Media {
   int polls_done = 0;
   std::int64_t next_poll_ms = 0;
   ProcessingPlan plan;
-  bool plan_set = false;  // set per media by a test (else the category's plan applies at finalize)
+  bool plan_set = false;
+  std::string
+      alt_text;  // POST /2/media/metadata  // set per media by a test (else the category's plan applies at finalize)
 };
 
 // Per endpoint: 15-minute windows (per user token; per app for app-only tokens) and 24-hour caps
@@ -208,7 +210,8 @@ class Emulator {
   Response media_finalize(Request& request, Caller& caller);
   Response media_status(Request& request, Caller& caller);
   Response media_upload(Request& request, Caller& caller);  // one-shot, and the command= form
-  Response media_upload_v1(Request& request);               // upload.twitter.com/1.1 (errors[] shape)
+  Response media_metadata(Request& request, Caller& caller);
+  Response media_upload_v1(Request& request);  // upload.twitter.com/1.1 (errors[] shape)
   Response media_v1(Request& request, Caller& caller);
   std::optional<Response> init_media(const json& fields, Caller& caller, Media*& created);
   std::optional<Response> append_segment(Media& media, const std::string& index_text, const std::string& bytes);

@@ -331,6 +331,29 @@ Response Emulator::media_upload(Request& request, Caller& caller) {
   return invalid_request("command", command, "command must be INIT, APPEND or FINALIZE");
 }
 
+// POST /x/2/media/metadata {"id","metadata":{"alt_text":{"text"}}}: alt text of the caller's media, up to
+// 1000 characters. The answer's shape is UNCONFIRMED in platform-apis.md: the sandbox echoes the id and
+// the metadata it kept.
+Response Emulator::media_metadata(Request& request, Caller& caller) {
+  constexpr std::size_t kMaxAltText = 1000;
+  auto body = parse_body(request);
+  if (!body || !body->is_object() || !body->contains("id") || !(*body)["id"].is_string())
+    return invalid_request("id", nullptr, "id is required");
+  const auto id = (*body)["id"].get<std::string>();
+  Media* m = media_of(id, caller);
+  if (!m) return invalid_request("id", id, "Invalid media id");
+  const json text = body->value("/metadata/alt_text/text"_json_pointer, json());
+  if (!text.is_string()) return invalid_request("metadata.alt_text.text", text, "metadata.alt_text.text is required");
+  const auto& alt = text.get_ref<const std::string&>();
+  std::size_t characters = 0;
+  for (unsigned char c : alt) characters += (c & 0xC0) != 0x80 ? 1 : 0;  // code points: UTF-8 lead bytes
+  if (!weighted_length(alt) || characters > kMaxAltText)
+    return invalid_request("metadata.alt_text.text", nullptr, "alt text is valid UTF-8 of at most 1000 characters");
+  m->alt_text = text.get<std::string>();
+  return json_response(200,
+                       {{"data", {{"id", m->id}, {"associated_metadata", {{"alt_text", {{"text", m->alt_text}}}}}}}});
+}
+
 // upload.twitter.com/1.1/media/upload.json, in the v1.1 shapes: numeric media_id beside
 // media_id_string, APPEND answered 204, every error as {"errors":[{"code","message"}]} (88 rate limit,
 // 89 bad token, 324 media problems).

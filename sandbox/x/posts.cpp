@@ -224,6 +224,8 @@ Response Emulator::lookup_posts(Request& request, Caller& caller) {
       auto it = media_.find(post->media_ids[i]);
       const std::string type = it == media_.end() ? "photo" : media_type_name(it->second.category);
       json m{{"media_key", post->media_keys[i]}, {"type", type}};
+      if (it != media_.end() && media_fields.contains("alt_text") && !it->second.alt_text.empty())
+        m["alt_text"] = it->second.alt_text;
       if (type == "video" && media_fields.contains("public_metrics")) m["public_metrics"] = defaults({"view_count"});
       const bool own = !caller.app_only() && caller.user->id == post->author_id;
       for (const char* f : {"non_public_metrics", "organic_metrics"})

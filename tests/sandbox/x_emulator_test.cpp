@@ -486,6 +486,20 @@ TEST_F(XEmulator, ImagesAreReadyAtFinalizeAndUpToFourGoInOnePost) {
   EXPECT_EQ(mixed.status, 400) << "a video goes alone";
 }
 
+TEST_F(XEmulator, AltTextIsKeptAndShownWithTheMedia) {
+  const auto [id, fin] = upload("image/jpeg", "tweet_image", {64});
+  const auto set =
+      api("POST", "/2/media/metadata", {{"id", id}, {"metadata", {{"alt_text", {{"text", "a red kite"}}}}}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(
+      api("POST", "/2/media/metadata", {{"id", id}, {"metadata", {{"alt_text", {{"text", std::string(1001, 'x')}}}}}})
+          .status,
+      400);
+  const auto with_alt = post("kite", {{"media", {{"media_ids", {id}}}}});
+  const auto got = api("GET", "/2/tweets?ids=" + with_alt + "&expansions=attachments.media_keys&media.fields=alt_text");
+  EXPECT_EQ(got.json()["includes"]["media"][0]["alt_text"], "a red kite");
+}
+
 TEST_F(XEmulator, SegmentsMustAddUpToTotalBytesAndARepeatedSegmentReplacesItself) {
   const auto init = api("POST", "/2/media/upload/initialize",
                         {{"media_type", "video/mp4"}, {"total_bytes", 10}, {"media_category", "tweet_video"}});
