@@ -17,6 +17,7 @@
 #include "sandbox/core/core.hpp"
 #include "sandbox/core/tls.hpp"
 #include "sandbox/daemon_config.hpp"
+#include "sandbox/x/x.hpp"
 
 namespace {
 
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
   const auto airtable = sandbox::airtable::install(core);
   const auto bubble = sandbox::bubble::install(core);
   const auto cdn = sandbox::cdn::install(core);
+  const auto x = sandbox::x::install(core);
   std::string error;
   if (!core.load_state(error)) {
     std::cerr << "schedulo-sandbox: --state: " << error << "\n";
