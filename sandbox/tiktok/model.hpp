@@ -22,14 +22,14 @@ struct App {
   std::string name = "Schedulo (sandbox)";
   // PULL_FROM_URL and photo URLs must start with one of these; "{self}" is the sandbox's own base URL.
   std::vector<std::string> verified_prefixes{"{self}/cdn/"};
-  std::vector<std::string> redirect_uris;  // empty: any redirect_uri is accepted
-  bool audited = true;  // unaudited: only private accounts may post (403 unaudited_client_...)
+  std::vector<std::string> redirect_uris;        // empty: any redirect_uri is accepted
+  bool audited = true;                           // unaudited: only private accounts may post (403 unaudited_client_...)
   std::int64_t access_ttl_s = 2 * 3600;          // November 2026 docs: 2 h
   std::int64_t refresh_ttl_s = 180 * 24 * 3600;  // and 180 days
   std::string default_open_id;                   // who approves at /v2/auth/authorize/
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(App, client_key, client_secret, name, verified_prefixes,
-                                                redirect_uris, audited, access_ttl_s, refresh_ttl_s, default_open_id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(App, client_key, client_secret, name, verified_prefixes, redirect_uris,
+                                                audited, access_ttl_s, refresh_ttl_s, default_open_id)
 
 struct User {
   std::string open_id;
@@ -61,8 +61,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(User, open_id, union_id, usernam
                                                 account_key, is_verified, private_account, comment_disabled,
                                                 duet_disabled, stitch_disabled, max_video_post_duration_sec,
                                                 posting_error, daily_post_cap, pending_share_cap, processing_polls,
-                                                public_polls, fail_next, follower_count, following_count,
-                                                likes_count, video_count)
+                                                public_polls, fail_next, follower_count, following_count, likes_count,
+                                                video_count)
 
 struct Token {
   std::string token;
@@ -75,8 +75,8 @@ struct Token {
   bool used = false;  // a refresh token that was already exchanged (rotation)
   bool revoked = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Token, token, kind, client_key, open_id, scopes, issued_ms,
-                                                expires_ms, used, revoked)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Token, token, kind, client_key, open_id, scopes, issued_ms, expires_ms,
+                                                used, revoked)
 
 struct Code {
   std::string code;
@@ -88,8 +88,8 @@ struct Code {
   std::int64_t expires_ms = 0;
   bool used = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Code, code, client_key, open_id, redirect_uri, scopes,
-                                                code_challenge, expires_ms, used)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Code, code, client_key, open_id, redirect_uri, scopes, code_challenge,
+                                                expires_ms, used)
 
 struct VideoStats {
   std::int64_t view_count = 0;
@@ -101,8 +101,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(VideoStats, view_count, like_cou
 
 struct Publish {
   std::string publish_id;
-  std::string media;  // video | photo
-  std::string mode;   // DIRECT_POST | MEDIA_UPLOAD (inbox)
+  std::string media;   // video | photo
+  std::string mode;    // DIRECT_POST | MEDIA_UPLOAD (inbox)
   std::string source;  // FILE_UPLOAD | PULL_FROM_URL
   std::string client_key;
   std::string open_id;
@@ -140,12 +140,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Publish, publish_id, media, mode
 
 // Requests per minute (sliding window on the sandbox clock); 0 = unlimited.
 struct Limits {
-  std::int64_t creator_info_per_min = 20;   // per access token
-  std::int64_t init_per_min = 6;            // per access token, each init endpoint
-  std::int64_t status_per_min = 30;         // per access token
-  std::int64_t display_per_min = 600;       // per app, each Display API endpoint
-  int oauth_error_status = 200;             // TikTok answers OAuth errors with HTTP 200 (as observed)
-  std::int64_t upload_url_ttl_s = 3600;     // upload_url valid 1 h
+  std::int64_t creator_info_per_min = 20;  // per access token
+  std::int64_t init_per_min = 6;           // per access token, each init endpoint
+  std::int64_t status_per_min = 30;        // per access token
+  std::int64_t display_per_min = 600;      // per app, each Display API endpoint
+  int oauth_error_status = 200;            // TikTok answers OAuth errors with HTTP 200 (as observed)
+  std::int64_t upload_url_ttl_s = 3600;    // upload_url valid 1 h
   std::int64_t code_ttl_s = 600;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Limits, creator_info_per_min, init_per_min, status_per_min,

@@ -25,19 +25,25 @@ constexpr std::size_t kMaxVideoIds = 20;
 constexpr std::size_t kMaxPhotos = 35;
 constexpr std::int64_t kFirstPostId = 7311000000000000000;  // above 2^53: a double would lose digits
 
-const std::set<std::string> kFailReasons{"file_format_check_failed", "duration_check_failed",
-                                         "frame_rate_check_failed",  "picture_size_check_failed",
-                                         "internal",                 "video_pull_failed",
-                                         "photo_pull_failed",        "publish_cancelled",
-                                         "auth_removed",             "spam_risk_too_many_posts",
-                                         "spam_risk_user_banned_from_posting", "spam_risk_text",
+const std::set<std::string> kFailReasons{"file_format_check_failed",
+                                         "duration_check_failed",
+                                         "frame_rate_check_failed",
+                                         "picture_size_check_failed",
+                                         "internal",
+                                         "video_pull_failed",
+                                         "photo_pull_failed",
+                                         "publish_cancelled",
+                                         "auth_removed",
+                                         "spam_risk_too_many_posts",
+                                         "spam_risk_user_banned_from_posting",
+                                         "spam_risk_text",
                                          "spam_risk"};
 const std::set<std::string> kPostingErrors{"spam_risk_too_many_posts", "spam_risk_user_banned_from_posting",
                                            "reached_active_user_cap"};
-const std::vector<std::string> kVideoFields{"id",         "create_time", "cover_image_url", "share_url",
-                                            "video_description", "duration", "height", "width",
-                                            "title",      "embed_html",  "embed_link",      "like_count",
-                                            "comment_count", "share_count", "view_count",  "is_aigc"};
+const std::vector<std::string> kVideoFields{
+    "id",         "create_time", "cover_image_url", "share_url",  "video_description", "duration",      "height",
+    "width",      "title",       "embed_html",      "embed_link", "like_count",        "comment_count", "share_count",
+    "view_count", "is_aigc"};
 
 // splitmix64's finaliser: distinct counters give distinct, random-looking values.
 std::uint64_t mix(std::uint64_t x) {
@@ -125,8 +131,11 @@ class Emulator {
     core_.add_api({"tiktok", [this](int status) { return shaped(status); },
                    [this] { return api_error(429, "rate_limit_exceeded", "Too many requests. Please retry later."); },
                    [this] { return save(); }, [this](const json& j) { load(j); }});
-    core_.add_api({"tiktok_oauth", [this](int status) { return shaped_oauth(status); },
-                   [this] { return oauth_error(429, "rate_limit_exceeded", "Too many requests"); }, {}, {}});
+    core_.add_api({"tiktok_oauth",
+                   [this](int status) { return shaped_oauth(status); },
+                   [this] { return oauth_error(429, "rate_limit_exceeded", "Too many requests"); },
+                   {},
+                   {}});
     auto on = [this](const char* api, std::string name, std::string method, std::string pattern,
                      Response (Emulator::*fn)(Request&)) {
       core_.route(api, std::move(name), std::move(method), std::move(pattern),
@@ -163,8 +172,8 @@ class Emulator {
     return digits + hex(mix(n ^ 0x10C1D00000000000ULL), 16, true) + hex(n & 0xFFFF, 4, true);
   }
   Response envelope(int status, const json& data, const std::string& code = "ok", const std::string& message = "") {
-    return json_response(status,
-                         {{"data", data}, {"error", {{"code", code}, {"message", message}, {"log_id", next_log_id()}}}});
+    return json_response(
+        status, {{"data", data}, {"error", {{"code", code}, {"message", message}, {"log_id", next_log_id()}}}});
   }
   Response ok(const json& data) { return envelope(200, data); }
   Response api_error(int status, const std::string& code, const std::string& message) {
@@ -177,12 +186,18 @@ class Emulator {
   }
   Response shaped(int status) {
     switch (status) {
-      case 400: return invalid("The request parameters are invalid.");
-      case 401: return token_invalid();
-      case 403: return api_error(403, "forbidden", "The request is not allowed.");
-      case 404: return api_error(404, "not_found", "Not found.");
-      case 416: return api_error(416, "range_not_satisfiable", "Content-Range does not match the upload progress.");
-      case 429: return api_error(429, "rate_limit_exceeded", "Too many requests. Please retry later.");
+      case 400:
+        return invalid("The request parameters are invalid.");
+      case 401:
+        return token_invalid();
+      case 403:
+        return api_error(403, "forbidden", "The request is not allowed.");
+      case 404:
+        return api_error(404, "not_found", "Not found.");
+      case 416:
+        return api_error(416, "range_not_satisfiable", "Content-Range does not match the upload progress.");
+      case 429:
+        return api_error(429, "rate_limit_exceeded", "Too many requests. Please retry later.");
       default:
         if (status >= 500) return api_error(status, "internal_error", "Something went wrong. Please retry.");
         return api_error(status, "invalid_params", "The request is invalid.");
@@ -236,7 +251,8 @@ class Emulator {
       };
       const auto now = core_.clock().now_ms();
       if (a.value("access_token", json()).is_string())
-        add_token(a["access_token"].get<std::string>(), "access", kClientKey, u.open_id, scopes, expiry("access_token_expires_at", now + 2 * kHourMs));
+        add_token(a["access_token"].get<std::string>(), "access", kClientKey, u.open_id, scopes,
+                  expiry("access_token_expires_at", now + 2 * kHourMs));
       if (a.value("refresh_token", json()).is_string())
         add_token(a["refresh_token"].get<std::string>(), "refresh", kClientKey, u.open_id, scopes,
                   expiry("refresh_token_expires_at", now + 180 * kDayMs));
@@ -272,9 +288,12 @@ class Emulator {
     const auto& refresh =
         add_token(new_secret("rft.sbx"), "refresh", app.client_key, open_id, scopes, now + app.refresh_ttl_s * 1000);
     mirror_account(open_id, access, refresh);
-    return {{"access_token", access.token},   {"expires_in", app.access_ttl_s},
-            {"open_id", open_id},             {"refresh_expires_in", app.refresh_ttl_s},
-            {"refresh_token", refresh.token}, {"scope", join_commas(scopes)},
+    return {{"access_token", access.token},
+            {"expires_in", app.access_ttl_s},
+            {"open_id", open_id},
+            {"refresh_expires_in", app.refresh_ttl_s},
+            {"refresh_token", refresh.token},
+            {"scope", join_commas(scopes)},
             {"token_type", "Bearer"}};
   }
 
@@ -368,7 +387,8 @@ class Emulator {
     const auto state = r.query_param("state").value_or("");
     auto app = apps_.find(client_key);
     if (app == apps_.end() || redirect_uri.empty() || !redirect_allowed(app->second, redirect_uri))
-      return json_response(400, {{"error", "invalid_request"}, {"error_description", "unknown client_key or redirect_uri"}});
+      return json_response(400,
+                           {{"error", "invalid_request"}, {"error_description", "unknown client_key or redirect_uri"}});
     const auto sep = redirect_uri.find('?') == std::string::npos ? "?" : "&";
     auto redirect = [&](const std::string& query) {
       Response out = Response::text(302, "");
@@ -518,12 +538,14 @@ class Emulator {
     for (const auto& [id, p] : publishes_) {
       if (p.open_id != c.user->open_id || p.created_ms <= since) continue;
       if (p.mode == "DIRECT_POST" && p.status == "PUBLISH_COMPLETE") ++direct;
-      if (p.mode == "MEDIA_UPLOAD" && (p.status == "SEND_TO_USER_INBOX" || (!terminal(p) && p.transfer_done))) ++pending;
+      if (p.mode == "MEDIA_UPLOAD" && (p.status == "SEND_TO_USER_INBOX" || (!terminal(p) && p.transfer_done)))
+        ++pending;
     }
     if (mode == "DIRECT_POST" && c.user->daily_post_cap > 0 && direct >= c.user->daily_post_cap)
       return api_error(403, "spam_risk_too_many_posts", posting_error_message("spam_risk_too_many_posts"));
     if (mode == "MEDIA_UPLOAD" && c.user->pending_share_cap > 0 && pending >= c.user->pending_share_cap)
-      return api_error(403, "spam_risk_too_many_pending_share", posting_error_message("spam_risk_too_many_pending_share"));
+      return api_error(403, "spam_risk_too_many_pending_share",
+                       posting_error_message("spam_risk_too_many_pending_share"));
     return std::nullopt;
   }
 
@@ -535,8 +557,9 @@ class Emulator {
     const auto options = privacy_options(u);
     const auto level = info["privacy_level"].get<std::string>();
     if (std::find(options.begin(), options.end(), level) == options.end())
-      return api_error(403, "privacy_level_option_mismatch",
-                       "privacy_level must be one of the creator's privacy_level_options: " + join_commas(options) + ".");
+      return api_error(
+          403, "privacy_level_option_mismatch",
+          "privacy_level must be one of the creator's privacy_level_options: " + join_commas(options) + ".");
     if (info.contains("title")) {
       if (!info["title"].is_string() || !valid_utf8(info["title"].get<std::string>()))
         return invalid("post_info.title must be a UTF-8 string.");
@@ -545,7 +568,8 @@ class Emulator {
     }
     for (const char* flag : {"disable_duet", "disable_comment", "disable_stitch", "brand_content_toggle",
                              "brand_organic_toggle", "is_aigc", "auto_add_music"})
-      if (info.contains(flag) && !info[flag].is_boolean()) return invalid(std::string("post_info.") + flag + " must be a boolean.");
+      if (info.contains(flag) && !info[flag].is_boolean())
+        return invalid(std::string("post_info.") + flag + " must be a boolean.");
     return std::nullopt;
   }
 
@@ -556,7 +580,8 @@ class Emulator {
       return invalid("source_info.source is required.");
     p.source = source["source"].get<std::string>();
     if (p.source == "PULL_FROM_URL") {
-      if (!source.contains("video_url") || !source["video_url"].is_string() || source["video_url"].get<std::string>().empty())
+      if (!source.contains("video_url") || !source["video_url"].is_string() ||
+          source["video_url"].get<std::string>().empty())
         return invalid("source_info.video_url is required for PULL_FROM_URL.");
       const auto url = source["video_url"].get<std::string>();
       if (!verified(app, r, url))
@@ -635,7 +660,8 @@ class Emulator {
       if (auto e = check_post_info(*c.user, body->value("post_info", json()), 2200)) return std::move(*e);
       p.post_info = (*body)["post_info"];
     }
-    if (auto e = check_video_source(r, apps_[p.client_key], body->value("source_info", json()), p)) return std::move(*e);
+    if (auto e = check_video_source(r, apps_[p.client_key], body->value("source_info", json()), p))
+      return std::move(*e);
     const bool file = p.source == "FILE_UPLOAD";
     p.publish_id = new_publish_id(direct ? (file ? "v_pub_file~v2-1." : "v_pub_url~v2.")
                                          : (file ? "v_inbox_file~v2." : "v_inbox_url~v2."));
@@ -653,7 +679,8 @@ class Emulator {
     if (auto e = authenticate(r, c, {direct ? "video.publish" : "video.upload"})) return std::move(*e);
     if (auto e = may_post(c, "photo_init", mode)) return std::move(*e);
     if (!body || !body->is_object()) return invalid("The request body must be a JSON object.");
-    if (mode != "DIRECT_POST" && mode != "MEDIA_UPLOAD") return invalid("post_mode must be DIRECT_POST or MEDIA_UPLOAD.");
+    if (mode != "DIRECT_POST" && mode != "MEDIA_UPLOAD")
+      return invalid("post_mode must be DIRECT_POST or MEDIA_UPLOAD.");
     if (body->value("media_type", "") != "PHOTO") return invalid("media_type must be PHOTO.");
     Publish p;
     p.media = "photo";
@@ -663,7 +690,8 @@ class Emulator {
     const json info = body->value("post_info", json::object());
     if (direct) {
       if (auto e = check_post_info(*c.user, info, 90)) return std::move(*e);
-    } else if (info.contains("title") && info["title"].is_string() && utf16_length(info["title"].get<std::string>()) > 90) {
+    } else if (info.contains("title") && info["title"].is_string() &&
+               utf16_length(info["title"].get<std::string>()) > 90) {
       return invalid("post_info.title is longer than 90 characters.");
     }
     if (info.contains("description") &&
@@ -679,7 +707,8 @@ class Emulator {
     for (const auto& url : images) {
       if (!url.is_string()) return invalid("source_info.photo_images must hold URLs.");
       if (!verified(apps_[p.client_key], r, url.get<std::string>()))
-        return api_error(403, "url_ownership_unverified", "The domain or URL prefix of a photo is not verified for this app.");
+        return api_error(403, "url_ownership_unverified",
+                         "The domain or URL prefix of a photo is not verified for this app.");
       p.urls.push_back(url.get<std::string>());
     }
     const json cover = source.value("photo_cover_index", json(0));
@@ -694,7 +723,9 @@ class Emulator {
 
   // ---- transfer and processing -----------------------------------------------------------------------
 
-  static bool terminal(const Publish& p) { return p.status == "FAILED" || p.status == "PUBLISH_COMPLETE" || p.status == "SEND_TO_USER_INBOX"; }
+  static bool terminal(const Publish& p) {
+    return p.status == "FAILED" || p.status == "PUBLISH_COMPLETE" || p.status == "SEND_TO_USER_INBOX";
+  }
 
   void fail(Publish& p, const std::string& reason) {
     p.status = "FAILED";
@@ -800,7 +831,8 @@ class Emulator {
     const auto upload_token = r.query_param("upload_token").value_or("");
     Publish* p = nullptr;
     for (auto& [id, candidate] : publishes_)
-      if (!upload_id.empty() && candidate.upload_id == upload_id && candidate.upload_token == upload_token) p = &candidate;
+      if (!upload_id.empty() && candidate.upload_id == upload_id && candidate.upload_token == upload_token)
+        p = &candidate;
     if (!p) return api_error(404, "not_found", "No upload task for this upload_url.");
     if (core_.clock().now_ms() >= p->upload_expires_ms)
       return api_error(403, "upload_url_expired", "The upload_url has expired; initialize the upload again.");
@@ -821,8 +853,8 @@ class Emulator {
     const bool last_chunk = index == p->total_chunk_count - 1;
     const auto expected = last_chunk ? p->video_size - index * p->chunk_size : p->chunk_size;
     if (last - first + 1 != expected)
-      return with_range(invalid("Chunk " + std::to_string(index + 1) + " must be " + std::to_string(expected) + " bytes."),
-                        *p);
+      return with_range(
+          invalid("Chunk " + std::to_string(index + 1) + " must be " + std::to_string(expected) + " bytes."), *p);
     p->uploaded_bytes = last + 1;
     p->chunks_received += 1;
     if (p->uploaded_bytes < p->video_size) return with_range(envelope(206, json::object()), *p);
@@ -847,8 +879,8 @@ class Emulator {
 
   // Every upload answer says how far the upload got: "bytes 0-{LAST}/{TOTAL}" (nothing yet: "bytes */TOTAL").
   static Response with_range(Response response, const Publish& p) {
-    response.set_header("Content-Range", p.uploaded_bytes > 0 ? "bytes 0-" + std::to_string(p.uploaded_bytes - 1) + "/" +
-                                                                    std::to_string(p.video_size)
+    response.set_header("Content-Range", p.uploaded_bytes > 0 ? "bytes 0-" + std::to_string(p.uploaded_bytes - 1) +
+                                                                    "/" + std::to_string(p.video_size)
                                                               : "bytes */" + std::to_string(p.video_size));
     return response;
   }
@@ -925,13 +957,13 @@ class Emulator {
                    {"likes_count", u.likes_count},
                    {"video_count", u.video_count + own_posts}};
     static const std::map<std::string, std::string> kScopeOf{
-        {"open_id", "user.info.basic"},          {"union_id", "user.info.basic"},
-        {"avatar_url", "user.info.basic"},       {"avatar_url_100", "user.info.basic"},
-        {"avatar_large_url", "user.info.basic"}, {"display_name", "user.info.basic"},
+        {"open_id", "user.info.basic"},           {"union_id", "user.info.basic"},
+        {"avatar_url", "user.info.basic"},        {"avatar_url_100", "user.info.basic"},
+        {"avatar_large_url", "user.info.basic"},  {"display_name", "user.info.basic"},
         {"bio_description", "user.info.profile"}, {"profile_deep_link", "user.info.profile"},
-        {"is_verified", "user.info.profile"},    {"username", "user.info.profile"},
-        {"follower_count", "user.info.stats"},   {"following_count", "user.info.stats"},
-        {"likes_count", "user.info.stats"},      {"video_count", "user.info.stats"}};
+        {"is_verified", "user.info.profile"},     {"username", "user.info.profile"},
+        {"follower_count", "user.info.stats"},    {"following_count", "user.info.stats"},
+        {"likes_count", "user.info.stats"},       {"video_count", "user.info.stats"}};
     json user = json::object();
     for (const auto& f : fields) {
       auto scope = kScopeOf.find(f);
@@ -992,7 +1024,8 @@ class Emulator {
     for (const auto& id : ids) {
       if (!id.is_string()) return invalid("filters.video_ids must be strings.");
       for (const auto& [key, p] : publishes_)
-        if (p.post_id == id.get<std::string>() && p.open_id == c.user->open_id) videos.push_back(video_object(p, fields));
+        if (p.post_id == id.get<std::string>() && p.open_id == c.user->open_id)
+          videos.push_back(video_object(p, fields));
     }
     return ok({{"videos", videos}});
   }
@@ -1033,7 +1066,8 @@ class Emulator {
     for (const auto& [k, u] : users_) users[k] = u;
     json publishes = json::array();
     for (const auto& [k, p] : publishes_) publishes.push_back(publish_json(p));
-    return {{"limits", limits_}, {"apps", apps}, {"users", users}, {"tokens", tokens_.size()}, {"publishes", publishes}};
+    return {
+        {"limits", limits_}, {"apps", apps}, {"users", users}, {"tokens", tokens_.size()}, {"publishes", publishes}};
   }
 
   static Response bad(const std::string& message) { return json_response(400, {{"error", message}}); }
@@ -1100,8 +1134,9 @@ class Emulator {
       std::string error;
       if (!patch(u, *body, error)) return bad(error);
       if (!u.posting_error.empty() && !kPostingErrors.count(u.posting_error))
-        return bad("posting_error must be empty or one of spam_risk_too_many_posts, "
-                   "spam_risk_user_banned_from_posting, reached_active_user_cap");
+        return bad(
+            "posting_error must be empty or one of spam_risk_too_many_posts, "
+            "spam_risk_user_banned_from_posting, reached_active_user_cap");
       for (const auto& reason : u.fail_next)
         if (!kFailReasons.count(reason)) return bad("fail_next: unknown fail_reason " + reason);
       users_[open_id] = u;
@@ -1115,9 +1150,9 @@ class Emulator {
       if (app == apps_.end()) return bad("no such app");
       const auto open_id = body->value("open_id", std::string());
       if (!users_.count(open_id)) return bad("no such user (PUT /_sandbox/tiktok/users/{open_id} first)");
-      const auto scopes = body->value(
-          "scopes", std::vector<std::string>{"user.info.basic", "user.info.profile", "user.info.stats", "video.publish",
-                                             "video.upload", "video.list"});
+      const auto scopes =
+          body->value("scopes", std::vector<std::string>{"user.info.basic", "user.info.profile", "user.info.stats",
+                                                         "video.publish", "video.upload", "video.list"});
       return json_response(201, issue_pair(app->second, open_id, scopes));
     });
     // Seeds an authorization code: {client_key?, open_id, redirect_uri, scopes?, code?, code_challenge?}.
@@ -1128,7 +1163,8 @@ class Emulator {
       c.client_key = body->value("client_key", std::string(kClientKey));
       c.open_id = body->value("open_id", std::string());
       c.redirect_uri = body->value("redirect_uri", std::string());
-      c.scopes = body->value("scopes", std::vector<std::string>{"user.info.basic", "video.publish", "video.upload", "video.list"});
+      c.scopes = body->value(
+          "scopes", std::vector<std::string>{"user.info.basic", "video.publish", "video.upload", "video.list"});
       c.code = body->value("code", new_secret("sbxcode"));
       c.code_challenge = body->value("code_challenge", std::string());
       c.expires_ms = core_.clock().now_ms() + limits_.code_ttl_s * 1000;
@@ -1177,7 +1213,8 @@ class Emulator {
       Publish& p = it->second;
       const auto to = body->value("to", std::string());
       if (to == "processed") {
-        if (!p.transfer_done || terminal(p)) return json_response(409, {{"error", "not processing (transfer not done, or ended)"}});
+        if (!p.transfer_done || terminal(p))
+          return json_response(409, {{"error", "not processing (transfer not done, or ended)"}});
         finish_processing(p);
       } else if (to == "inbox_posted") {
         if (p.status != "SEND_TO_USER_INBOX") return json_response(409, {{"error", "not in the user's inbox"}});
@@ -1199,8 +1236,12 @@ class Emulator {
       json out = json::array();
       for (const auto& [k, p] : publishes_) {
         if (p.status != "PUBLISH_COMPLETE") continue;
-        out.push_back({{"publish_id", p.publish_id}, {"post_id", p.post_id.empty() ? json(nullptr) : json(p.post_id)},
-                       {"open_id", p.open_id}, {"media", p.media}, {"mode", p.mode}, {"source", p.source},
+        out.push_back({{"publish_id", p.publish_id},
+                       {"post_id", p.post_id.empty() ? json(nullptr) : json(p.post_id)},
+                       {"open_id", p.open_id},
+                       {"media", p.media},
+                       {"mode", p.mode},
+                       {"source", p.source},
                        {"title", p.post_info.value("title", std::string())},
                        {"privacy_level", p.post_info.value("privacy_level", std::string())},
                        {"bytes", p.source == "FILE_UPLOAD" ? p.uploaded_bytes : p.downloaded_bytes},
@@ -1235,24 +1276,30 @@ class Emulator {
     out["tokens"] = tokens;
     out["codes"] = codes;
     out["publishes"] = publishes;
-    out["counters"] = {{"id", id_counter_}, {"publish", publish_counter_}, {"post", post_counter_}, {"log", log_counter_}};
+    out["counters"] = {
+        {"id", id_counter_}, {"publish", publish_counter_}, {"post", post_counter_}, {"log", log_counter_}};
     return out;
   }
 
   void load(const json& j) {
     ++generation_;
     limits_ = j.value("limits", json::object()).get<Limits>();
+    // Named locals: a range-for over items() of a temporary would outlive it.
+    const json apps = j.value("apps", json::object());
+    const json users = j.value("users", json::object());
+    const json tokens = j.value("tokens", json::array());
+    const json codes = j.value("codes", json::array());
+    const json publishes = j.value("publishes", json::array());
     apps_.clear();
-    for (const auto& [k, a] : j.value("apps", json::object()).items()) apps_[k] = a.get<App>();
+    for (const auto& [k, a] : apps.items()) apps_[k] = a.get<App>();
     users_.clear();
-    for (const auto& [k, u] : j.value("users", json::object()).items()) users_[k] = u.get<User>();
+    for (const auto& [k, u] : users.items()) users_[k] = u.get<User>();
     tokens_.clear();
-    for (const auto& t : j.value("tokens", json::array())) tokens_[t.at("token").get<std::string>()] = t.get<Token>();
+    for (const auto& t : tokens) tokens_[t.at("token").get<std::string>()] = t.get<Token>();
     codes_.clear();
-    for (const auto& c : j.value("codes", json::array())) codes_[c.at("code").get<std::string>()] = c.get<Code>();
+    for (const auto& c : codes) codes_[c.at("code").get<std::string>()] = c.get<Code>();
     publishes_.clear();
-    for (const auto& p : j.value("publishes", json::array()))
-      publishes_[p.at("publish_id").get<std::string>()] = p.get<Publish>();
+    for (const auto& p : publishes) publishes_[p.at("publish_id").get<std::string>()] = p.get<Publish>();
     const json counters = j.value("counters", json::object());
     id_counter_ = counters.value("id", id_counter_);
     publish_counter_ = counters.value("publish", publish_counter_);
