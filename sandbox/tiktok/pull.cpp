@@ -125,7 +125,11 @@ net::awaitable<void> pull(std::string url, PullProgress progress, PullDone done)
       done(out);
       co_return;
     }
-    progress(out.bytes);
+    if (!progress(out.bytes)) {
+      out.error = "stopped";
+      done(out);
+      co_return;
+    }
   }
   out.ok = true;
   done(out);

@@ -19,7 +19,8 @@ struct PullOutcome {
   std::string error;         // why it failed (no secrets: URLs here are media URLs)
 };
 
-using PullProgress = std::function<void(std::uint64_t bytes)>;
+// Returns false to stop the download (a cancelled publish): `done` then reports "stopped".
+using PullProgress = std::function<bool(std::uint64_t bytes)>;
 using PullDone = std::function<void(const PullOutcome&)>;
 
 // Starts fetching `url` on the executor; `progress` is called as bytes arrive, `done` once at the end.

@@ -240,6 +240,14 @@ TEST_F(TikTokEmulator, RefreshRotatesAndAUsedRefreshTokenGetsInvalidGrant) {
   EXPECT_EQ(account["refresh_token"], second["refresh_token"]);
   EXPECT_EQ(account["access_token"], second["access_token"]);
 
+  // Injected faults on the OAuth routes answer in OAuth's flat shape.
+  admin("POST", "/_sandbox/faults",
+        {{"kind", "error"}, {"route", "tiktok_oauth.token"}, {"status", 503}, {"count", 1}});
+  const auto outage = refresh(second["refresh_token"]);
+  EXPECT_EQ(outage.status, 503);
+  EXPECT_EQ(outage.json()["error"], "server_error");
+  EXPECT_TRUE(outage.json().contains("error_description"));
+
   // A 400 instead of 200 for refusals, when a test wants it.
   limits({{"oauth_error_status", 400}});
   EXPECT_EQ(refresh(kDemoRefresh).status, 400);
