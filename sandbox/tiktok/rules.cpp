@@ -2,29 +2,50 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 
 namespace schedulo::sandbox::tiktok {
 
-const std::set<std::string> kFailReasons{"file_format_check_failed",
-                                         "duration_check_failed",
-                                         "frame_rate_check_failed",
-                                         "picture_size_check_failed",
-                                         "internal",
-                                         "video_pull_failed",
-                                         "photo_pull_failed",
-                                         "publish_cancelled",
-                                         "auth_removed",
-                                         "spam_risk_too_many_posts",
-                                         "spam_risk_user_banned_from_posting",
-                                         "spam_risk_text",
-                                         "spam_risk"};
-const std::set<std::string> kPostingErrors{"spam_risk_too_many_posts", "spam_risk_user_banned_from_posting",
-                                           "reached_active_user_cap"};
-const std::vector<std::string> kVideoFields{
+namespace {
+
+constexpr std::array<std::string_view, 13> kFailReasons{"file_format_check_failed",
+                                                        "duration_check_failed",
+                                                        "frame_rate_check_failed",
+                                                        "picture_size_check_failed",
+                                                        "internal",
+                                                        "video_pull_failed",
+                                                        "photo_pull_failed",
+                                                        "publish_cancelled",
+                                                        "auth_removed",
+                                                        "spam_risk_too_many_posts",
+                                                        "spam_risk_user_banned_from_posting",
+                                                        "spam_risk_text",
+                                                        "spam_risk"};
+constexpr std::array<std::string_view, 3> kPostingErrors{
+    "spam_risk_too_many_posts", "spam_risk_user_banned_from_posting", "reached_active_user_cap"};
+constexpr std::array<std::string_view, 16> kVideoFields{
     "id",         "create_time", "cover_image_url", "share_url",  "video_description", "duration",      "height",
     "width",      "title",       "embed_html",      "embed_link", "like_count",        "comment_count", "share_count",
     "view_count", "is_aigc"};
+
+template <std::size_t N>
+bool one_of(const std::array<std::string_view, N>& list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+}  // namespace
+
+bool is_fail_reason(std::string_view reason) {
+  return one_of(kFailReasons, reason);
+}
+bool is_posting_error(std::string_view code) {
+  return one_of(kPostingErrors, code);
+}
+bool is_video_field(std::string_view field) {
+  return one_of(kVideoFields, field);
+}
 
 std::uint64_t mix(std::uint64_t x) {
   x ^= x >> 30;

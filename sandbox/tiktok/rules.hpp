@@ -4,8 +4,8 @@
 // (platform-apis.md section 2). No I/O, no state.
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace schedulo::sandbox::tiktok {
@@ -20,9 +20,12 @@ inline constexpr std::size_t kMaxVideoIds = 20;
 inline constexpr std::size_t kMaxPhotos = 35;
 inline constexpr std::int64_t kFirstPostId = 7311000000000000000;  // above 2^53: a double would lose digits
 
-extern const std::set<std::string> kFailReasons;
-extern const std::set<std::string> kPostingErrors;
-extern const std::vector<std::string> kVideoFields;
+// status fail_reason values (section 2.7).
+bool is_fail_reason(std::string_view reason);
+// What creator_info answers with HTTP 200 and the inits with 403 (sections 2.2, 2.3).
+bool is_posting_error(std::string_view code);
+// The video object's fields (section 2.8).
+bool is_video_field(std::string_view field);
 
 // The media transfer guide's rules for an init (sizes in MiB: 5 MB = 5,242,880 bytes); nullopt when
 // the three numbers fit, else what is wrong.

@@ -246,7 +246,7 @@ class Emulator {
   }
 
   std::string base_url(const Request& r) const {
-    const auto self = self_url_ ? self_url_() : std::string();
+    auto self = self_url_ ? self_url_() : std::string();
     const auto host = r.header("Host");
     const auto scheme = self.compare(0, 8, "https://") == 0 ? std::string("https") : std::string("http");
     // A Host with a port names the sandbox as the client reached it; without one fall back on ours.
@@ -841,8 +841,7 @@ class Emulator {
     fields = split_commas(r.query_param("fields").value_or(""));
     if (fields.empty()) return invalid("fields is required.");
     for (const auto& f : fields)
-      if (std::find(kVideoFields.begin(), kVideoFields.end(), f) == kVideoFields.end())
-        return invalid("Unknown field: " + excerpt(f, 40) + ".");
+      if (!is_video_field(f)) return invalid("Unknown field: " + excerpt(f, 40) + ".");
     return std::nullopt;
   }
 
@@ -994,12 +993,12 @@ class Emulator {
       if (u.union_id.empty()) u.union_id = "union-" + open_id;
       std::string error;
       if (!patch(u, *body, error)) return bad(error);
-      if (!u.posting_error.empty() && !kPostingErrors.count(u.posting_error))
+      if (!u.posting_error.empty() && !is_posting_error(u.posting_error))
         return bad(
             "posting_error must be empty or one of spam_risk_too_many_posts, "
             "spam_risk_user_banned_from_posting, reached_active_user_cap");
       for (const auto& reason : u.fail_next)
-        if (!kFailReasons.count(reason)) return bad("fail_next: unknown fail_reason " + reason);
+        if (!is_fail_reason(reason)) return bad("fail_next: unknown fail_reason " + reason);
       users_[open_id] = u;
       return json_response(200, u);
     });
@@ -1085,7 +1084,7 @@ class Emulator {
         make_public(p);
       } else if (to == "failed") {
         const auto reason = body->value("fail_reason", std::string("internal"));
-        if (!kFailReasons.count(reason)) return bad("unknown fail_reason");
+        if (!is_fail_reason(reason)) return bad("unknown fail_reason");
         fail(p, reason);
       } else {
         return bad("to must be processed, inbox_posted, public or failed");
