@@ -747,6 +747,40 @@ TEST_F(TikTokEmulator, UserInfoAnswersTheFieldsItsScopesAllow) {
   EXPECT_EQ(api("GET", "/v2/nope/", kDemoAccess).status, 404);
 }
 
+// ---- test controls ----------------------------------------------------------------------------------
+
+TEST_F(TikTokEmulator, TestControlsMovePublishesAndTokensOnWithoutPolling) {
+  admin("PUT", "/_sandbox/tiktok/users/" + std::string(kDemoOpenId),
+        {{"processing_polls", 100}, {"public_polls", 100}});
+  const auto init = video_init(kDemoAccess, file_source(1000, 1000, 1));
+  const auto id = init.json()["data"]["publish_id"].get<std::string>();
+  EXPECT_EQ(http(port(), "POST", "/_sandbox/tiktok/publishes/" + id + "/advance", R"({"to":"processed"})").status, 409)
+      << "nothing uploaded yet";
+  EXPECT_EQ(put_chunk(upload_target(init), 0, 1000, 1000).status, 201);
+  EXPECT_EQ(admin("POST", "/_sandbox/tiktok/publishes/" + id + "/advance", {{"to", "processed"}})["status"],
+            "PUBLISH_COMPLETE");
+  EXPECT_TRUE(status(kDemoAccess, id)["publicaly_available_post_id"].empty());
+  admin("POST", "/_sandbox/tiktok/publishes/" + id + "/advance", {{"to", "public"}});
+  EXPECT_EQ(status(kDemoAccess, id)["publicaly_available_post_id"].size(), 1u);
+
+  const auto other =
+      video_init(kDemoAccess, file_source(1000, 1000, 1)).json()["data"]["publish_id"].get<std::string>();
+  admin("POST", "/_sandbox/tiktok/publishes/" + other + "/advance", {{"to", "failed"}, {"fail_reason", "internal"}});
+  EXPECT_EQ(status(kDemoAccess, other)["fail_reason"], "internal");
+  EXPECT_FALSE(publish(other).contains("upload_token")) << "the upload secret stays out of the listing";
+
+  const auto inspected = admin("POST", "/_sandbox/tiktok/tokens/inspect", {{"token", kDemoRefresh}});
+  EXPECT_EQ(inspected["kind"], "refresh");
+  EXPECT_EQ(inspected["live"], true);
+  EXPECT_FALSE(inspected.contains("token"));
+  admin("POST", "/_sandbox/tiktok/tokens/expire", {{"token", kDemoAccess}});
+  EXPECT_EQ(code_of(api("POST", "/v2/post/publish/creator_info/query/", kDemoAccess)), "access_token_invalid");
+
+  admin("POST", "/_sandbox/tiktok/reset");
+  EXPECT_TRUE(admin("GET", "/_sandbox/tiktok/publishes")["publishes"].empty());
+  EXPECT_EQ(http(port(), "PUT", "/_sandbox/tiktok/users/x", R"({"no_such_setting":1})").status, 400);
+}
+
 // --state keeps the emulator's tokens and publishes across a restart (rotation included).
 TEST(TikTokEmulatorState, TokensAndPublishesSurviveARestart) {
   const auto file = std::filesystem::temp_directory_path() / ("tiktok-state-" + std::to_string(::getpid()) + ".json");
