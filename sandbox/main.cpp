@@ -18,6 +18,7 @@
 #include "sandbox/core/tls.hpp"
 #include "sandbox/daemon_config.hpp"
 #include "sandbox/x/x.hpp"
+#include "sandbox/tiktok/tiktok.hpp"
 
 namespace {
 
@@ -101,6 +102,8 @@ int main(int argc, char** argv) {
   const auto bubble = sandbox::bubble::install(core);
   const auto cdn = sandbox::cdn::install(core);
   const auto x = sandbox::x::install(core);
+  std::string self_url;  // scheme://host:port, known once listening
+  const auto tiktok = sandbox::tiktok::install(core, io.get_executor(), [&self_url] { return self_url; });
   std::string error;
   if (!core.load_state(error)) {
     std::cerr << "schedulo-sandbox: --state: " << error << "\n";
@@ -114,12 +117,14 @@ int main(int argc, char** argv) {
     options.tls_certificate_pem = material->certificate_pem;
     options.tls_private_key_pem = material->private_key_pem;
   }
+  options.body_limit = 130 * 1024 * 1024;  // TikTok's last upload chunk may reach 128 MB
   server::Server http(io.get_executor(), core.build_router(), options);
   if (auto ec = http.listen(host, port)) {
     std::cerr << "schedulo-sandbox: cannot listen on " << listen << ": " << ec.message() << "\n";
     return 1;
   }
   http.start();
+  self_url = scheme + "://" + shown_host + ":" + std::to_string(http.port());
   // The first line of stdout says where we are (tests and scripts read it for the port).
   std::cout << "schedulo-sandbox listening on " << scheme << "://" << shown_host << ":" << http.port() << std::endl;
 

@@ -189,7 +189,8 @@ void Core::connect_demo_accounts() {
       {"platform_account_id", "sbx-tiktok-open-id-0001"}, {"username", "schedulo.demo"},
       {"access_token", "act.sbx-tiktok-access-demo-0001"}, {"access_token_expires_at", at(now + 2 * kHourMs)},
       {"refresh_token", "rft.sbx-tiktok-refresh-demo-0001"}, {"refresh_token_expires_at", at(now + 180 * kDayMs)},
-      {"scopes", {"user.info.basic", "video.publish", "video.upload", "video.list"}},
+      {"scopes", {"user.info.basic", "user.info.profile", "user.info.stats", "video.publish", "video.upload",
+                  "video.list"}},
       {"connected_at", at(now)}};
   accounts_["demo-x"] = {
       {"key", "demo-x"}, {"platform", "x"}, {"status", "connected"},

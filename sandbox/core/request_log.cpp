@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/rfc3339.hpp"
+#include "common/text.hpp"
 
 namespace schedulo::sandbox {
 
@@ -15,7 +16,12 @@ json body_as_json(const std::string& body, std::size_t limit) {
     auto parsed = json::parse(body, nullptr, false);
     if (!parsed.is_discarded()) return parsed;
   }
-  return body.substr(0, limit);
+  // Binary bodies (media chunks) are not text: logged as their size, so the log stays valid JSON. A
+  // text cut at `limit` loses the character it splits.
+  std::string_view head = std::string_view(body).substr(0, limit);
+  for (int i = 0; i < 3 && !head.empty() && head.size() < body.size() && !valid_utf8(head); ++i) head.remove_suffix(1);
+  if (!valid_utf8(head)) return json{{"binary_bytes", body.size()}};
+  return std::string(head);
 }
 
 std::uint64_t RequestLog::begin(const server::Request& request, std::string api, std::string route,
