@@ -317,7 +317,7 @@ TEST_F(ApiTest, OversizedAndMalformedBodiesGetJsonErrorsAndEnqueueNothing) {
   EXPECT_EQ(call("POST", "/v1/jobs", many.dump()).body["error"]["code"], "too_many");
 
   // A batch with one bad job enqueues none of them, and says which one and which field.
-  json batch = json::array({json::parse(x_job("b1")), json::parse(x_job("b2", std::string(300, 'x'))),
+  json batch = json::array({json::parse(x_job("b1")), json::parse(x_job("b2", std::string(25001, 'x'))),
                             json::parse(x_job("b3"))});
   const auto b = call("POST", "/v1/jobs", batch.dump());
   EXPECT_EQ(b.status, 400);
@@ -617,8 +617,8 @@ TEST_F(ValidateTest, BadPostsOfEachPlatformListEveryProblemAtOnce) {
   // TikTok photos refuse PNG.
   auto tt = validate(post("tiktok", json::array({item(media("/photo.png"), "image")}), {{"mode", "inbox"}}));
   EXPECT_EQ(codes(tt), std::vector<std::string>{"media_rejected@post.media[0].url"});
-  // X: text over 280 plus a schema error elsewhere: both listed (schema problems need no fetch).
-  json x = post("x", json::array(), json::object(), std::string(300, 'a'));
+  // X: text over 25,000 plus a schema error elsewhere: both listed (schema problems need no fetch).
+  json x = post("x", json::array(), json::object(), std::string(25001, 'a'));
   x["post"].erase("media");
   x["max_attempts"] = "five";
   auto xb = validate(x);
@@ -628,7 +628,9 @@ TEST_F(ValidateTest, BadPostsOfEachPlatformListEveryProblemAtOnce) {
   const auto t0 = std::chrono::steady_clock::now();
   auto slow = validate(post("x", json::array({item(media("/slow.jpg"), "image")})));
   EXPECT_TRUE(slow["valid"].get<bool>());
-  EXPECT_EQ(codes(slow, "warnings")[0], "not_checked@post.media[0].url");
+  const auto slow_warnings = codes(slow, "warnings");
+  EXPECT_NE(std::find(slow_warnings.begin(), slow_warnings.end(), "not_checked@post.media[0].url"),
+            slow_warnings.end());
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);  // bound for a hang, not a timing assertion
   // A batch: one result per job.
   json batch = json::array({post("x", json::array()), x});

@@ -152,7 +152,13 @@ class CallbackSenderTest : public ::testing::Test {
   }
 
   void append(const std::string& id, const std::string& url) {
-    const auto job = job_with_callback(id, url);
+    // Built directly: a URL outside the allow-list can only reach the outbox if the list changed
+    // after intake.
+    jobs::Job job;
+    job.id = id;
+    job.platform = jobs::Platform::x;
+    job.account = "x-1";
+    job.callback_url = url;
     queue::Lease lease;
     lease.attempt = 1;
     lease.max_attempts = 5;
@@ -161,8 +167,6 @@ class CallbackSenderTest : public ::testing::Test {
     s.result = R"({"post_id":"p-)" + id + R"("})";
     const auto entry = callback_entry(job, lease, s, now_epoch_ms());
     ASSERT_TRUE(entry);
-    // A URL outside the allow-list can only reach the outbox if the list changed after intake:
-    // written here directly.
     std::vector<queue::OutboxEntry> entries{*entry};
     auto r = test::run_for(io_, outbox_->append(entries, now_epoch_ms()));
     ASSERT_TRUE(r);

@@ -14,7 +14,6 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -150,9 +149,9 @@ TEST(WebdisEndToEndTest, BubblePutThroughWebdisRunsTheJobAndGetsASignedCallback)
   const std::string redis_url = test::shared_redis_url();
   const auto colon = redis_url.rfind(':');
   const std::string redis_port = redis_url.substr(colon + 1, redis_url.find('/', colon) - colon - 1);
-  // Webdis reads a '.ext' at the end of a path as the reply format: no dots in the key.
-  std::string prefix = test::unique_prefix();
-  std::replace(prefix.begin(), prefix.end(), '.', '_');
+  // Short (redis.prefix allows 64 characters) and without dots: Webdis reads a '.ext' at the end
+  // of a path as the reply format.
+  const std::string prefix = "t:webdis:" + std::to_string(::getpid());
   const fs::path dir = fs::temp_directory_path() / ("schedulo-webdis-" + std::to_string(::getpid()));
   fs::create_directories(dir);
 
