@@ -53,7 +53,9 @@ ApiRuntime::ApiRuntime(const Config& config, const net::Executor& executor, queu
 
 ApiRuntime::~ApiRuntime() = default;
 
-Metrics& ApiRuntime::metrics() { return impl_->metrics; }
+Metrics& ApiRuntime::metrics() {
+  return impl_->metrics;
+}
 
 void ApiRuntime::attach(jobs::DispatcherOptions& options) {
   Impl* impl = impl_.get();

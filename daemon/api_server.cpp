@@ -30,7 +30,9 @@ Response error_response(int status, std::string_view code, std::string_view mess
   return Response::json(status, json{{"error", e}}.dump());
 }
 
-Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
+Response json_response(int status, const json& body) {
+  return Response::json(status, body.dump());
+}
 
 json error_json(const jobs::ValidationError& e, std::optional<std::size_t> index) {
   json j = {{"code", e.code}, {"message", e.message}, {"field", e.field}};
@@ -82,11 +84,14 @@ bool split_array(std::string_view text, std::vector<std::string_view>& out) {
     for (; i < text.size(); ++i) {
       const char c = text[i];
       if (in_string) {
-        if (c == '\\') ++i;
-        else if (c == '"') in_string = false;
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          in_string = false;
         continue;
       }
-      if (c == '"') in_string = true;
+      if (c == '"')
+        in_string = true;
       else if (c == '{' || c == '[') {
         if (++depth > jobs::kMaxJsonDepth) return false;
       } else if (c == '}' || c == ']') {
@@ -98,8 +103,8 @@ bool split_array(std::string_view text, std::vector<std::string_view>& out) {
     }
     if (i >= text.size() || in_string) return false;
     std::size_t end = i;
-    while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\n' ||
-                           text[end - 1] == '\r'))
+    while (end > start &&
+           (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\n' || text[end - 1] == '\r'))
       --end;
     if (end == start) return false;
     out.push_back(text.substr(start, end - start));
@@ -179,10 +184,9 @@ struct ApiServer::State {
   }
 
   // Wraps a route: auth (unless public), metrics, and a JSON error for anything unexpected.
-  server::Handler route(std::string name, bool needs_auth,
-                        std::function<net::awaitable<Response>(Request&)> body) {
-    return [this, name = std::move(name), needs_auth, body = std::move(body)](Request& request)
-               -> net::awaitable<Response> {
+  server::Handler route(std::string name, bool needs_auth, std::function<net::awaitable<Response>(Request&)> body) {
+    return [this, name = std::move(name), needs_auth,
+            body = std::move(body)](Request& request) -> net::awaitable<Response> {
       Response response;
       if (needs_auth && !authorised(request)) {
         response = error_response(401, "unauthorized", "missing or wrong Bearer token");
@@ -222,8 +226,8 @@ struct ApiServer::State {
         return out;
       }
       if (parts.size() > options.max_batch) {
-        out.failure = error_response(400, "too_many",
-                                     "at most " + std::to_string(options.max_batch) + " jobs per request");
+        out.failure =
+            error_response(400, "too_many", "at most " + std::to_string(options.max_batch) + " jobs per request");
         return out;
       }
       for (auto part : parts) out.jobs.push_back(jobs::parse_job(part, options.validation));
@@ -254,8 +258,8 @@ struct ApiServer::State {
       // A batch with one bad job enqueues nothing (as the CLI): fix and send it again, same ids.
       json first = errors.front();
       std::string field = first["field"].get<std::string>();
-      if (parsed.is_array) field = "[" + std::to_string(first["index"].get<std::size_t>()) + "]" +
-                                   (field.empty() ? "" : "." + field);
+      if (parsed.is_array)
+        field = "[" + std::to_string(first["index"].get<std::size_t>()) + "]" + (field.empty() ? "" : "." + field);
       json e = {{"code", first["code"]}, {"message", first["message"]}, {"field", field}};
       co_return json_response(400, json{{"error", e}, {"errors", errors}});
     }
@@ -324,9 +328,9 @@ struct ApiServer::State {
     if (answer == "cancelled" || answer == "ended:cancelled")  // the second: a repeated call
       co_return json_response(200, {{"id", id}, {"state", "cancelled"}});
     if (answer == "pending")
-      co_return json_response(202, {{"id", id},
-                                    {"state", "cancel_pending"},
-                                    {"message", "no such job yet; it is cancelled if it arrives"}});
+      co_return json_response(
+          202,
+          {{"id", id}, {"state", "cancel_pending"}, {"message", "no such job yet; it is cancelled if it arrives"}});
     const auto colon = answer.find(':');
     const std::string state = colon == std::string::npos ? answer : answer.substr(colon + 1);
     const bool started = answer.starts_with("started:");
@@ -354,7 +358,8 @@ struct ApiServer::State {
     if (!r) co_return error_response(503, "queue_unavailable", "the queue could not be reached; try again");
     const std::string& answer = *r;
     if (answer == "replaced") co_return json_response(200, {{"id", id}, {"status", "replaced"}});
-    if (answer == "unknown") co_return error_response(404, "not_found", "no such job (POST /v1/jobs creates one)", "id");
+    if (answer == "unknown")
+      co_return error_response(404, "not_found", "no such job (POST /v1/jobs creates one)", "id");
     const auto colon = answer.find(':');
     const std::string state = colon == std::string::npos ? answer : answer.substr(colon + 1);
     const bool started = answer.starts_with("started:");
@@ -379,12 +384,14 @@ struct ApiServer::State {
       if (limit < 1 || limit > kMaxListLimit)
         co_return error_response(400, "invalid_value", "limit must be 1 to " + std::to_string(kMaxListLimit), "limit");
     }
-    if (!platform.empty() && std::find(options.platforms.begin(), options.platforms.end(), platform) ==
-                                 options.platforms.end())
+    if (!platform.empty() &&
+        std::find(options.platforms.begin(), options.platforms.end(), platform) == options.platforms.end())
       co_return error_response(400, "invalid_value", "platform must be instagram, facebook, tiktok or x", "platform");
     std::vector<std::string> platforms;
-    if (!account.empty()) platforms = platform.empty() ? options.platforms : std::vector<std::string>{platform};
-    else platforms.emplace_back();
+    if (!account.empty())
+      platforms = platform.empty() ? options.platforms : std::vector<std::string>{platform};
+    else
+      platforms.emplace_back();
     json out = json::array();
     for (const auto& p : platforms) {
       auto rows = co_await deps.store.list(p, account, state, limit);
@@ -406,10 +413,14 @@ struct ApiServer::State {
   net::awaitable<Response> stats(Request&) {
     auto st = co_await queue_stats();
     if (!st) co_return error_response(503, "queue_unavailable", "the queue could not be reached");
-    json out = {{"queued_by_platform", st->ready_by_platform}, {"scheduled", st->scheduled},
-                {"running", st->running},  {"dead_or_needs_review", st->dead},
-                {"inbox", st->inbox},      {"control", st->control},
-                {"finished_total", st->totals}, {"oldest_due_not_started_ms", st->oldest_due_age_ms}};
+    json out = {{"queued_by_platform", st->ready_by_platform},
+                {"scheduled", st->scheduled},
+                {"running", st->running},
+                {"dead_or_needs_review", st->dead},
+                {"inbox", st->inbox},
+                {"control", st->control},
+                {"finished_total", st->totals},
+                {"oldest_due_not_started_ms", st->oldest_due_age_ms}};
     if (deps.outbox) {
       auto ob = co_await deps.outbox->stats(now_epoch_ms());
       if (ob) out["outbox"] = {{"pending", ob->pending}, {"dead", ob->dead}, {"claimed", ob->claimed}};
@@ -427,7 +438,8 @@ struct ApiServer::State {
       problems.push_back("Redis does not answer");
     } else {
       auto st = co_await queue_stats();
-      if (!st) problems.push_back("queue figures unavailable");
+      if (!st)
+        problems.push_back("queue figures unavailable");
       else if (st->oldest_due_age_ms > options.health_max_lag.count())
         problems.push_back("the oldest due job has waited " + std::to_string(st->oldest_due_age_ms) + " ms");
     }
@@ -482,9 +494,17 @@ ApiServer::ApiServer(const net::Executor& executor, ApiDependencies deps, ApiOpt
 
 ApiServer::~ApiServer() = default;
 
-net::error_code ApiServer::listen(const std::string& host, std::uint16_t port) { return server_->listen(host, port); }
-std::uint16_t ApiServer::port() const { return server_->port(); }
-void ApiServer::start() { server_->start(); }
-void ApiServer::stop() { server_->stop(); }
+net::error_code ApiServer::listen(const std::string& host, std::uint16_t port) {
+  return server_->listen(host, port);
+}
+std::uint16_t ApiServer::port() const {
+  return server_->port();
+}
+void ApiServer::start() {
+  server_->start();
+}
+void ApiServer::stop() {
+  server_->stop();
+}
 
 }  // namespace schedulo::daemon

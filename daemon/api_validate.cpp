@@ -92,8 +92,9 @@ net::awaitable<void> check_account(const jobs::Job& job, queue::Store& store, st
   for (std::size_t i = 0; i + 1 < reply->elements.size(); i += 2)
     record[reply->elements[i].str] = reply->elements[i + 1].str;
   if (record.empty()) {
-    warnings.push_back({"account", "not_checked",
-                        "no token record for this account in the daemon's store yet; connection and scopes not checked"});
+    warnings.push_back(
+        {"account", "not_checked",
+         "no token record for this account in the daemon's store yet; connection and scopes not checked"});
     co_return;
   }
   const std::string status = record.count("status") ? record["status"] : "active";
@@ -152,8 +153,9 @@ net::awaitable<void> check_one_media(const jobs::Job& job, std::size_t index, ht
   }
   const std::string kind(jobs::to_string(media.kind));
   if (http::is_video(info->type) != (media.kind == jobs::MediaKind::video))
-    errors.push_back({field, "wrong_kind", "the file is " + std::string(http::to_string(info->type)) +
-                                               " but the job says it is an " + kind});
+    errors.push_back(
+        {field, "wrong_kind",
+         "the file is " + std::string(http::to_string(info->type)) + " but the job says it is an " + kind});
   const auto target = http::media_target(jobs::to_string(job.platform), kind, as_option(job), info->type);
   if (!target) co_return;
   if (auto broken = http::check_media(*target, *info)) errors.push_back({field, "media_rejected", broken->message});
@@ -172,9 +174,11 @@ net::awaitable<void> deep_check(const jobs::Job& job, DeepCheckContext& context,
   // One after another within the shared budget: a carousel of ten gets the same second as one image.
   const auto deadline = std::chrono::steady_clock::now() + context.media_timeout;
   for (std::size_t i = 0; i < job.post->media.size(); ++i) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      warnings.push_back({"post.media[" + std::to_string(i) + "].url", "not_checked", "no time left to check this media"});
+      warnings.push_back(
+          {"post.media[" + std::to_string(i) + "].url", "not_checked", "no time left to check this media"});
       continue;
     }
     co_await check_one_media(job, i, *context.media_client, left, errors, warnings);

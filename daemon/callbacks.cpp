@@ -24,19 +24,24 @@ constexpr auto kReclaimEvery = std::chrono::seconds(10);
 
 std::string final_state(const queue::Settle& settle, const queue::Lease& lease) {
   switch (settle.outcome) {
-    case queue::Settlement::succeeded: return "succeeded";
-    case queue::Settlement::failed: return "failed";
-    case queue::Settlement::dead: return "dead";
-    case queue::Settlement::needs_review: return "needs_review";
-    case queue::Settlement::retry: return lease.attempt >= lease.max_attempts ? "dead" : "";
-    default: return "";
+    case queue::Settlement::succeeded:
+      return "succeeded";
+    case queue::Settlement::failed:
+      return "failed";
+    case queue::Settlement::dead:
+      return "dead";
+    case queue::Settlement::needs_review:
+      return "needs_review";
+    case queue::Settlement::retry:
+      return lease.attempt >= lease.max_attempts ? "dead" : "";
+    default:
+      return "";
   }
 }
 
 bool host_allowed(const std::string& host, const std::vector<std::string>& allowed) {
   return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& h) {
-    return h.size() == host.size() &&
-           std::equal(h.begin(), h.end(), host.begin(), [](char a, char b) {
+    return h.size() == host.size() && std::equal(h.begin(), h.end(), host.begin(), [](char a, char b) {
              return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
            });
   });
@@ -134,9 +139,9 @@ net::awaitable<queue::OutboxAck> CallbackSender::deliver(const queue::OutboxItem
   request.headers.set("Content-Type", "application/json");
   if (!options_.api_token.empty()) request.headers.set("Authorization", "Bearer " + options_.api_token);
   request.headers.set("X-Schedulo-Timestamp", std::to_string(ts));
-  request.headers.set("X-Schedulo-Signature",
-                      callback_signature(options_.signing_secret.empty() ? options_.api_token : options_.signing_secret,
-                                         ts, body));
+  request.headers.set(
+      "X-Schedulo-Signature",
+      callback_signature(options_.signing_secret.empty() ? options_.api_token : options_.signing_secret, ts, body));
   request.headers.set("X-Schedulo-Delivery", item.key);
   request.body = body;
   request.timeouts.connect = std::min(request.timeouts.connect, options_.timeout);
@@ -157,8 +162,8 @@ net::awaitable<queue::OutboxAck> CallbackSender::deliver(const queue::OutboxItem
     permanent = status != 408 && status != 429 && status < 500;
   } else {
     problem = response.error().message;
-    permanent = response.error().kind == http::ErrorKind::refused_address ||
-                response.error().kind == http::ErrorKind::bad_url;
+    permanent =
+        response.error().kind == http::ErrorKind::refused_address || response.error().kind == http::ErrorKind::bad_url;
   }
   if (permanent || item.attempts + 1 >= options_.max_attempts) {
     give_up("callback failed: " + problem + " (after " + std::to_string(item.attempts + 1) + " attempts)", "dead");
@@ -199,8 +204,7 @@ net::awaitable<void> CallbackSender::run() {
     auto done = std::make_shared<net::Countdown>(ex, static_cast<long>(items.size()));
     for (std::size_t i = 0; i < items.size(); ++i) {
       boost::asio::co_spawn(
-          ex,
-          [this, &items, &acks, i]() -> net::awaitable<void> { acks[i] = co_await deliver(items[i]); },
+          ex, [this, &items, &acks, i]() -> net::awaitable<void> { acks[i] = co_await deliver(items[i]); },
           [done](const std::exception_ptr&) { done->done(); });
     }
     co_await done->wait();

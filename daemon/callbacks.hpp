@@ -53,7 +53,7 @@ struct CallbackOptions {
   std::chrono::milliseconds retry_base{1000};
   std::chrono::milliseconds retry_cap{300000};
   std::chrono::milliseconds poll{250};  // idle look for due items
-  int batch = 16;                      // sent at once
+  int batch = 16;                       // sent at once
 };
 
 class CallbackSender {

@@ -18,11 +18,10 @@ struct Metrics::Impl {
           .Name("schedulo_job_attempts_total")
           .Help("Job attempts settled by this daemon, by job type, platform and outcome")
           .Register(*registry);
-  prometheus::Family<prometheus::Histogram>& durations =
-      prometheus::BuildHistogram()
-          .Name("schedulo_job_attempt_duration_seconds")
-          .Help("How long one attempt ran, by job type and platform")
-          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& durations = prometheus::BuildHistogram()
+                                                             .Name("schedulo_job_attempt_duration_seconds")
+                                                             .Help("How long one attempt ran, by job type and platform")
+                                                             .Register(*registry);
   prometheus::Family<prometheus::Gauge>& depth =
       prometheus::BuildGauge()
           .Name("schedulo_queue_depth")
@@ -38,22 +37,22 @@ struct Metrics::Impl {
           .Name("schedulo_outbox_depth")
           .Help("Outbox items pending delivery, by destination (dead: rejected for good)")
           .Register(*registry);
-  prometheus::Family<prometheus::Counter>& callbacks =
-      prometheus::BuildCounter()
-          .Name("schedulo_callbacks_total")
-          .Help("Bubble callback deliveries by result")
-          .Register(*registry);
-  prometheus::Family<prometheus::Counter>& requests =
-      prometheus::BuildCounter()
-          .Name("schedulo_http_requests_total")
-          .Help("HTTP API requests by route and status")
-          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& callbacks = prometheus::BuildCounter()
+                                                           .Name("schedulo_callbacks_total")
+                                                           .Help("Bubble callback deliveries by result")
+                                                           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& requests = prometheus::BuildCounter()
+                                                          .Name("schedulo_http_requests_total")
+                                                          .Help("HTTP API requests by route and status")
+                                                          .Register(*registry);
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
 Metrics::~Metrics() = default;
 
-prometheus::Registry& Metrics::registry() { return *impl_->registry; }
+prometheus::Registry& Metrics::registry() {
+  return *impl_->registry;
+}
 
 void Metrics::job_settled(const std::string& type, const std::string& platform, const std::string& outcome,
                           std::chrono::steady_clock::duration elapsed) {
@@ -78,7 +77,9 @@ void Metrics::queue_figures(const QueueFigures& f) {
   impl_->outbox.Add({{"dest", "dead"}}).Set(static_cast<double>(f.outbox_dead));
 }
 
-void Metrics::callback_sent(const std::string& result) { impl_->callbacks.Add({{"result", result}}).Increment(); }
+void Metrics::callback_sent(const std::string& result) {
+  impl_->callbacks.Add({{"result", result}}).Increment();
+}
 
 void Metrics::api_request(const std::string& route, int status) {
   impl_->requests.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();

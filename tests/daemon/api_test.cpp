@@ -66,11 +66,16 @@ test::ServerReply media_reply(const test::ServerRequest& r) {
     reply.body = std::move(body);
     reply.headers = {{"Content-Type", type}};
   };
-  if (r.target == "/square.jpg") file(test::jpeg_file(1080, 1080), "image/jpeg");
-  else if (r.target == "/wide.jpg") file(test::jpeg_file(3000, 1000), "image/jpeg");
-  else if (r.target == "/photo.png") file(test::png_file(1200, 800), "image/png");
-  else if (r.target == "/anim.gif") file(test::gif_file(400, 300), "image/gif");
-  else if (r.target == "/vertical.mp4") file(test::mp4_file({}), "video/mp4");
+  if (r.target == "/square.jpg")
+    file(test::jpeg_file(1080, 1080), "image/jpeg");
+  else if (r.target == "/wide.jpg")
+    file(test::jpeg_file(3000, 1000), "image/jpeg");
+  else if (r.target == "/photo.png")
+    file(test::png_file(1200, 800), "image/png");
+  else if (r.target == "/anim.gif")
+    file(test::gif_file(400, 300), "image/gif");
+  else if (r.target == "/vertical.mp4")
+    file(test::mp4_file({}), "video/mp4");
   else if (r.target == "/small.mp4") {
     test::Mp4Spec spec;
     spec.width = 400;
@@ -258,11 +263,15 @@ TEST(TokenMatchTest, EqualTokensMatchAndAnyDifferenceDoesNot) {
 }
 
 TEST_F(ApiTest, MissingOrWrongTokenIsRefusedWithJsonOnEveryProtectedRoute) {
-  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"POST", "/v1/jobs"}, {"GET", "/v1/jobs"}, {"GET", "/v1/jobs/a"}, {"DELETE", "/v1/jobs/a"},
-           {"PUT", "/v1/jobs/a"}, {"GET", "/v1/stats"}, {"GET", "/nowhere"}}) {
-    for (const std::string& token : {std::string(), std::string("wrong-token-0123456789abcdef"),
-                                    std::string(kToken) + "x"}) {
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{{"POST", "/v1/jobs"},
+                                                                                     {"GET", "/v1/jobs"},
+                                                                                     {"GET", "/v1/jobs/a"},
+                                                                                     {"DELETE", "/v1/jobs/a"},
+                                                                                     {"PUT", "/v1/jobs/a"},
+                                                                                     {"GET", "/v1/stats"},
+                                                                                     {"GET", "/nowhere"}}) {
+    for (const std::string& token :
+         {std::string(), std::string("wrong-token-0123456789abcdef"), std::string(kToken) + "x"}) {
       const auto a = call(method, path, method == "GET" || method == "DELETE" ? "" : x_job("a"), token);
       EXPECT_EQ(a.status, 401) << method << " " << path;
       ASSERT_TRUE(a.body.is_object()) << a.text;
@@ -300,9 +309,9 @@ TEST_F(ApiTest, OversizedAndMalformedBodiesGetJsonErrorsAndEnqueueNothing) {
   EXPECT_EQ(big.body["error"]["code"], "too_large");
 
   for (const std::string& bad : {std::string("{"), std::string("not json"), std::string("[1,2"), std::string("[,]"),
-                                std::string("[{}]]"), std::string("\"text\""), std::string("null"),
-                                std::string("[") + std::string(5000, '[') + std::string(5000, ']') + "]",
-                                std::string(R"({"type":"publish","type":"publish"})"), std::string("\xff\xfe{}")}) {
+                                 std::string("[{}]]"), std::string("\"text\""), std::string("null"),
+                                 std::string("[") + std::string(5000, '[') + std::string(5000, ']') + "]",
+                                 std::string(R"({"type":"publish","type":"publish"})"), std::string("\xff\xfe{}")}) {
     const auto a = call("POST", "/v1/jobs", bad);
     EXPECT_EQ(a.status, 400) << bad.substr(0, 40);
     ASSERT_TRUE(a.body.is_object()) << a.text;
@@ -317,8 +326,8 @@ TEST_F(ApiTest, OversizedAndMalformedBodiesGetJsonErrorsAndEnqueueNothing) {
   EXPECT_EQ(call("POST", "/v1/jobs", many.dump()).body["error"]["code"], "too_many");
 
   // A batch with one bad job enqueues none of them, and says which one and which field.
-  json batch = json::array({json::parse(x_job("b1")), json::parse(x_job("b2", std::string(25001, 'x'))),
-                            json::parse(x_job("b3"))});
+  json batch = json::array(
+      {json::parse(x_job("b1")), json::parse(x_job("b2", std::string(25001, 'x'))), json::parse(x_job("b3"))});
   const auto b = call("POST", "/v1/jobs", batch.dump());
   EXPECT_EQ(b.status, 400);
   EXPECT_EQ(b.body["error"]["field"], "[1].post.text");
@@ -375,13 +384,12 @@ TEST_F(ApiTest, SlowClientsAreCutOffWhileOthersAreServed) {
   // Headers promise a body that never comes; another client trickles nothing after connecting.
   std::string slow_result, idle_result;
   bool slow_done = false, idle_done = false;
-  boost::asio::co_spawn(
-      io_,
-      raw_exchange(port, "POST /v1/jobs HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{\"ty", 5s),
-      [&](const std::exception_ptr&, std::string r) {
-        slow_result = std::move(r);
-        slow_done = true;
-      });
+  boost::asio::co_spawn(io_,
+                        raw_exchange(port, "POST /v1/jobs HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{\"ty", 5s),
+                        [&](const std::exception_ptr&, std::string r) {
+                          slow_result = std::move(r);
+                          slow_done = true;
+                        });
   boost::asio::co_spawn(io_, raw_exchange(port, "GET", 5s), [&](const std::exception_ptr&, std::string r) {
     idle_result = std::move(r);
     idle_done = true;
@@ -533,8 +541,7 @@ TEST_F(ApiTest, CancelRacingADueJobEitherCancelsItOrSaysItStarted) {
       EXPECT_TRUE(c.body["error"]["code"] == "already_started" || c.body["error"]["code"] == "already_ended");
       ++started;
       // It runs to the end and is never reported cancelled.
-      EXPECT_EQ(wait_state(id, [](const std::string& s) { return s == "succeeded" || s == "cancelled"; }),
-                "succeeded");
+      EXPECT_EQ(wait_state(id, [](const std::string& s) { return s == "succeeded" || s == "cancelled"; }), "succeeded");
     }
   }
   EXPECT_EQ(cancelled + started, 40);
@@ -599,12 +606,13 @@ TEST_F(ValidateTest, GoodPostsOfEachPlatformAreValidAndNothingIsEnqueued) {
 
 TEST_F(ValidateTest, BadPostsOfEachPlatformListEveryProblemAtOnce) {
   // Instagram: a PNG where JPEG is required, an image too wide, a page that is not media, a 404.
-  auto ig = validate(post("instagram",
-                          json::array({item(media("/photo.png"), "image"), item(media("/wide.jpg"), "image"),
-                                       item(media("/page.html"), "image"), item(media("/missing.jpg"), "image")})));
+  auto ig = validate(
+      post("instagram", json::array({item(media("/photo.png"), "image"), item(media("/wide.jpg"), "image"),
+                                     item(media("/page.html"), "image"), item(media("/missing.jpg"), "image")})));
   EXPECT_FALSE(ig["valid"].get<bool>());
-  EXPECT_EQ(codes(ig), (std::vector<std::string>{"media_rejected@post.media[0].url", "media_rejected@post.media[1].url",
-                                                 "bad_media@post.media[2].url", "media_unreachable@post.media[3].url"}));
+  EXPECT_EQ(codes(ig),
+            (std::vector<std::string>{"media_rejected@post.media[0].url", "media_rejected@post.media[1].url",
+                                      "bad_media@post.media[2].url", "media_unreachable@post.media[3].url"}));
   // Instagram reel over 15 minutes.
   auto reel = validate(post("instagram", json::array({item(media("/long.mp4"), "video")}), {{"as", "reel"}}));
   EXPECT_EQ(codes(reel), std::vector<std::string>{"media_rejected@post.media[0].url"});

@@ -50,8 +50,13 @@ jobs::Job job_with_callback(const std::string& id, const std::string& url) {
   std::vector<std::string> allow{"127.0.0.1"};
   v.private_hosts = std::move(*http::AddressPolicy::from_entries(allow).policy);
   v.callback_hosts = {"127.0.0.1", "localhost"};
-  json j = {{"id", id}, {"type", "publish"}, {"platform", "x"}, {"account", "x-1"},
-            {"post", {{"text", "hi"}}}, {"callback_url", url}, {"post_record", "recPost0000000001"}};
+  json j = {{"id", id},
+            {"type", "publish"},
+            {"platform", "x"},
+            {"account", "x-1"},
+            {"post", {{"text", "hi"}}},
+            {"callback_url", url},
+            {"post_record", "recPost0000000001"}};
   auto parsed = jobs::validate_job(j, v);
   EXPECT_TRUE(parsed.job) << (parsed.errors.empty() ? "" : parsed.errors[0].message);
   return parsed.job.value_or(jobs::Job{});

@@ -166,27 +166,28 @@ TEST(WebdisEndToEndTest, BubblePutThroughWebdisRunsTheJobAndGetsASignedCallback)
   });
 
   const auto api_port = test::free_port();
-  json config = {{"redis", {{"url", redis_url}, {"prefix", prefix}}},
-                 {"http", {{"listen", "127.0.0.1:" + std::to_string(api_port)}, {"token", kApiToken}}},
-                 {"workers", {{"mode", "noop"}, {"id", "e2e-" + prefix}, {"idle_wait_ms", 50}}},
-                 {"bubble",
-                  {{"api_token", kBubbleToken}, {"callback_hosts", {"127.0.0.1"}}, {"callback_retry_base_ms", 100}}},
-                 {"security", {{"allow_private_hosts", {"127.0.0.1"}}}}};
+  json config = {
+      {"redis", {{"url", redis_url}, {"prefix", prefix}}},
+      {"http", {{"listen", "127.0.0.1:" + std::to_string(api_port)}, {"token", kApiToken}}},
+      {"workers", {{"mode", "noop"}, {"id", "e2e-" + prefix}, {"idle_wait_ms", 50}}},
+      {"bubble", {{"api_token", kBubbleToken}, {"callback_hosts", {"127.0.0.1"}}, {"callback_retry_base_ms", 100}}},
+      {"security", {{"allow_private_hosts", {"127.0.0.1"}}}}};
   std::ofstream(dir / "daemon.json") << config.dump(2);
   Child daemon({SCHEDULO_BIN, "run", "--config", (dir / "daemon.json").string()}, (dir / "daemon.log").string());
 
   const auto webdis_port = test::free_port();
-  json webdis = {{"redis_host", "127.0.0.1"},
-                 {"redis_port", std::stoi(redis_port)},
-                 {"redis_auth", nullptr},
-                 {"http_host", "127.0.0.1"},
-                 {"http_port", webdis_port},
-                 {"threads", 1},
-                 {"daemonize", false},
-                 {"database", 0},
-                 {"verbosity", 3},
-                 {"logfile", (dir / "webdis.log").string()},
-                 {"acl", json::array({{{"disabled", {"*"}}}, {{"http_basic_auth", kBridgeAuth}, {"enabled", {"LPUSH"}}}})}};
+  json webdis = {
+      {"redis_host", "127.0.0.1"},
+      {"redis_port", std::stoi(redis_port)},
+      {"redis_auth", nullptr},
+      {"http_host", "127.0.0.1"},
+      {"http_port", webdis_port},
+      {"threads", 1},
+      {"daemonize", false},
+      {"database", 0},
+      {"verbosity", 3},
+      {"logfile", (dir / "webdis.log").string()},
+      {"acl", json::array({{{"disabled", {"*"}}}, {{"http_basic_auth", kBridgeAuth}, {"enabled", {"LPUSH"}}}})}};
   std::ofstream(dir / "webdis.json") << webdis.dump(2);
   Child bridge({"/usr/bin/webdis", (dir / "webdis.json").string()}, (dir / "webdis.out").string());
 
@@ -202,9 +203,10 @@ TEST(WebdisEndToEndTest, BubblePutThroughWebdisRunsTheJobAndGetsASignedCallback)
                     {"type", "publish"},
                     {"platform", "tiktok"},
                     {"account", "demo-tiktok"},
-                    {"post", {{"text", "from Bubble / via Webdis"},  // a '/' that a GET path would break on
-                              {"media", {{{"url", "https://cdn.example.com/v.mp4"}, {"kind", "video"}}}},
-                              {"options", {{"tiktok", {{"mode", "direct"}, {"privacy_level", "SELF_ONLY"}}}}}}},
+                    {"post",
+                     {{"text", "from Bubble / via Webdis"},  // a '/' that a GET path would break on
+                      {"media", {{{"url", "https://cdn.example.com/v.mp4"}, {"kind", "video"}}}},
+                      {"options", {{"tiktok", {{"mode", "direct"}, {"privacy_level", "SELF_ONLY"}}}}}}},
                     {"callback_url", callback}};
   Answer pushed;
   ASSERT_TRUE(eventually(
@@ -218,9 +220,10 @@ TEST(WebdisEndToEndTest, BubblePutThroughWebdisRunsTheJobAndGetsASignedCallback)
 
   // The bridge refuses everything else: no credentials, wrong credentials, any other command.
   EXPECT_EQ(caller.call("PUT", bridge_url + "/LPUSH/" + prefix + ":inbox", job.dump(), "").status, 403);
-  EXPECT_EQ(caller.call("PUT", bridge_url + "/LPUSH/" + prefix + ":inbox", job.dump(), "Basic " + base64("bubble:wrong"))
-                .status,
-            403);
+  EXPECT_EQ(
+      caller.call("PUT", bridge_url + "/LPUSH/" + prefix + ":inbox", job.dump(), "Basic " + base64("bubble:wrong"))
+          .status,
+      403);
   EXPECT_EQ(caller.call("GET", bridge_url + "/GET/" + prefix + ":inbox", "", basic).status, 403);
   EXPECT_EQ(caller.call("GET", bridge_url + "/FLUSHALL", "", basic).status, 403);
 
