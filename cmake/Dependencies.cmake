@@ -11,3 +11,5 @@ if(SCHEDULO_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)
 endif()
+# Prometheus text format for /metrics (issue 14): only the core library (registry, serializer).
+find_package(prometheus-cpp CONFIG REQUIRED)

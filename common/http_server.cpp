@@ -62,15 +62,23 @@ std::string http_date() {
 
 net::awaitable<Response> plain(int status, std::string text) { co_return Response::text(status, std::move(text)); }
 
+// One of the server's own answers, in the form the options ask for.
+Response own_error(const ServerOptions& options, int status, std::string_view code, std::string_view message) {
+  if (!options.json_errors) return Response::text(status, std::string(message) + "\n");
+  std::string body = R"({"error":{"code":")";
+  body.append(code).append(R"(","message":")").append(message).append("\"}}");
+  return Response::json(status, std::move(body));
+}
+
 // The handler's answer, or 500 when it throws. Inside the deadline's `||`, because a branch that
 // throws does not end that race: it would be answered 503 when the deadline passes instead.
-net::awaitable<Response> guarded(const Handler& handler, Request& request) {
+net::awaitable<Response> guarded(const Handler& handler, Request& request, const ServerOptions& options) {
   try {
     co_return co_await handler(request);
   } catch (const std::exception& e) {
     log::error("http server: {} {} failed: {}", request.method, request.path, e.what());
   }
-  co_return Response::text(500, "internal error\n");
+  co_return own_error(options, 500, "internal", "internal error");
 }
 
 }  // namespace
@@ -304,12 +312,12 @@ net::awaitable<void> Server::Impl::serve(Stream& stream, std::uint64_t id, const
       // else (EOF between requests, timeout, reset) just ends the connection.
       Response error;
       if (ec == bhttp::error::body_limit)
-        error = Response::text(413, "request body too large\n");
+        error = own_error(options, 413, "too_large", "request body too large");
       else if (ec == bhttp::error::header_limit)
-        error = Response::text(431, "request header too large\n");
+        error = own_error(options, 431, "header_too_large", "request header too large");
       else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
                ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
-        error = Response::text(400, "malformed request\n");
+        error = own_error(options, 400, "malformed_request", "malformed request");
       else
         break;
       co_await respond(stream, error, false, false);
@@ -332,11 +340,11 @@ net::awaitable<void> Server::Impl::serve(Stream& stream, std::uint64_t id, const
     const bool head_only = message.method() == bhttp::verb::head;
 
     Response response;
-    auto outcome = co_await net::with_timeout(guarded(router.match(request), request), options.handler_timeout);
+    auto outcome = co_await net::with_timeout(guarded(router.match(request), request, options), options.handler_timeout);
     if (outcome)
       response = std::move(*outcome);
     else
-      response = Response::text(503, "the handler did not finish in time\n");
+      response = own_error(options, 503, "timeout", "the handler did not finish in time");
     if (stopped) break;
     if (response.drop) {
       // Close without a word: the request may have taken effect, the client cannot know.

@@ -115,6 +115,9 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};     // each write of a response piece
   std::chrono::milliseconds handler_timeout{120000};  // a handler taking longer is answered 503
   std::string server_name = "schedulo";
+  // The server's own answers (413, 431, 400, 500, 503) as {"error":{"code","message"}} instead of
+  // plain text: the daemon's API promises JSON errors on every path.
+  bool json_errors = false;
   // TLS when both are set (PEM text): the certificate chain and its private key.
   std::string tls_certificate_pem;
   std::string tls_private_key_pem;

@@ -7,6 +7,7 @@
 
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
+#include "daemon/api_runtime.hpp"
 #include "daemon/runtime.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "jobs/dispatcher.hpp"
@@ -96,6 +97,10 @@ int command_run(const std::string& config_path) {
   redis::Client blocking(io.get_executor(), redis_options(*config));
   queue::Store store(client, queue::Keys(config->redis.prefix), queue_settings(*config));
 
+  ApiRuntime api(*config, io.get_executor(), store);  // HTTP API, metrics, callbacks (issue 14)
+  auto options = dispatcher_options(*config);
+  api.attach(options);
+
   std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>> adapters;
   if (config->workers.mode == "noop")
     for (const auto& p : kPlatforms)
@@ -103,7 +108,7 @@ int command_run(const std::string& config_path) {
   jobs::Dispatcher dispatcher(store, blocking, [&](std::string_view platform) -> jobs::PlatformAdapter* {
     const auto it = adapters.find(std::string(platform));
     return it == adapters.end() ? nullptr : it->second.get();
-  }, dispatcher_options(*config));
+  }, options);
 
   int status = kExitOk;
   bool stopping = false;
@@ -116,6 +121,7 @@ int command_run(const std::string& config_path) {
     systemd.notify("STOPPING=1");
     stopping = true;
     dispatcher.stop();
+    api.stop();
   });
   // Watchdog pings and STATUS from a timer on the event loop itself: they stop only when the loop
   // stops turning, never because Redis is away (architecture rule 16).
@@ -136,6 +142,7 @@ int command_run(const std::string& config_path) {
   }
   client.start();
   blocking.start();
+  if (!api.start([&dispatcher] { return dispatcher.consuming(); })) return kExitFailure;
   boost::asio::co_spawn(io, [&]() -> net::awaitable<void> {
     if (!co_await redis_ready(client, *config, stopping)) {
       status = stopping ? kExitOk : kExitFailure;
@@ -145,6 +152,7 @@ int command_run(const std::string& config_path) {
       co_await dispatcher.run();
     }
     stopping = true;
+    api.stop();
     watchdog.cancel();
     signals.cancel();
     client.stop();
@@ -158,6 +166,7 @@ int command_run(const std::string& config_path) {
     }
     status = kExitFailure;
     stopping = true;
+    api.stop();
     watchdog.cancel();
     signals.cancel();
     client.stop();

@@ -220,6 +220,19 @@ Config build_config(const std::map<std::string, json>& v) {
   c.jobs.idempotency_window_s = std::max(integer("jobs.idempotency_window_s"), c.jobs.retention_s);
   c.jobs.retry_base_ms = static_cast<int>(integer("jobs.retry_base_ms"));
   c.jobs.retry_cap_ms = static_cast<int>(integer("jobs.retry_cap_ms"));
+  // HTTP API and callbacks (issue 14)
+  c.http.body_limit_bytes = static_cast<int>(integer("http.body_limit_bytes"));
+  c.http.read_timeout_ms = static_cast<int>(integer("http.read_timeout_ms"));
+  c.http.handler_timeout_ms = static_cast<int>(integer("http.handler_timeout_ms"));
+  c.http.max_batch = static_cast<int>(integer("http.max_batch"));
+  c.http.public_metrics = v.at("http.public_metrics").get<bool>();
+  c.http.health_max_lag_ms = static_cast<int>(integer("http.health_max_lag_ms"));
+  c.http.validate_media_timeout_ms = static_cast<int>(integer("http.validate_media_timeout_ms"));
+  c.bubble.callback_signing_secret = str("bubble.callback_signing_secret");
+  c.bubble.callback_timeout_ms = static_cast<int>(integer("bubble.callback_timeout_ms"));
+  c.bubble.callback_max_attempts = static_cast<int>(integer("bubble.callback_max_attempts"));
+  c.bubble.callback_retry_base_ms = static_cast<int>(integer("bubble.callback_retry_base_ms"));
+  c.bubble.callback_retry_cap_ms = static_cast<int>(integer("bubble.callback_retry_cap_ms"));
   return c;
 }
 

@@ -39,6 +39,14 @@ struct Config {
     std::string listen;
     std::string token;
     std::string public_url;
+    // HTTP API (issue 14)
+    int body_limit_bytes = 0;
+    int read_timeout_ms = 0;
+    int handler_timeout_ms = 0;
+    int max_batch = 0;
+    bool public_metrics = true;
+    int health_max_lag_ms = 0;
+    int validate_media_timeout_ms = 0;
   } http;
   struct {
     std::string base_url;
@@ -52,6 +60,12 @@ struct Config {
   struct {
     std::string api_token;
     std::vector<std::string> callback_hosts;
+    // Callbacks (issue 14)
+    std::string callback_signing_secret;
+    int callback_timeout_ms = 0;
+    int callback_max_attempts = 0;
+    int callback_retry_base_ms = 0;
+    int callback_retry_cap_ms = 0;
   } bubble;
   struct {
     std::vector<std::string> allow_private_hosts;

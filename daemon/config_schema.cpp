@@ -106,6 +106,22 @@ std::vector<Setting> build() {
   add("http.public_url", Kind::string, "",
       "How browsers and platforms reach this daemon; OAuth redirect URIs are built from it.", http_url(true),
       false, "https://schedulo.example.com");
+  // HTTP API limits (issue 14)
+  add("http.body_limit_bytes", Kind::integer, 1048576, "Largest request body the API reads; larger gets 413.",
+      int_range(1024, 64 * 1024 * 1024));
+  add("http.read_timeout_ms", Kind::integer, 10000,
+      "A request must arrive whole within this (slow or idle clients are cut off).", int_range(100, 600000));
+  add("http.handler_timeout_ms", Kind::integer, 900,
+      "A route that has not answered within this gets 503 (Bubble needs answers well inside its 150 s).",
+      int_range(50, 60000));
+  add("http.max_batch", Kind::integer, 500, "Most jobs one POST /v1/jobs may carry.", int_range(1, 10000));
+  add("http.public_metrics", Kind::boolean, true, "Serve /metrics without the Bearer token.");
+  add("http.health_max_lag_ms", Kind::integer, 60000,
+      "/healthz answers 503 when the oldest due job has waited longer than this.", int_range(1000, 86400000));
+  add("http.validate_media_timeout_ms", Kind::integer, 700,
+      "How long validate-only may spend fetching and inspecting media; what does not finish is reported "
+      "as unchecked, not as a problem.",
+      int_range(0, 60000));
   add("airtable.base_url", Kind::string, "https://api.airtable.com", "Airtable API root.", http_url(false));
   add("airtable.base_id", Kind::string, "", "The base holding the Accounts, Posts, Analytics and Events tables.",
       matches("app[A-Za-z0-9]{14}", "an Airtable base id (app + 14 letters or digits)", true), false,
@@ -160,6 +176,18 @@ std::vector<Setting> build() {
         return std::nullopt;
       },
       false, json::array({"myapp.bubbleapps.io"}));
+  // Callbacks (issue 14)
+  add("bubble.callback_signing_secret", Kind::string, "",
+      "HMAC-SHA256 key of the X-Schedulo-Signature header on callbacks; empty uses bubble.api_token. Secret.",
+      {}, true);
+  add("bubble.callback_timeout_ms", Kind::integer, 10000, "Deadline of one callback request.",
+      int_range(100, 120000));
+  add("bubble.callback_max_attempts", Kind::integer, 8,
+      "Deliveries of one callback before it goes to the dead outbox.", int_range(1, 100));
+  add("bubble.callback_retry_base_ms", Kind::integer, 1000, "First callback retry delay; doubles each time.",
+      int_range(10, 3600000));
+  add("bubble.callback_retry_cap_ms", Kind::integer, 300000, "Largest callback retry delay.",
+      int_range(10, 86400000));
   add("security.allow_private_hosts", Kind::string_list, json::array(),
       "Hosts, addresses or CIDR ranges exempt from the refusal of private and loopback addresses.",
       [](const json& v) -> std::optional<std::string> {

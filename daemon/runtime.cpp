@@ -12,7 +12,7 @@ void init_logging(const Config& config) {
   log::parse_format(config.log.format, format);
   log::parse_level(config.log.level, level);
   log::init(format, level);
-  for (const std::string* secret : {&config.http.token, &config.airtable.token, &config.bubble.api_token,
+  for (const std::string* secret : {&config.http.token, &config.airtable.token, &config.bubble.api_token, &config.bubble.callback_signing_secret,
                                     &config.redis.parsed.password, &config.redis.parsed.sentinel_password})
     log::register_secret(*secret);
   for (const auto& [name, p] : config.platforms) log::register_secret(p.client_secret);

@@ -137,6 +137,7 @@ struct Dispatcher::State {
   net::awaitable<void> run_job(std::string id) {
     InFlight& slot = in_flight.at(id);
     JobContext& ctx = *slot.context;
+    const auto started = Clock::now();
     Outcome outcome;
     try {
       PlatformAdapter* adapter = adapters(slot.platform);
@@ -173,6 +174,7 @@ struct Dispatcher::State {
         s.due_ms = now() + outcome.after.count();
     }
     if (!outcome.checkpoint.is_null()) s.checkpoint = outcome.checkpoint.dump();
+    if (o.on_settle) o.on_settle(ctx.job(), ctx.lease(), s, Clock::now() - started);
     if (s.outcome != queue::Settlement::succeeded)
       ctx.log().info("attempt {} ended: {} {}", ctx.attempt(), queue::to_string(s.outcome), s.error);
     to_settle.push_back(std::move(s));

@@ -42,6 +42,11 @@ struct DispatcherOptions {
   RetryPolicy retry;
   ValidationContext validation;
   std::vector<std::string> platforms{"instagram", "facebook", "tiktok", "x"};
+  // Sees each attempt's settlement before it is recorded, with the attempt's run time: metrics count
+  // it, and callbacks add their outbox entry (settle.outbox) so it is appended with the outcome.
+  std::function<void(const Job& job, const queue::Lease& lease, queue::Settle& settle,
+                     std::chrono::steady_clock::duration elapsed)>
+      on_settle;
 };
 
 struct DispatcherCounters {

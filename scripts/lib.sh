@@ -10,7 +10,8 @@ PACKAGES=(build-essential cmake pkg-config ccache git
   libboost1.81-dev libboost-system1.81-dev libhiredis-dev nlohmann-json3-dev libssl-dev openssl
   libspdlog-dev libfmt-dev libgtest-dev libcli11-dev zlib1g-dev curl file jq
   redis-server redis-sentinel redis-tools
-  clang clang-tidy clang-format libclang-rt-14-dev)
+  clang clang-tidy clang-format libclang-rt-14-dev
+  prometheus-cpp-dev webdis wrk)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -1,0 +1,510 @@
+#include "daemon/api_server.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/deadline.hpp"
+#include "common/log.hpp"
+#include "common/rfc3339.hpp"
+#include "daemon/metrics.hpp"
+#include "jobs/intake.hpp"
+#include "queue/outbox.hpp"
+#include "queue/store.hpp"
+
+namespace schedulo::daemon {
+namespace {
+
+using json = nlohmann::json;
+using server::Request;
+using server::Response;
+
+constexpr int kMaxListLimit = 1000;
+constexpr auto kHealthRedisTimeout = std::chrono::milliseconds(300);
+
+Response error_response(int status, std::string_view code, std::string_view message, std::string_view field = {}) {
+  json e = {{"code", code}, {"message", message}};
+  if (!field.empty()) e["field"] = field;
+  return Response::json(status, json{{"error", e}}.dump());
+}
+
+Response json_response(int status, const json& body) {
+  return Response::json(status, body.dump());
+}
+
+json error_json(const jobs::ValidationError& e, std::optional<std::size_t> index) {
+  json j = {{"code", e.code}, {"message", e.message}, {"field", e.field}};
+  if (index) j["index"] = *index;
+  return j;
+}
+
+bool is_job_id(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '-';
+  });
+}
+
+std::string sha256_hex(std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : digest) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+// The raw texts of a JSON array's elements, found without building a document (each then goes
+// through jobs::parse_job, the one parser of untrusted jobs, with its size, depth and duplicate-key
+// checks). False when the text is not an array or its nesting goes past the job depth limit.
+bool split_array(std::string_view text, std::vector<std::string_view>& out) {
+  std::size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+  };
+  skip_space();
+  if (i >= text.size() || text[i] != '[') return false;
+  ++i;
+  skip_space();
+  if (i < text.size() && text[i] == ']') {
+    ++i;
+    skip_space();
+    return i == text.size();
+  }
+  for (;;) {
+    skip_space();
+    const std::size_t start = i;
+    std::size_t depth = 0;
+    bool in_string = false;
+    for (; i < text.size(); ++i) {
+      const char c = text[i];
+      if (in_string) {
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          in_string = false;
+        continue;
+      }
+      if (c == '"')
+        in_string = true;
+      else if (c == '{' || c == '[') {
+        if (++depth > jobs::kMaxJsonDepth) return false;
+      } else if (c == '}' || c == ']') {
+        if (depth == 0) break;  // the array's own ']'
+        --depth;
+      } else if (c == ',' && depth == 0) {
+        break;
+      }
+    }
+    if (i >= text.size() || in_string) return false;
+    std::size_t end = i;
+    while (end > start &&
+           (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\n' || text[end - 1] == '\r'))
+      --end;
+    if (end == start) return false;
+    out.push_back(text.substr(start, end - start));
+    if (text[i] == ',') {
+      ++i;
+      continue;
+    }
+    ++i;  // ']'
+    skip_space();
+    return i == text.size();
+  }
+}
+
+json record_json(const queue::JobRecord& record) {
+  json out = json::object();
+  for (const auto& [k, v] : record.fields) {
+    if (k == "lease") continue;  // the fencing token is internal
+    if (k == "payload" || k == "result" || k == "checkpoint") {
+      auto parsed = json::parse(v, nullptr, false);
+      out[k] = parsed.is_discarded() ? json(v) : parsed;
+    } else {
+      out[k] = v;
+    }
+  }
+  json attempts = json::array();
+  for (const auto& line : record.attempt_log) {
+    auto parsed = json::parse(line, nullptr, false);
+    attempts.push_back(parsed.is_discarded() ? json(line) : parsed);
+  }
+  out["attempt_log"] = attempts;
+  return out;
+}
+
+json row_json(const std::map<std::string, std::string>& row) {
+  json out = json::object();
+  for (const auto& [k, v] : row) {
+    if (k == "lease") continue;
+    if (k == "payload" || k == "result" || k == "checkpoint") {
+      auto parsed = json::parse(v, nullptr, false);
+      out[k] = parsed.is_discarded() ? json(v) : parsed;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool token_matches(std::string_view presented, std::string_view expected) {
+  unsigned char a[SHA256_DIGEST_LENGTH];
+  unsigned char b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0 && !expected.empty();
+}
+
+struct ApiServer::State {
+  ApiDependencies deps;
+  ApiOptions options;
+
+  State(ApiDependencies d, ApiOptions o) : deps(std::move(d)), options(std::move(o)) {}
+
+  // ---- plumbing -------------------------------------------------------------------------------
+  bool authorised(const Request& request) const {
+    const auto header = request.header("Authorization");
+    if (!header) return false;
+    std::string_view value = *header;
+    constexpr std::string_view kScheme = "bearer ";
+    if (value.size() <= kScheme.size()) return false;
+    for (std::size_t i = 0; i < kScheme.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) return false;
+    value.remove_prefix(kScheme.size());
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+    return token_matches(value, options.token);
+  }
+
+  // Wraps a route: auth (unless public), metrics, and a JSON error for anything unexpected.
+  server::Handler route(std::string name, bool needs_auth, std::function<net::awaitable<Response>(Request&)> body) {
+    return [this, name = std::move(name), needs_auth,
+            body = std::move(body)](Request& request) -> net::awaitable<Response> {
+      Response response;
+      if (needs_auth && !authorised(request)) {
+        response = error_response(401, "unauthorized", "missing or wrong Bearer token");
+        response.set_header("WWW-Authenticate", "Bearer");
+      } else {
+        response = co_await body(request);
+      }
+      deps.metrics.api_request(name, response.status);
+      co_return response;
+    };
+  }
+
+  // ---- parsing jobs ---------------------------------------------------------------------------
+  struct ParsedBody {
+    bool is_array = false;
+    std::vector<jobs::ParseResult> jobs;
+    std::optional<Response> failure;  // the body as a whole is unusable
+  };
+
+  ParsedBody parse_body(const Request& request) const {
+    ParsedBody out;
+    const std::string_view body = request.body;
+    const auto first = body.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) {
+      out.failure = error_response(400, "required", "the request body must be a job or an array of jobs");
+      return out;
+    }
+    if (body[first] == '[') {
+      out.is_array = true;
+      std::vector<std::string_view> parts;
+      if (!split_array(body, parts)) {
+        out.failure = error_response(400, "malformed_json", "the body is not a well-formed JSON array of jobs");
+        return out;
+      }
+      if (parts.empty()) {
+        out.failure = error_response(400, "required", "the array holds no job");
+        return out;
+      }
+      if (parts.size() > options.max_batch) {
+        out.failure =
+            error_response(400, "too_many", "at most " + std::to_string(options.max_batch) + " jobs per request");
+        return out;
+      }
+      for (auto part : parts) out.jobs.push_back(jobs::parse_job(part, options.validation));
+    } else {
+      out.jobs.push_back(jobs::parse_job(body, options.validation));
+    }
+    // Idempotency-Key: the id of a job that has none, so a retried call is the same job.
+    if (auto key = request.header("Idempotency-Key"); key && !key->empty()) {
+      for (std::size_t i = 0; i < out.jobs.size(); ++i)
+        if (out.jobs[i].job && out.jobs[i].job->id.empty())
+          out.jobs[i].job->id = "k" + sha256_hex(std::string(*key) + "#" + std::to_string(i)).substr(0, 40);
+    }
+    return out;
+  }
+
+  // ---- routes ---------------------------------------------------------------------------------
+  net::awaitable<Response> post_jobs(Request& request) {
+    auto parsed = parse_body(request);
+    if (parsed.failure) co_return std::move(*parsed.failure);
+    const auto validate = request.query_param("validate");
+    if (validate && (*validate == "1" || *validate == "true")) co_return co_await validate_only(parsed);
+
+    json errors = json::array();
+    for (std::size_t i = 0; i < parsed.jobs.size(); ++i)
+      for (const auto& e : parsed.jobs[i].errors)
+        errors.push_back(error_json(e, parsed.is_array ? std::optional<std::size_t>(i) : std::nullopt));
+    if (!errors.empty()) {
+      // A batch with one bad job enqueues nothing (as the CLI): fix and send it again, same ids.
+      json first = errors.front();
+      std::string field = first["field"].get<std::string>();
+      if (parsed.is_array)
+        field = "[" + std::to_string(first["index"].get<std::size_t>()) + "]" + (field.empty() ? "" : "." + field);
+      json e = {{"code", first["code"]}, {"message", first["message"]}, {"field", field}};
+      co_return json_response(400, json{{"error", e}, {"errors", errors}});
+    }
+    std::vector<queue::NewJob> jobs;
+    jobs.reserve(parsed.jobs.size());
+    for (auto& p : parsed.jobs) jobs.push_back(jobs::to_new_job(std::move(*p.job), options.default_max_attempts));
+    auto results = co_await deps.store.enqueue(jobs, now_epoch_ms());
+    if (!results || results->size() != jobs.size())
+      co_return error_response(503, "queue_unavailable", "the queue could not be reached; send the same request again");
+    json out = json::array();
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      const auto r = (*results)[i];
+      out.push_back({{"id", jobs[i].id},
+                     {"status", r == queue::EnqueueResult::created     ? "created"
+                                : r == queue::EnqueueResult::duplicate ? "duplicate"
+                                                                       : "cancelled"}});
+    }
+    json body = {{"jobs", out}};
+    if (!parsed.is_array) body["id"] = jobs.front().id;
+    co_return json_response(202, body);
+  }
+
+  net::awaitable<Response> validate_only(ParsedBody& parsed) {
+    DeepCheckContext context{deps.store, deps.media_client, options.validate_media_timeout};
+    json results = json::array();
+    bool all_valid = true;
+    for (std::size_t i = 0; i < parsed.jobs.size(); ++i) {
+      auto& p = parsed.jobs[i];
+      std::vector<jobs::ValidationError> errors = p.errors;
+      std::vector<jobs::ValidationError> warnings;
+      if (p.job) co_await deep_check(*p.job, context, errors, warnings);
+      json e = json::array();
+      json w = json::array();
+      for (const auto& x : errors) e.push_back(error_json(x, std::nullopt));
+      for (const auto& x : warnings) w.push_back(error_json(x, std::nullopt));
+      all_valid = all_valid && errors.empty();
+      json r = {{"index", i}, {"valid", errors.empty()}, {"errors", e}, {"warnings", w}};
+      if (p.job && !p.job->id.empty()) r["id"] = p.job->id;
+      results.push_back(r);
+    }
+    json body = {{"valid", all_valid}, {"jobs", results}};
+    if (!parsed.is_array) {
+      body["errors"] = results.front()["errors"];
+      body["warnings"] = results.front()["warnings"];
+    }
+    co_return json_response(200, body);
+  }
+
+  net::awaitable<Response> get_job(Request& request) {
+    const std::string id = request.params["id"];
+    if (!is_job_id(id)) co_return error_response(400, "invalid_value", "not a job id", "id");
+    auto r = co_await deps.store.status(id);
+    if (!r) {
+      if (r.error() == queue::QueueErrc::no_such_job) co_return error_response(404, "not_found", "no such job", "id");
+      co_return error_response(503, "queue_unavailable", "the queue could not be reached");
+    }
+    co_return json_response(200, record_json(*r));
+  }
+
+  net::awaitable<Response> delete_job(Request& request) {
+    const std::string id = request.params["id"];
+    if (!is_job_id(id)) co_return error_response(400, "invalid_value", "not a job id", "id");
+    auto r = co_await deps.store.cancel(id, now_epoch_ms());
+    if (!r) co_return error_response(503, "queue_unavailable", "the queue could not be reached; try again");
+    const std::string& answer = *r;
+    if (answer == "cancelled" || answer == "ended:cancelled")  // the second: a repeated call
+      co_return json_response(200, {{"id", id}, {"state", "cancelled"}});
+    if (answer == "pending")
+      co_return json_response(
+          202,
+          {{"id", id}, {"state", "cancel_pending"}, {"message", "no such job yet; it is cancelled if it arrives"}});
+    const auto colon = answer.find(':');
+    const std::string state = colon == std::string::npos ? answer : answer.substr(colon + 1);
+    const bool started = answer.starts_with("started:");
+    json e = {{"code", started ? "already_started" : "already_ended"},
+              {"message", std::string("the job has already ") + (started ? "started" : "ended") + " (" + state +
+                              "); it was not cancelled"},
+              {"field", "id"}};
+    co_return json_response(409, {{"error", e}, {"id", id}, {"state", state}});
+  }
+
+  net::awaitable<Response> put_job(Request& request) {
+    const std::string id = request.params["id"];
+    if (!is_job_id(id)) co_return error_response(400, "invalid_value", "not a job id", "id");
+    auto parsed = jobs::parse_job(request.body, options.validation);
+    if (!parsed.job) {
+      json errors = json::array();
+      for (const auto& e : parsed.errors) errors.push_back(error_json(e, std::nullopt));
+      co_return json_response(400, {{"error", errors.front()}, {"errors", errors}});
+    }
+    if (parsed.job->id.empty()) parsed.job->id = id;
+    if (parsed.job->id != id)
+      co_return error_response(400, "invalid_value", "the body's id differs from the URL's", "id");
+    auto job = jobs::to_new_job(std::move(*parsed.job), options.default_max_attempts);
+    auto r = co_await deps.store.replace(job, now_epoch_ms());
+    if (!r) co_return error_response(503, "queue_unavailable", "the queue could not be reached; try again");
+    const std::string& answer = *r;
+    if (answer == "replaced") co_return json_response(200, {{"id", id}, {"status", "replaced"}});
+    if (answer == "unknown")
+      co_return error_response(404, "not_found", "no such job (POST /v1/jobs creates one)", "id");
+    const auto colon = answer.find(':');
+    const std::string state = colon == std::string::npos ? answer : answer.substr(colon + 1);
+    const bool started = answer.starts_with("started:");
+    json e = {{"code", started ? "already_started" : "already_ended"},
+              {"message", std::string("the job has already ") + (started ? "started" : "ended") + " (" + state +
+                              "); it was not replaced"},
+              {"field", "id"}};
+    co_return json_response(409, {{"error", e}, {"id", id}, {"state", state}});
+  }
+
+  net::awaitable<Response> list_jobs(Request& request) {
+    const std::string account = request.query_param("account").value_or("");
+    const std::string state = request.query_param("state").value_or("");
+    const std::string platform = request.query_param("platform").value_or("");
+    int limit = 100;
+    if (auto l = request.query_param("limit")) {
+      try {
+        limit = std::stoi(*l);
+      } catch (const std::exception&) {
+        limit = 0;
+      }
+      if (limit < 1 || limit > kMaxListLimit)
+        co_return error_response(400, "invalid_value", "limit must be 1 to " + std::to_string(kMaxListLimit), "limit");
+    }
+    if (!platform.empty() &&
+        std::find(options.platforms.begin(), options.platforms.end(), platform) == options.platforms.end())
+      co_return error_response(400, "invalid_value", "platform must be instagram, facebook, tiktok or x", "platform");
+    std::vector<std::string> platforms;
+    if (!account.empty())
+      platforms = platform.empty() ? options.platforms : std::vector<std::string>{platform};
+    else
+      platforms.emplace_back();
+    json out = json::array();
+    for (const auto& p : platforms) {
+      auto rows = co_await deps.store.list(p, account, state, limit);
+      if (!rows) co_return error_response(503, "queue_unavailable", "the queue could not be reached");
+      for (const auto& row : *rows) {
+        if (!platform.empty() && row.count("platform") != 0 && row.at("platform") != platform) continue;
+        if (out.size() < static_cast<std::size_t>(limit)) out.push_back(row_json(row));
+      }
+    }
+    co_return json_response(200, {{"jobs", out}});
+  }
+
+  net::awaitable<std::optional<queue::QueueStats>> queue_stats() {
+    auto st = co_await deps.store.stats(options.platforms, now_epoch_ms());
+    if (!st) co_return std::nullopt;
+    co_return std::move(*st);
+  }
+
+  net::awaitable<Response> stats(Request&) {
+    auto st = co_await queue_stats();
+    if (!st) co_return error_response(503, "queue_unavailable", "the queue could not be reached");
+    json out = {{"queued_by_platform", st->ready_by_platform},
+                {"scheduled", st->scheduled},
+                {"running", st->running},
+                {"dead_or_needs_review", st->dead},
+                {"inbox", st->inbox},
+                {"control", st->control},
+                {"finished_total", st->totals},
+                {"oldest_due_not_started_ms", st->oldest_due_age_ms}};
+    if (deps.outbox) {
+      auto ob = co_await deps.outbox->stats(now_epoch_ms());
+      if (ob) out["outbox"] = {{"pending", ob->pending}, {"dead", ob->dead}, {"claimed", ob->claimed}};
+    }
+    out["consuming"] = deps.consuming ? deps.consuming() : false;
+    co_return json_response(200, out);
+  }
+
+  net::awaitable<Response> health(Request&) {
+    json problems = json::array();
+    const bool consuming = deps.consuming && deps.consuming();
+    if (!consuming) problems.push_back("not consuming jobs");
+    auto pong = co_await net::with_timeout(deps.store.client().exec("PING"), kHealthRedisTimeout);
+    if (!pong || !*pong || (*pong)->is_error()) {
+      problems.push_back("Redis does not answer");
+    } else {
+      auto st = co_await queue_stats();
+      if (!st)
+        problems.push_back("queue figures unavailable");
+      else if (st->oldest_due_age_ms > options.health_max_lag.count())
+        problems.push_back("the oldest due job has waited " + std::to_string(st->oldest_due_age_ms) + " ms");
+    }
+    if (problems.empty()) co_return json_response(200, {{"status", "ok"}});
+    co_return json_response(503, {{"status", "unhealthy"}, {"problems", problems}});
+  }
+
+  net::awaitable<Response> metrics(Request&) {
+    QueueFigures figures;
+    if (auto st = co_await queue_stats()) {
+      figures.ready_by_platform = st->ready_by_platform;
+      figures.scheduled = st->scheduled;
+      figures.running = st->running;
+      figures.dead = st->dead;
+      figures.inbox = st->inbox;
+      figures.control = st->control;
+      figures.oldest_due_age_ms = st->oldest_due_age_ms;
+      if (deps.outbox) {
+        if (auto ob = co_await deps.outbox->stats(now_epoch_ms())) {
+          figures.outbox_pending = ob->pending;
+          figures.outbox_dead = ob->dead;
+        }
+      }
+      deps.metrics.queue_figures(figures);
+    }
+    co_return Response::typed(200, deps.metrics.text(), "text/plain; version=0.0.4; charset=utf-8");
+  }
+};
+
+ApiServer::ApiServer(const net::Executor& executor, ApiDependencies deps, ApiOptions options)
+    : state_(std::make_unique<State>(std::move(deps), std::move(options))) {
+  State& s = *state_;
+  server::Router router;
+  auto bind = [&s](net::awaitable<Response> (State::*fn)(Request&)) {
+    return [&s, fn](Request& r) { return (s.*fn)(r); };
+  };
+  router.add("POST", "/v1/jobs", s.route("POST /v1/jobs", true, bind(&State::post_jobs)));
+  router.add("GET", "/v1/jobs", s.route("GET /v1/jobs", true, bind(&State::list_jobs)));
+  router.add("GET", "/v1/jobs/{id}", s.route("GET /v1/jobs/{id}", true, bind(&State::get_job)));
+  router.add("DELETE", "/v1/jobs/{id}", s.route("DELETE /v1/jobs/{id}", true, bind(&State::delete_job)));
+  router.add("PUT", "/v1/jobs/{id}", s.route("PUT /v1/jobs/{id}", true, bind(&State::put_job)));
+  router.add("GET", "/v1/stats", s.route("GET /v1/stats", true, bind(&State::stats)));
+  router.add("GET", "/healthz", s.route("GET /healthz", false, bind(&State::health)));
+  router.add("GET", "/metrics", s.route("GET /metrics", !s.options.public_metrics, bind(&State::metrics)));
+  router.set_fallback(s.route("other", true, [](Request& r) -> net::awaitable<Response> {
+    co_return error_response(404, "not_found", "no route " + r.method + " " + r.path.substr(0, 64));
+  }));
+  auto server_options = s.options.server;
+  server_options.json_errors = true;
+  server_ = std::make_unique<server::Server>(executor, std::move(router), std::move(server_options));
+}
+
+ApiServer::~ApiServer() = default;
+
+net::error_code ApiServer::listen(const std::string& host, std::uint16_t port) {
+  return server_->listen(host, port);
+}
+std::uint16_t ApiServer::port() const {
+  return server_->port();
+}
+void ApiServer::start() {
+  server_->start();
+}
+void ApiServer::stop() {
+  server_->stop();
+}
+
+}  // namespace schedulo::daemon
