@@ -3,11 +3,14 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <iostream>
+#include <limits>
 #include <memory>
+#include <optional>
 
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
 #include "daemon/api_runtime.hpp"
+#include "daemon/progress.hpp"
 #include "daemon/runtime.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "jobs/dispatcher.hpp"
@@ -365,6 +368,149 @@ int command_pause(const std::string& config_path, const std::string& target, boo
     auto r = co_await store.set_paused(target, pause);
     if (!r) co_return kExitFailure;
     std::cout << target << (pause ? ": paused\n" : ": resumed\n");
+    co_return kExitOk;
+  });
+}
+
+// ---- dead retry of many jobs and dead purge, in batches with progress (issue 15) ----
+namespace {
+
+constexpr std::size_t kRetryBatch = 200;  // ids per script call: short scripts, few round trips
+constexpr int kPurgeBatch = 500;          // jobs deleted per script call, so Redis never stalls long
+constexpr std::size_t kListedProblems = 20;
+
+std::optional<std::int64_t> cutoff_or_report(const std::string& command, const std::string& before) {
+  if (before.empty()) return now_epoch_ms();
+  auto parsed = parse_rfc3339_ms(before);
+  if (!parsed)
+    std::cerr << "schedulo " << command << ": --before must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z\n";
+  return parsed;
+}
+
+}  // namespace
+
+int command_dead_retry(const std::string& config_path, const std::vector<std::string>& given, bool all,
+                       const std::string& platform, const std::string& before) {
+  std::vector<std::string> ids;
+  for (const auto& t : given) {
+    if (t == "-") {
+      for (std::string line; std::getline(std::cin, line);) {
+        line.erase(line.find_last_not_of(" \t\r") + 1);
+        line.erase(0, line.find_first_not_of(" \t"));
+        if (!line.empty()) ids.push_back(line);
+      }
+    } else {
+      ids.push_back(t);
+    }
+  }
+  if (all == !given.empty()) {
+    std::cerr << "schedulo dead retry: give job ids (or - to read them from stdin) or --all, not both\n";
+    return kExitUsage;
+  }
+  if (!all && !before.empty()) {
+    std::cerr << "schedulo dead retry: --before goes with --all\n";
+    return kExitUsage;
+  }
+  if (!all && ids.empty()) {
+    std::cerr << "schedulo dead retry: no job id given\n";
+    return kExitUsage;
+  }
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  const auto cutoff = cutoff_or_report("dead retry", before);
+  if (!cutoff) return kExitUsage;
+  init_logging(*config);
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    if (all) {
+      auto listed = co_await store.dead_ids(*cutoff, std::numeric_limits<long long>::max());
+      if (!listed) {
+        std::cerr << "schedulo dead retry: " << listed.error().message() << "\n";
+        co_return kExitFailure;
+      }
+      ids = std::move(*listed);
+      if (ids.empty()) {
+        std::cout << "no dead or needs_review jobs to retry\n";
+        co_return kExitOk;
+      }
+    }
+    std::optional<Progress> progress;
+    if (ids.size() > 1) progress.emplace("dead retry", ids.size());
+    std::size_t queued = 0, other_platform = 0;
+    std::vector<std::string> not_retryable;
+    for (std::size_t start = 0; start < ids.size(); start += kRetryBatch) {
+      const std::vector<std::string> batch(
+          ids.begin() + static_cast<std::ptrdiff_t>(start),
+          ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), start + kRetryBatch)));
+      auto r = co_await store.dead_retry(batch, now_epoch_ms(), platform);
+      if (!r) {
+        if (progress) progress->finish(", stopped: Redis failed");
+        std::cerr << "schedulo dead retry: " << r.error().message() << " (" << queued
+                  << " queued again before it; run the command again for the rest)\n";
+        co_return kExitFailure;
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        switch ((*r)[i]) {
+          case queue::DeadRetry::queued:
+            ++queued;
+            if (!all) std::cout << batch[i] << ": queued again with fresh attempts\n";
+            if (progress) progress->advance();
+            break;
+          case queue::DeadRetry::other_platform:
+            ++other_platform;
+            if (!all) std::cout << batch[i] << ": not a " << platform << " job; left alone\n";
+            if (progress) progress->advance();
+            break;
+          case queue::DeadRetry::not_retryable:
+            not_retryable.push_back(batch[i]);
+            if (progress) progress->fail();
+            break;
+        }
+      }
+    }
+    if (progress) progress->finish();
+    for (std::size_t i = 0; i < not_retryable.size() && i < kListedProblems; ++i)
+      std::cerr << "schedulo dead retry: " << not_retryable[i]
+                << ": not a dead or needs_review job, or a refused inbox entry (nothing to run); not queued\n";
+    if (not_retryable.size() > kListedProblems)
+      std::cerr << "schedulo dead retry: ... and " << (not_retryable.size() - kListedProblems) << " more not queued\n";
+    if (all) {
+      std::cout << "queued again: " << queued;
+      if (!platform.empty())
+        std::cout << " (" << platform << " only; " << other_platform << " of other platforms left)";
+      std::cout << "; not queued: " << not_retryable.size() << "\n";
+    }
+    co_return not_retryable.empty() ? kExitOk : kExitFailure;
+  });
+}
+
+int command_dead_purge(const std::string& config_path, const std::string& before) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  const auto cutoff = cutoff_or_report("dead purge", before);
+  if (!cutoff) return kExitUsage;
+  init_logging(*config);
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    auto total = co_await store.dead_count(*cutoff);
+    if (!total) {
+      std::cerr << "schedulo dead purge: " << total.error().message() << "\n";
+      co_return kExitFailure;
+    }
+    std::optional<Progress> progress;
+    if (*total > kPurgeBatch) progress.emplace("dead purge", static_cast<std::uint64_t>(*total));
+    long long purged = 0;
+    while (true) {
+      auto n = co_await store.dead_purge(*cutoff, kPurgeBatch);
+      if (!n) {
+        if (progress) progress->finish(", stopped: Redis failed");
+        std::cerr << "schedulo dead purge: " << n.error().message() << " (" << purged << " purged before it)\n";
+        co_return kExitFailure;
+      }
+      purged += *n;
+      if (progress) progress->advance(static_cast<std::uint64_t>(*n));
+      if (*n < kPurgeBatch) break;
+    }
+    if (progress) progress->finish();
+    std::cout << "purged " << purged << " job(s)\n";
     co_return kExitOk;
   });
 }

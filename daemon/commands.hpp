@@ -18,5 +18,11 @@ int command_dead(const std::string& config_path, const std::string& action, cons
 int command_pause(const std::string& config_path, const std::string& target, bool pause);
 int command_config_check(const std::string& config_path);
 int command_config_example();
+// ids: job ids, "-" reads one per line from stdin; or all = every dead and needs_review job finished
+// before `before` (RFC 3339, "" = now). platform: only that platform's jobs. Progress on stderr.
+int command_dead_retry(const std::string& config_path, const std::vector<std::string>& ids, bool all,
+                       const std::string& platform, const std::string& before);
+// Purges in batches with progress on stderr.
+int command_dead_purge(const std::string& config_path, const std::string& before);
 
 }  // namespace schedulo::daemon

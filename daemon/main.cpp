@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "daemon/cli_help.hpp"
 #include "daemon/commands.hpp"
 
 int main(int argc, char** argv) {
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
   int limit = 100;
   auto* list = app.add_subcommand("jobs", "list jobs, newest first (one JSON object per line)");
   with_config(list);
-  list->add_option("--platform", platform, "instagram, facebook, tiktok or x");
+  list->add_option("--platform", platform, "instagram, facebook, tiktok or x")
+      ->check(CLI::IsMember({"instagram", "facebook", "tiktok", "x"}));
   list->add_option("--account", account, "the account's key");
   list->add_option("--state", state, "queued, scheduled, running, ...");
   list->add_option("--limit", limit, "at most this many")->check(CLI::Range(1, 100000));
@@ -45,9 +47,16 @@ int main(int argc, char** argv) {
   dead->require_subcommand(1);
   auto* dead_list = dead->add_subcommand("list", "list them");
   with_config(dead_list);
-  auto* dead_retry = dead->add_subcommand("retry", "queue one again with fresh attempts");
+  std::vector<std::string> retry_ids;
+  bool retry_all = false;
+  std::string retry_platform;
+  auto* dead_retry = dead->add_subcommand("retry", "queue dead jobs again with fresh attempts (progress on stderr)");
   with_config(dead_retry);
-  dead_retry->add_option("id", id, "job id")->required();
+  dead_retry->add_option("ids", retry_ids, "job ids, or - to read one id per line from stdin");
+  dead_retry->add_flag("--all", retry_all, "every dead and needs_review job (narrowed by --platform, --before)");
+  dead_retry->add_option("--platform", retry_platform, "only this platform's jobs")
+      ->check(CLI::IsMember({"instagram", "facebook", "tiktok", "x"}));
+  dead_retry->add_option("--before", before, "with --all: only those finished before this RFC 3339 time");
   auto* dead_purge = dead->add_subcommand("purge", "delete them (ids stay duplicates for the idempotency window)");
   with_config(dead_purge);
   dead_purge->add_option("--before", before, "only those finished before this RFC 3339 time");
@@ -67,6 +76,7 @@ int main(int argc, char** argv) {
   check->add_option("file", check_path, "configuration file")->required();
   auto* example = config->add_subcommand("example", "print a complete commented example");
 
+  describe_commands(app);  // after every command is declared: footers and the error format
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -81,8 +91,8 @@ int main(int argc, char** argv) {
     if (*list) return command_jobs(config_path, platform, account, state, limit);
     if (*stats) return command_stats(config_path);
     if (*dead_list) return command_dead(config_path, "list", id, before);
-    if (*dead_retry) return command_dead(config_path, "retry", id, before);
-    if (*dead_purge) return command_dead(config_path, "purge", id, before);
+    if (*dead_retry) return command_dead_retry(config_path, retry_ids, retry_all, retry_platform, before);
+    if (*dead_purge) return command_dead_purge(config_path, before);
     if (*pause) return command_pause(config_path, target, true);
     if (*resume) return command_pause(config_path, target, false);
     if (*check) return command_config_check(check_path);

@@ -380,10 +380,45 @@ net::awaitable<Result<std::vector<std::map<std::string, std::string>>>> Store::d
 }
 
 net::awaitable<Result<bool>> Store::dead_retry(const std::string& id, std::int64_t now) {
-  redis::Args args{keys_.prefix(), s(static_cast<long long>(now)), id};
-  auto r = co_await run("dead_retry", std::move(args));
+  const std::vector<std::string> ids{id};
+  auto r = co_await dead_retry(ids, now);
   if (!r) co_return Result<bool>(boost::system::in_place_error, r.error());
-  co_return r->integer == 1;
+  co_return r->at(0) == DeadRetry::queued;
+}
+
+net::awaitable<Result<std::vector<DeadRetry>>> Store::dead_retry(const std::vector<std::string>& ids, std::int64_t now,
+                                                                 const std::string& platform) {
+  std::vector<DeadRetry> out;
+  if (ids.empty()) co_return out;
+  redis::Args args{keys_.prefix(), s(static_cast<long long>(now)), platform};
+  args.insert(args.end(), ids.begin(), ids.end());
+  auto r = co_await run("dead_retry", std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != ids.size()) co_return make_error_code(QueueErrc::bad_reply);
+  out.reserve(ids.size());
+  for (const auto& v : r->elements) {
+    if (v.integer < 0 || v.integer > 2) co_return make_error_code(QueueErrc::bad_reply);
+    out.push_back(static_cast<DeadRetry>(v.integer));
+  }
+  co_return out;
+}
+
+net::awaitable<Result<std::vector<std::string>>> Store::dead_ids(std::int64_t finished_before, long long limit) {
+  auto r = co_await client_.exec("ZRANGE", keys_.dead(), "-inf", s(static_cast<long long>(finished_before)), "BYSCORE",
+                                 "LIMIT", "0", s(limit));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return make_error_code(QueueErrc::bad_reply);
+  std::vector<std::string> ids;
+  ids.reserve(r->elements.size());
+  for (auto& e : r->elements) ids.push_back(std::move(e.str));
+  co_return ids;
+}
+
+net::awaitable<Result<long long>> Store::dead_count(std::int64_t finished_before) {
+  auto r = co_await client_.exec("ZCOUNT", keys_.dead(), "-inf", s(static_cast<long long>(finished_before)));
+  if (!r) co_return r.error();
+  if (!r->is_integer()) co_return make_error_code(QueueErrc::bad_reply);
+  co_return r->integer;
 }
 
 net::awaitable<Result<long long>> Store::dead_purge(std::int64_t finished_before, int max) {

@@ -86,6 +86,9 @@ struct JobRecord {
   std::vector<std::string> attempt_log;       // JSON lines, oldest first
 };
 
+// What dead_retry did with one id (the values are the script's answers).
+enum class DeadRetry { not_retryable = 0, queued = 1, other_platform = 2 };
+
 struct QueueStats {
   std::map<std::string, long long> ready_by_platform;
   long long scheduled = 0, running = 0, dead = 0, inbox = 0, control = 0;
@@ -135,6 +138,12 @@ class Store {
   net::awaitable<Result<QueueStats>> stats(const std::vector<std::string>& platforms, std::int64_t now);
   net::awaitable<Result<std::vector<std::map<std::string, std::string>>>> dead_list(int limit);
   net::awaitable<Result<bool>> dead_retry(const std::string& id, std::int64_t now);
+  // Many at once (one script call); `platform` non-empty leaves other platforms' jobs alone.
+  net::awaitable<Result<std::vector<DeadRetry>>> dead_retry(const std::vector<std::string>& ids, std::int64_t now,
+                                                            const std::string& platform = {});
+  // Ids of dead and needs_review jobs finished before a time, oldest first, and how many there are.
+  net::awaitable<Result<std::vector<std::string>>> dead_ids(std::int64_t finished_before, long long limit);
+  net::awaitable<Result<long long>> dead_count(std::int64_t finished_before);
   net::awaitable<Result<long long>> dead_purge(std::int64_t finished_before, int max);
   net::awaitable<Result<bool>> set_paused(const std::string& target, bool paused);
 

@@ -9,7 +9,7 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
 PACKAGES=(build-essential cmake pkg-config ccache git
   libboost1.81-dev libboost-system1.81-dev libhiredis-dev nlohmann-json3-dev libssl-dev openssl
   libspdlog-dev libfmt-dev libgtest-dev libcli11-dev zlib1g-dev curl file jq
-  redis-server redis-sentinel redis-tools
+  redis-server redis-sentinel redis-tools systemd
   clang clang-tidy clang-format libclang-rt-14-dev
   prometheus-cpp-dev webdis wrk)
 
