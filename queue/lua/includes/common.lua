@@ -22,6 +22,12 @@ local function k_control_work(worker) return P .. ':controlwork:' .. worker end
 local K_WORKERS = P .. ':workers'
 local K_INBOX = P .. ':inbox'
 local K_CONTROL = P .. ':control'
+-- Rate limits, circuit breakers and notifications (issue 5).
+local function k_rate(platform, scope, key) return P .. ':rate:' .. platform .. ':' .. scope .. ':' .. key end
+local function k_breaker(platform) return P .. ':breaker:' .. platform end
+local K_NOTIFICATIONS = P .. ':notifications'
+local function k_notified(kind, subject) return P .. ':notified:' .. kind .. ':' .. subject end
+local K_SETTINGS = P .. ':settings'
 
 -- Error codes returned to C++ (queue/store.hpp mirrors them).
 local LOST_LEASE = -1
