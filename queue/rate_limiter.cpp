@@ -11,7 +11,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string n(long long v) { return std::to_string(v); }
+std::string n(long long v) {
+  return std::to_string(v);
+}
 
 std::optional<long long> parse_count(std::string_view text) {
   long long v = 0;
@@ -122,11 +124,16 @@ RateLimiter::RateLimiter(redis::Client& client, Keys keys, LimiterOptions option
 net::awaitable<LimiterResult<Permit>> RateLimiter::reserve(const std::vector<Bucket>& buckets, milliseconds max_wait,
                                                            std::optional<std::int64_t> now_ms) {
   if (buckets.empty()) co_return Permit{true, milliseconds(0), {}, {}};
-  redis::Args args{keys_.prefix(), now_ms ? n(*now_ms) : std::string(), n(max_wait.count()),
-                   n(options_.margin.count()), n(options_.usage_slow_from), n(options_.usage_spacing.count())};
+  redis::Args args{keys_.prefix(),
+                   now_ms ? n(*now_ms) : std::string(),
+                   n(max_wait.count()),
+                   n(options_.margin.count()),
+                   n(options_.usage_slow_from),
+                   n(options_.usage_spacing.count())};
   args.reserve(args.size() + 6 * buckets.size());
   for (const auto& b : buckets) {
-    args.insert(args.end(), {b.platform, b.scope, b.key, n(b.limit.limit), n(b.limit.period.count()), n(b.limit.burst)});
+    args.insert(args.end(),
+                {b.platform, b.scope, b.key, n(b.limit.limit), n(b.limit.period.count()), n(b.limit.burst)});
   }
   auto reply = co_await client_.eval(script("rate_acquire"), {}, std::move(args));
   if (!reply) co_return reply.error();

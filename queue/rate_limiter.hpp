@@ -28,9 +28,9 @@
 namespace schedulo::queue {
 
 struct BucketLimit {
-  long long limit = 0;                      // requests per period; 0 = no static rate (blocks and usage only)
+  long long limit = 0;  // requests per period; 0 = no static rate (blocks and usage only)
   std::chrono::milliseconds period{1000};
-  long long burst = 0;                      // requests allowed at once on top of the steady rate
+  long long burst = 0;  // requests allowed at once on top of the steady rate
 
   friend bool operator==(const BucketLimit&, const BucketLimit&) = default;
 };

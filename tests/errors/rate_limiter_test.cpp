@@ -244,8 +244,8 @@ TEST(LimitTableTest, RulesParseAndBucketsCarryTheirLimit) {
   EXPECT_EQ(b.key, "tweets_create:user-7");
   EXPECT_EQ(b.limit.limit, 100);
   EXPECT_EQ(table.bucket("x", "account", "unknown").limit.limit, 0) << "no rule: blocks and usage only";
-  for (const char* bad : {"x:account:tweets_create", "x:account=1/1s", "x:user:t=1/1s", "x:app:t=a/1s",
-                          "x:app:t=1/1y", "x:app:t=1/0s", "x:app:t=1/1s+z", "x::t=1/1s", "x:app:t:u=1/1s"}) {
+  for (const char* bad : {"x:account:tweets_create", "x:account=1/1s", "x:user:t=1/1s", "x:app:t=a/1s", "x:app:t=1/1y",
+                          "x:app:t=1/0s", "x:app:t=1/1s+z", "x::t=1/1s", "x:app:t:u=1/1s"}) {
     EXPECT_FALSE(table.add_rule(bad, error)) << bad;
     EXPECT_FALSE(error.empty());
   }
@@ -314,11 +314,28 @@ TEST(SharedBucketTest, ThreeDaemonsSharingABucketNeverSendMoreThanLimitPlusBurst
   const auto start_at = now_epoch_ms() + 1500;  // lines the three up once they have started
   std::vector<Child> children;
   for (int i = 0; i < 3; ++i) {
-    children.push_back(spawn({SCHEDULO_LIMITER_CLIENT_BIN, "--redis", test::shared_redis_url(), "--prefix", prefix,
-                              "--url", server.url("/call"), "--limit", std::to_string(kLimit), "--period-ms",
-                              std::to_string(kPeriodMs), "--burst", std::to_string(kBurst), "--margin-ms",
-                              std::to_string(kMarginMs), "--callers", "10", "--duration-ms",
-                              std::to_string(kDurationMs), "--max-wait-ms", "2000", "--start-at-ms",
+    children.push_back(spawn({SCHEDULO_LIMITER_CLIENT_BIN,
+                              "--redis",
+                              test::shared_redis_url(),
+                              "--prefix",
+                              prefix,
+                              "--url",
+                              server.url("/call"),
+                              "--limit",
+                              std::to_string(kLimit),
+                              "--period-ms",
+                              std::to_string(kPeriodMs),
+                              "--burst",
+                              std::to_string(kBurst),
+                              "--margin-ms",
+                              std::to_string(kMarginMs),
+                              "--callers",
+                              "10",
+                              "--duration-ms",
+                              std::to_string(kDurationMs),
+                              "--max-wait-ms",
+                              "2000",
+                              "--start-at-ms",
                               std::to_string(start_at)},
                              dir.file("client" + std::to_string(i) + ".out")));
     ASSERT_GT(children.back().pid, 0);

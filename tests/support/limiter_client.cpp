@@ -87,36 +87,42 @@ int main(int argc, char** argv) {
   const auto deadline = std::chrono::steady_clock::now() + milliseconds(duration_ms);
   net::Countdown done(io.get_executor(), callers);
   for (int i = 0; i < callers; ++i) {
-    net::asio::co_spawn(io, [&]() -> net::awaitable<void> {
-      http::Request request;
-      request.url = url;
-      request.timeouts.total = milliseconds(5000);
-      while (std::chrono::steady_clock::now() < deadline) {
-        auto permit = co_await limiter.acquire(buckets, milliseconds(max_wait_ms));
-        if (!permit) {
-          ++counts.redis_errors;
-          co_await sleep_for(milliseconds(50));
-          continue;
-        }
-        if (!permit->granted) {
-          ++counts.refused;  // a daemon would defer the job; here the caller waits and asks again
-          co_await sleep_for(permit->wait);
-          continue;
-        }
-        ++counts.granted;
-        auto response = co_await http_client.request(request);
-        if (response && response->ok())
-          ++counts.ok;
-        else
-          ++counts.failed;
-      }
-      done.done();
-    }, net::asio::detached);
+    net::asio::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+          http::Request request;
+          request.url = url;
+          request.timeouts.total = milliseconds(5000);
+          while (std::chrono::steady_clock::now() < deadline) {
+            auto permit = co_await limiter.acquire(buckets, milliseconds(max_wait_ms));
+            if (!permit) {
+              ++counts.redis_errors;
+              co_await sleep_for(milliseconds(50));
+              continue;
+            }
+            if (!permit->granted) {
+              ++counts.refused;  // a daemon would defer the job; here the caller waits and asks again
+              co_await sleep_for(permit->wait);
+              continue;
+            }
+            ++counts.granted;
+            auto response = co_await http_client.request(request);
+            if (response && response->ok())
+              ++counts.ok;
+            else
+              ++counts.failed;
+          }
+          done.done();
+        },
+        net::asio::detached);
   }
-  net::asio::co_spawn(io, [&]() -> net::awaitable<void> {
-    co_await done.wait();
-    client.stop();
-  }, net::asio::detached);
+  net::asio::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        co_await done.wait();
+        client.stop();
+      },
+      net::asio::detached);
   io.run();
   std::printf("LIMITER granted=%ld refused=%ld ok=%ld failed=%ld redis_errors=%ld\n", counts.granted, counts.refused,
               counts.ok, counts.failed, counts.redis_errors);
