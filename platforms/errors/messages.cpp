@@ -34,11 +34,13 @@ FriendlyMessage friendly_message(std::string_view platform, std::string_view cod
       for (const auto& name : *list)
         if (name.is_string()) sections.push_back(name.get<std::string>());
   const std::string c(code), s(subcode);
+  std::string both = c;
+  both.append("/").append(s);
   for (const auto& name : sections) {
     const auto it = all.find(name);
     if (it == all.end() || !it->is_object()) continue;
     if (!s.empty())
-      if (const json* e = entry(*it, c + "/" + s)) return from(*e);
+      if (const json* e = entry(*it, both)) return from(*e);
     if (const json* e = entry(*it, c)) return from(*e);
     if (const json* e = entry(*it, s)) return from(*e);
   }

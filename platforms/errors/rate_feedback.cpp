@@ -51,6 +51,16 @@ std::vector<queue::RateObservation> meta_observations(const http::Headers& heade
   return out;
 }
 
+std::optional<SystemTime> meta_regain_at(const http::Headers& headers, SystemTime now) {
+  int minutes = 0;
+  if (const auto value = headers.get("X-Business-Use-Case-Usage"))
+    for (const auto& u : parse_buc_usage(*value)) minutes = std::max(minutes, u.regain_minutes);
+  if (const auto value = headers.get("X-Page-Usage"))
+    if (const auto u = parse_app_usage(*value); u && u->regain_minutes) minutes = std::max(minutes, *u->regain_minutes);
+  if (minutes <= 0) return std::nullopt;
+  return now + std::chrono::minutes(minutes);
+}
+
 std::optional<SystemTime> x_rate_limit_clears_at(const http::Response& response, SystemTime now) {
   bool limited = response.status == 429;
   if (!limited && !response.body.empty()) {

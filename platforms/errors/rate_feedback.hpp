@@ -35,6 +35,11 @@ struct MetaBuckets {
 };
 std::vector<queue::RateObservation> meta_observations(const http::Headers& headers, const MetaBuckets& b);
 
+// When Meta's throttle (codes 4, 17, 32, 613, 80001, 80002 in the platform's mapping) clears: the
+// latest estimated_time_to_regain_access among the BUC entries and X-Page-Usage, nullopt when none
+// gives one (the mapping then uses its default).
+std::optional<SystemTime> meta_regain_at(const http::Headers& headers, SystemTime now);
+
 // When a 429 (or X v1.1's code 88 body) clears: the 24-hour reset when that set is exhausted, else the
 // window's reset; 15 minutes when X sent no reset.
 std::optional<SystemTime> x_rate_limit_clears_at(const http::Response& response, SystemTime now);

@@ -181,6 +181,17 @@ TEST(MetaUsageTest, HeadersBecomeUsageReadingsOfTheirBuckets) {
   EXPECT_EQ(obs[1].blocked_for, 12min);
 }
 
+TEST(MetaUsageTest, TheRegainTimeIsTheLatestAnyObjectGives) {
+  const auto h = headers({{"X-Business-Use-Case-Usage",
+                           R"({"1":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":12}],
+                               "2":[{"type":"instagram","call_count":100,"estimated_time_to_regain_access":30}]})"}});
+  EXPECT_EQ(meta_regain_at(h, kNow), kNow + 30min);
+  EXPECT_FALSE(meta_regain_at(headers({{"X-App-Usage", R"({"call_count":100})"}}), kNow)) << "none given";
+  EXPECT_EQ(
+      meta_regain_at(headers({{"X-Page-Usage", R"({"call_count":100,"estimated_time_to_regain_access":3})"}}), kNow),
+      kNow + 3min);
+}
+
 // ---- TikTok (section 2) -------------------------------------------------------------------------
 
 TEST(TikTokErrorTest, TheEnvelopeAndItsRateLimitBody) {
