@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ struct DispatcherOptions {
   std::function<void(const Job& job, const queue::Lease& lease, queue::Settle& settle,
                      std::chrono::steady_clock::duration elapsed)>
       on_settle;
+  // How long a platform is known to refuse calls (its circuit is open: queue::CircuitBreaker::
+  // blocked_for); its jobs are then deferred that long without running, using no attempt. Empty: never.
+  std::function<std::optional<std::chrono::milliseconds>(std::string_view platform)> platform_blocked;
 };
 
 struct DispatcherCounters {
