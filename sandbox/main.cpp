@@ -17,6 +17,7 @@
 #include "sandbox/core/core.hpp"
 #include "sandbox/core/tls.hpp"
 #include "sandbox/daemon_config.hpp"
+#include "sandbox/graph/graph.hpp"
 
 namespace {
 
@@ -95,10 +96,11 @@ int main(int argc, char** argv) {
   log::init(log::Format::text, log_level);
 
   boost::asio::io_context io;
-  sandbox::Core core(io.get_executor(), {state_file, frozen, 10000});
+  sandbox::Core core(io.get_executor(), {state_file, frozen, 10000, scheme, material ? material->ca_file : ""});
   const auto airtable = sandbox::airtable::install(core);
   const auto bubble = sandbox::bubble::install(core);
   const auto cdn = sandbox::cdn::install(core);
+  const auto graph = sandbox::graph::install(core);
   std::string error;
   if (!core.load_state(error)) {
     std::cerr << "schedulo-sandbox: --state: " << error << "\n";
