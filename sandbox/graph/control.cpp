@@ -74,7 +74,8 @@ void Emulator::load(const json& j) {
   sessions_ = j.value("sessions", json::object()).get<std::map<std::string, UploadSession>>();
   codes_ = j.value("codes", json::object()).get<std::map<std::string, AuthCode>>();
   usage_.clear();
-  for (const auto& [key, value] : j.value("usage", json::object()).items()) usage_[key].from_json(value);
+  const json usage = j.value("usage", json::object());
+  for (const auto& [key, value] : usage.items()) usage_[key].from_json(value);
   consent_ = j.value("consent", json::object());
   next_id_ = j.value("next_id", next_id_);
 }

@@ -2,10 +2,18 @@
 // paths, the error envelope, usage headers and throttles, the tokens of Facebook Login (dialog, code,
 // fb_exchange_token, Page tokens from me/accounts, debug_token, revocation), session events, the
 // Resumable Upload API, and the core's faults in Graph's shapes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
+#include <filesystem>
+#include <memory>
 
 #include "tests/sandbox/graph_support.hpp"
 
@@ -42,6 +50,33 @@ std::map<std::string, std::string> location_params(const std::string& location) 
     out[item.substr(0, eq)] = eq == std::string::npos ? "" : item.substr(eq + 1);
     at = amp + 1;
   }
+  return out;
+}
+
+// One request over TLS with a client of OpenSSL's own that trusts only `ca_file`; the raw answer.
+std::string tls_exchange(std::uint16_t port, const std::string& ca_file, const std::string& request) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) return "<cannot load CA>";
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "<cannot connect>";
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), "127.0.0.1");
+  SSL_set_fd(ssl.get(), fd);
+  std::string out;
+  if (SSL_connect(ssl.get()) == 1) {
+    SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
+    std::array<char, 4096> buf{};
+    for (int n; (n = SSL_read(ssl.get(), buf.data(), static_cast<int>(buf.size()))) > 0;)
+      out.append(buf.data(), static_cast<std::size_t>(n));
+  } else {
+    out = "<handshake failed>";
+  }
+  ::close(fd);
   return out;
 }
 
@@ -371,6 +406,81 @@ TEST_F(GraphEmulator, TheResumableUploadApiResumesFromTheOffsetItReports) {
   const auto done = http(port(), "POST", "/graph/v25.0/" + session, data.substr(1200), rest);
   ASSERT_EQ(done.status, 200) << done.body;
   EXPECT_TRUE(done.json()["h"].get<std::string>().starts_with("4:"));
+}
+
+TEST_F(GraphEmulator, SeededUsersGetPagesLinkedAccountsAndWorkingTokens) {
+  const auto seeded = admin("POST", "/graph/facebook/users",
+                            {{"name", "Seeded"},
+                             {"pages", {{{"name", "Shop"}, {"instagram", {{"username", "shop.ig"}}}}, {{"name", "Blog"}}}}});
+  ASSERT_EQ(seeded["pages"].size(), 2U) << seeded.dump();
+  const auto shop = seeded["pages"][0];
+  const std::string ig = shop["instagram_user_id"];
+  const auto account = get("/graph/v25.0/" + ig, {{"fields", "username"}, {"access_token", shop["access_token"]}});
+  ASSERT_EQ(account.status, 200) << account.body;
+  EXPECT_EQ(account.json()["username"], "shop.ig");
+  const auto me = get("/graph/v25.0/me", {{"fields", "id,name"}, {"access_token", seeded["user_token"]}});
+  EXPECT_EQ(me.json()["name"], "Seeded");
+  // Another user's Page is not reachable with these tokens.
+  expect_error(get(std::string("/graph/v25.0/") + kFbPage, {{"access_token", shop["access_token"]}}), 100, 33);
+  const auto tokens = admin("GET", "/graph/tokens?user_id=" + seeded["user_id"].get<std::string>());
+  EXPECT_EQ(tokens["tokens"].size(), 3U);  // the user token and two Page tokens
+  admin("POST", "/graph/reset");
+  expect_error(get("/graph/v25.0/" + ig, {{"access_token", shop["access_token"]}}), 100, 33);
+  expect_error(get(std::string("/graph/v25.0/") + kFbPage, {{"access_token", shop["access_token"]}}), 190);
+}
+
+TEST(GraphEmulatorState, PublishedMediaAndTokensSurviveARestart) {
+  char dir_template[] = "/tmp/schedulo-graph-state.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string state = dir + "/state.json";
+  std::string media_id;
+  std::string token;
+  {
+    SandboxProcess first({"--frozen-clock", "--state", state});
+    const auto base = "http://127.0.0.1:" + std::to_string(first.port());
+    const auto created = http(first.port(), "POST", std::string("/graph/v25.0/") + kIgUser + "/media",
+                              "image_url=" + base + "/cdn/jpeg&access_token=" + kIgPageToken,
+                              {{"Content-Type", "application/x-www-form-urlencoded"}});
+    ASSERT_EQ(created.status, 200) << created.body;
+    const auto published = http(first.port(), "POST", std::string("/graph/v25.0/") + kIgUser + "/media_publish",
+                                "creation_id=" + created.json()["id"].get<std::string>() + "&access_token=" + kIgPageToken,
+                                {{"Content-Type", "application/x-www-form-urlencoded"}});
+    ASSERT_EQ(published.status, 200) << published.body;
+    media_id = published.json()["id"];
+    token = http_json(first.port(), "POST", "/_sandbox/graph/instagram/users", {{"username", "kept"}})["access_token"];
+    EXPECT_EQ(first.stop(), 0);
+  }
+  SandboxProcess second({"--state", state});
+  const auto media = http(second.port(), "GET", "/graph/v25.0/" + media_id + "?fields=id,media_type&access_token=" + kIgPageToken);
+  EXPECT_EQ(media.status, 200) << media.body;
+  EXPECT_EQ(media.json()["media_type"], "IMAGE");
+  EXPECT_EQ(http(second.port(), "GET", "/graph-instagram/v25.0/me?access_token=" + token).status, 200);
+  EXPECT_EQ(second.stop(), 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(GraphEmulatorTls, MediaUrlsAreFetchedOverHttpsTrustingTheSandboxCa) {
+  char dir_template[] = "/tmp/schedulo-graph-tls.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  SandboxProcess sandbox({"--frozen-clock", "--tls", "--tls-dir", dir});
+  const auto port = std::to_string(sandbox.port());
+  const std::string body = "image_url=https://127.0.0.1:" + port + "/cdn/jpeg&access_token=" + kIgPageToken;
+  const auto answer = tls_exchange(sandbox.port(), dir + "/ca.pem",
+                                   std::string("POST /graph/v25.0/") + kIgUser + "/media HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                       port + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
+  EXPECT_NE(answer.find("\"id\":\"1788"), std::string::npos) << answer;
+  // The resumable upload URI is https like the sandbox.
+  const std::string resumable = "media_type=REELS&upload_type=resumable&access_token=" + std::string(kIgPageToken);
+  const auto reel = tls_exchange(sandbox.port(), dir + "/ca.pem",
+                                 std::string("POST /graph/v25.0/") + kIgUser + "/media HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                     port + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                                     std::to_string(resumable.size()) + "\r\nConnection: close\r\n\r\n" + resumable);
+  EXPECT_NE(reel.find("\"uri\":\"https://127.0.0.1:" + port + "/rupload/ig-api-upload/v25.0/"), std::string::npos) << reel;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
