@@ -101,12 +101,13 @@ void Core::route(const std::string& api, std::string name, std::string method, s
 
 void Core::route_dynamic(std::string method, std::string pattern, Dispatcher dispatcher) {
   auto shared = std::make_shared<const Dispatcher>(std::move(dispatcher));
-  routes_.push_back({std::move(method), std::move(pattern), [this, shared](Request& request) -> net::awaitable<Response> {
-                       Dispatch d = (*shared)(request);
-                       const ApiSpec* spec = find_api(d.api);
-                       if (!spec) throw std::logic_error("sandbox: dispatch to unregistered api " + d.api);
-                       co_return co_await run(*spec, d.name, d.handler, request);
-                     }});
+  routes_.push_back(
+      {std::move(method), std::move(pattern), [this, shared](Request& request) -> net::awaitable<Response> {
+         Dispatch d = (*shared)(request);
+         const ApiSpec* spec = find_api(d.api);
+         if (!spec) throw std::logic_error("sandbox: dispatch to unregistered api " + d.api);
+         co_return co_await run(*spec, d.name, d.handler, request);
+       }});
 }
 
 void Core::admin_route(std::string method, const std::string& pattern, RouteHandler handler) {

@@ -58,7 +58,8 @@ std::optional<Url> parse_url(const std::string& text) {
     u.host = authority.substr(0, colon);
     if (colon != std::string::npos) u.port = authority.substr(colon + 1);
   }
-  if (u.host.empty() || u.port.empty() || u.port.size() > 5 || u.port.find_first_not_of("0123456789") != std::string::npos)
+  if (u.host.empty() || u.port.empty() || u.port.size() > 5 ||
+      u.port.find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
   return u;
 }

@@ -12,10 +12,10 @@
 namespace schedulo::sandbox {
 
 struct FetchOptions {
-  std::chrono::milliseconds timeout{30000};  // the whole fetch, connect to last byte
+  std::chrono::milliseconds timeout{30000};         // the whole fetch, connect to last byte
   std::uint64_t keep_bytes = 64ULL * 1024 * 1024;   // body bytes kept in `body` (the rest only counted)
   std::uint64_t max_bytes = 1024ULL * 1024 * 1024;  // a longer body is abandoned (error "too_large")
-  std::string ca_file;                               // extra trust anchor for https (PEM)
+  std::string ca_file;                              // extra trust anchor for https (PEM)
 };
 
 struct FetchResult {

@@ -27,15 +27,35 @@ bool http_url(const std::string& url) {
 }
 
 GraphError video_upload_error(const std::string& message) {
-  return GraphError{400, 6000, 0, "(#6000) There was a problem uploading your video file: " + message,
-                    "OAuthException", "Video upload failed", message, false, nullptr};
+  return GraphError{400,
+                    6000,
+                    0,
+                    "(#6000) There was a problem uploading your video file: " + message,
+                    "OAuthException",
+                    "Video upload failed",
+                    message,
+                    false,
+                    nullptr};
 }
 
-const std::vector<std::string> kPostFields{"id",         "message",       "created_time", "updated_time",
-                                           "permalink_url", "is_published", "status_type",  "full_picture",
-                                           "attachments", "shares",        "reactions",    "comments",
-                                           "likes",       "scheduled_publish_time", "from", "object_id",
-                                           "story",       "is_hidden"};
+constexpr std::string_view kPostFields[] = {"id",
+                                            "message",
+                                            "created_time",
+                                            "updated_time",
+                                            "permalink_url",
+                                            "is_published",
+                                            "status_type",
+                                            "full_picture",
+                                            "attachments",
+                                            "shares",
+                                            "reactions",
+                                            "comments",
+                                            "likes",
+                                            "scheduled_publish_time",
+                                            "from",
+                                            "object_id",
+                                            "story",
+                                            "is_hidden"};
 
 }  // namespace
 
@@ -63,7 +83,7 @@ std::optional<GraphError> Emulator::fb_post_fields(const Post& post, const std::
   const auto created = post.scheduled_ms > 0 && visible ? post.scheduled_ms : post.created_ms;
   out["id"] = post.id;
   for (const auto& f : fields) {
-    if (!contains(kPostFields, f.name)) return errors::unknown_field(f.name, "Post");
+    if (!listed(kPostFields, f.name)) return errors::unknown_field(f.name, "Post");
     if (f.name == "message" && !post.message.empty()) out["message"] = post.message;
     if (f.name == "created_time") out["created_time"] = graph_time(created);
     if (f.name == "updated_time") out["updated_time"] = graph_time(created);
@@ -74,12 +94,9 @@ std::optional<GraphError> Emulator::fb_post_fields(const Post& post, const std::
       out["scheduled_publish_time"] = post.scheduled_ms / kSecondMs;
     if (f.name == "from") out["from"] = {{"id", post.page_id}, {"name", pages_.at(post.page_id).name}};
     if (f.name == "status_type") {
-      static const std::map<std::string, std::string> kTypes{{"status", "mobile_status_update"},
-                                                             {"link", "shared_story"},
-                                                             {"photo", "added_photos"},
-                                                             {"album", "added_photos"},
-                                                             {"video", "added_video"},
-                                                             {"reel", "added_video"}};
+      static const std::map<std::string, std::string> kTypes{
+          {"status", "mobile_status_update"}, {"link", "shared_story"}, {"photo", "added_photos"},
+          {"album", "added_photos"},          {"video", "added_video"}, {"reel", "added_video"}};
       out["status_type"] = kTypes.at(post.kind);
     }
     if (f.name == "object_id" && (post.kind == "photo" || post.kind == "video" || post.kind == "reel"))
@@ -157,10 +174,10 @@ Response Emulator::fb_feed_create(Call& c) {
     attached.push_back(json::parse(p.str("attached_media[" + std::to_string(i) + "]"), nullptr, false));
   for (std::size_t i = 0; i < attached.size(); ++i) {
     const auto& item = attached[i];
-    const std::string id = item.is_object() && item.contains("media_fbid")
-                               ? (item["media_fbid"].is_string() ? item["media_fbid"].get<std::string>()
-                                                                 : item["media_fbid"].dump())
-                               : "";
+    const std::string id =
+        item.is_object() && item.contains("media_fbid")
+            ? (item["media_fbid"].is_string() ? item["media_fbid"].get<std::string>() : item["media_fbid"].dump())
+            : "";
     auto photo = photos_.find(id);
     if (photo == photos_.end() || photo->second.page_id != page_id || photo->second.published ||
         !photo->second.post_id.empty())
@@ -223,9 +240,8 @@ Response Emulator::fb_posts(Call& c) {
     if (post.page_id == page_id && !post.deleted && visible) list.push_back(&post);
   }
   auto when = [](const Post* p) { return p->scheduled_ms > 0 ? p->scheduled_ms : p->created_ms; };
-  std::sort(list.begin(), list.end(), [&](const Post* a, const Post* b) {
-    return when(a) != when(b) ? when(a) > when(b) : a->id > b->id;
-  });
+  std::sort(list.begin(), list.end(),
+            [&](const Post* a, const Post* b) { return when(a) != when(b) ? when(a) > when(b) : a->id > b->id; });
   std::vector<std::string> ids;
   for (const auto* post : list) ids.push_back(post->id);
   return paginate(
@@ -276,8 +292,8 @@ net::awaitable<Response> Emulator::fb_photo_create(Call& c) {
   const auto facts = facts_of(bytes, static_cast<std::int64_t>(bytes.size()));
   static const std::vector<std::string> kImages{"jpeg", "png", "gif", "webp"};
   if (!contains(kImages, facts.value("format", std::string())) || facts.value("width", 0) == 0)
-    co_return fail(c, GraphError{400, 324, 0, "(#324) Missing or invalid image file", "OAuthException", "", "", false,
-                                 nullptr});
+    co_return fail(
+        c, GraphError{400, 324, 0, "(#324) Missing or invalid image file", "OAuthException", "", "", false, nullptr});
   Photo photo;
   photo.id = new_id(300000000000000ULL);
   photo.page_id = page_id;
@@ -361,7 +377,8 @@ void Emulator::fb_start_processing(Video& v) {
     const double width = f.value("width", 0);
     const double height = f.value("height", 0);
     if (duration < 3 || duration > 90)
-      v.error_message = "Reels must be 3 to 90 seconds long; this video is " + std::to_string(static_cast<int>(duration)) + " s.";
+      v.error_message =
+          "Reels must be 3 to 90 seconds long; this video is " + std::to_string(static_cast<int>(duration)) + " s.";
     else if (height <= 0 || std::abs(width / height - 9.0 / 16.0) > 0.01)
       v.error_message = "Reels must have a 9:16 aspect ratio.";
     else if (width < 540 || height < 960)
@@ -437,7 +454,8 @@ json Emulator::fb_video_status(const Video& v) const {
   if (v.phase == "publishing") {
     json publishing{{"status", "in_progress"}};
     if (v.video_state == "SCHEDULED") {
-      publishing = {{"status", "not_started"}, {"publish_status", "scheduled"}, {"publish_time", v.scheduled_ms / kSecondMs}};
+      publishing = {
+          {"status", "not_started"}, {"publish_status", "scheduled"}, {"publish_time", v.scheduled_ms / kSecondMs}};
     }
     return {{"video_status", "processing"},
             {"uploading_phase", complete},
@@ -446,7 +464,8 @@ json Emulator::fb_video_status(const Video& v) const {
   }
   json publishing = not_started;
   if (!v.post_id.empty())
-    publishing = {{"status", "complete"}, {"publish_status", "published"}, {"publish_time", v.published_ms / kSecondMs}};
+    publishing = {
+        {"status", "complete"}, {"publish_status", "published"}, {"publish_time", v.published_ms / kSecondMs}};
   else if (v.video_state == "DRAFT")
     publishing = {{"status", "not_started"}, {"publish_status", "draft"}};
   return {{"video_status", "ready"},
@@ -466,8 +485,13 @@ net::awaitable<Response> Emulator::fb_video_create(Call& c) {
   v.title = p.str("title");
   v.description = p.str("description");
   v.published = p.boolean("published").value_or(true);
+  // The file's size and what it is (the bytes themselves are not kept).
+  std::int64_t size = 0;
+  json facts;
   if (p.files.count("source")) {
-    v.upload.bytes = p.files.at("source").data;
+    const auto& data = p.files.at("source").data;
+    size = static_cast<std::int64_t>(data.size());
+    facts = facts_of(data, size);
   } else if (p.has("fbuploader_video_file_chunk")) {
     const auto handle = p.str("fbuploader_video_file_chunk");
     const UploadSession* session = nullptr;
@@ -475,28 +499,29 @@ net::awaitable<Response> Emulator::fb_video_create(Call& c) {
       if (!s.handle.empty() && s.handle == handle) session = &s;
     if (!session || session->user_id != c.token->user_id)
       co_return fail(c, errors::invalid_parameter("fbuploader_video_file_chunk is not a handle of a finished upload"));
-    v.upload.bytes = session->upload.bytes;
+    size = session->upload.file_size;
+    facts = session->upload.facts;
   } else if (p.has("file_url")) {
     const auto url = p.str("file_url");
     if (!http_url(url)) co_return fail(c, errors::invalid_parameter("file_url should represent a valid URL"));
     FetchResult fetched = co_await fetch_url(url, fetch_options());
     if (!fetched.ok())
-      co_return fail(c, video_upload_error("the file at file_url could not be downloaded (" +
-                                           (fetched.error.empty() ? "HTTP " + std::to_string(fetched.status)
-                                                                  : fetched.detail) +
-                                           ")"));
+      co_return fail(c, video_upload_error(
+                            "the file at file_url could not be downloaded (" +
+                            (fetched.error.empty() ? "HTTP " + std::to_string(fetched.status) : fetched.detail) + ")"));
     if (!pages_.count(page_id)) co_return fail(c, errors::unknown_object(page_id, "POST"));
-    v.upload.bytes = std::move(fetched.body);
+    size = static_cast<std::int64_t>(fetched.total_bytes);
+    facts = facts_of(fetched.body, size);
     v.upload.file_url = url;
   } else {
     co_return fail(c, video_upload_error("file_url, source or fbuploader_video_file_chunk is required"));
   }
   v.id = new_id(300000000000000ULL);
   v.created_ms = now();
-  v.upload.file_size = static_cast<std::int64_t>(v.upload.bytes.size());
-  v.upload.offset = v.upload.file_size;
+  v.upload.file_size = size;
+  v.upload.offset = size;
   v.upload.complete = true;
-  v.upload.facts = facts_of(v.upload.bytes, v.upload.file_size);
+  v.upload.facts = facts;
   auto& stored = videos_[v.id];
   stored = v;
   fb_start_processing(stored);
@@ -530,7 +555,8 @@ Response Emulator::fb_video_transfer(Call& c) {
   const auto& p = c.params;
   Video* v = nullptr;
   for (auto& [id, candidate] : videos_)
-    if (!candidate.session_id.empty() && candidate.session_id == p.str("upload_session_id") && candidate.page_id == page_id)
+    if (!candidate.session_id.empty() && candidate.session_id == p.str("upload_session_id") &&
+        candidate.page_id == page_id)
       v = &candidate;
   if (!v) return fail(c, errors::invalid_parameter("Invalid upload_session_id"));
   if (!p.body_error.empty() || !p.files.count("video_file_chunk"))
@@ -544,10 +570,15 @@ Response Emulator::fb_video_transfer(Call& c) {
   };
   if (*start != u.offset || v->finished) {
     // What a client resuming after a lost answer meets: where to go on from, in error_data.
-    auto e = GraphError{400, 6001, 1363037, "(#6001) There was a problem uploading your video file. Please try again.",
-                        "OAuthException", "Upload failed", "The upload resumes from start_offset " +
-                                                               std::to_string(u.offset) + ".",
-                        false, expected()};
+    auto e = GraphError{400,
+                        6001,
+                        1363037,
+                        "(#6001) There was a problem uploading your video file. Please try again.",
+                        "OAuthException",
+                        "Upload failed",
+                        "The upload resumes from start_offset " + std::to_string(u.offset) + ".",
+                        false,
+                        expected()};
     return fail(c, e);
   }
   const auto& chunk = p.files.at("video_file_chunk").data;
@@ -563,15 +594,17 @@ Response Emulator::fb_video_finish(Call& c) {
   const auto& p = c.params;
   Video* v = nullptr;
   for (auto& [id, candidate] : videos_)
-    if (!candidate.session_id.empty() && candidate.session_id == p.str("upload_session_id") && candidate.page_id == page_id)
+    if (!candidate.session_id.empty() && candidate.session_id == p.str("upload_session_id") &&
+        candidate.page_id == page_id)
       v = &candidate;
   if (!v) return fail(c, errors::invalid_parameter("Invalid upload_session_id"));
   if (v->finished) return ok(c, {{"success", true}});  // a finish repeated after a lost answer
   if (!v->upload.complete) {
     auto e = video_upload_error("the upload is incomplete: " + std::to_string(v->upload.offset) + " of " +
                                 std::to_string(v->upload.file_size) + " bytes received");
-    e.error_data = {{"start_offset", std::to_string(v->upload.offset)},
-                    {"end_offset", std::to_string(std::min(v->upload.file_size, v->upload.offset + limits_.fb_chunk_bytes))}};
+    e.error_data = {
+        {"start_offset", std::to_string(v->upload.offset)},
+        {"end_offset", std::to_string(std::min(v->upload.file_size, v->upload.offset + limits_.fb_chunk_bytes))}};
     return fail(c, e);
   }
   v->title = p.str("title");

@@ -3,74 +3,83 @@
 // the real "invalid metric" error, views metrics only from v23.0, no metric at all 3001/1504028.
 // Values are stable per post (a hash of its id) unless a test set them.
 #include <cctype>
+#include <span>
+#include <string_view>
 
 #include "sandbox/graph/emulator.hpp"
 
 namespace schedulo::sandbox::graph {
 namespace {
 
-const std::vector<std::string> kPostMetrics{
-    "post_total_media_view_unique", "post_media_view",           "post_reactions_by_type_total",
-    "post_reactions_like_total",    "post_reactions_love_total", "post_reactions_wow_total",
-    "post_reactions_haha_total",    "post_reactions_sorry_total", "post_reactions_anger_total",
-    "post_clicks",                  "post_clicks_by_type",       "post_video_views",
-    "post_video_avg_time_watched"};
-const std::vector<std::string> kPageMetrics{"page_total_media_view_unique", "page_media_view",
-                                            "page_follows",                 "page_daily_follows_unique",
-                                            "page_daily_unfollows_unique",  "page_post_engagements",
-                                            "page_video_views",             "page_views_total",
-                                            "page_actions_post_reactions_total"};
-const std::vector<std::string> kDeprecated{"post_impressions",
-                                           "post_impressions_unique",
-                                           "post_impressions_paid",
-                                           "post_impressions_paid_unique",
-                                           "post_impressions_fan",
-                                           "post_impressions_fan_unique",
-                                           "post_impressions_organic",
-                                           "post_impressions_organic_unique",
-                                           "post_impressions_viral",
-                                           "post_impressions_viral_unique",
-                                           "post_impressions_nonviral",
-                                           "post_impressions_nonviral_unique",
-                                           "post_engaged_users",
-                                           "post_consumptions",
-                                           "page_impressions",
-                                           "page_impressions_unique",
-                                           "page_impressions_paid",
-                                           "page_impressions_paid_unique",
-                                           "page_impressions_organic_unique",
-                                           "page_impressions_viral",
-                                           "page_impressions_nonviral",
-                                           "page_posts_impressions",
-                                           "page_posts_impressions_unique",
-                                           "page_posts_impressions_paid",
-                                           "page_posts_impressions_organic",
-                                           "page_posts_impressions_organic_unique",
-                                           "page_engaged_users",
-                                           "page_consumptions",
-                                           "page_consumptions_unique",
-                                           "page_fans",
-                                           "page_fan_adds",
-                                           "page_fan_adds_unique",
-                                           "page_fan_removes",
-                                           "page_fans_online"};
+constexpr std::string_view kPostMetrics[] = {"post_total_media_view_unique", "post_media_view",
+                                             "post_reactions_by_type_total", "post_reactions_like_total",
+                                             "post_reactions_love_total",    "post_reactions_wow_total",
+                                             "post_reactions_haha_total",    "post_reactions_sorry_total",
+                                             "post_reactions_anger_total",   "post_clicks",
+                                             "post_clicks_by_type",          "post_video_views",
+                                             "post_video_avg_time_watched"};
+constexpr std::string_view kPageMetrics[] = {
+    "page_total_media_view_unique",     "page_media_view",       "page_follows",     "page_daily_follows_unique",
+    "page_daily_unfollows_unique",      "page_post_engagements", "page_video_views", "page_views_total",
+    "page_actions_post_reactions_total"};
+constexpr std::string_view kDeprecated[] = {"post_impressions",
+                                            "post_impressions_unique",
+                                            "post_impressions_paid",
+                                            "post_impressions_paid_unique",
+                                            "post_impressions_fan",
+                                            "post_impressions_fan_unique",
+                                            "post_impressions_organic",
+                                            "post_impressions_organic_unique",
+                                            "post_impressions_viral",
+                                            "post_impressions_viral_unique",
+                                            "post_impressions_nonviral",
+                                            "post_impressions_nonviral_unique",
+                                            "post_engaged_users",
+                                            "post_consumptions",
+                                            "page_impressions",
+                                            "page_impressions_unique",
+                                            "page_impressions_paid",
+                                            "page_impressions_paid_unique",
+                                            "page_impressions_organic_unique",
+                                            "page_impressions_viral",
+                                            "page_impressions_nonviral",
+                                            "page_posts_impressions",
+                                            "page_posts_impressions_unique",
+                                            "page_posts_impressions_paid",
+                                            "page_posts_impressions_organic",
+                                            "page_posts_impressions_organic_unique",
+                                            "page_engaged_users",
+                                            "page_consumptions",
+                                            "page_consumptions_unique",
+                                            "page_fans",
+                                            "page_fan_adds",
+                                            "page_fan_adds_unique",
+                                            "page_fan_removes",
+                                            "page_fans_online"};
 
 GraphError invalid_metric() {
-  return GraphError{400, 100, 0, "(#100) The value must be a valid insights metric", "OAuthException", "", "", false,
-                    nullptr};
+  return GraphError{400, 100,   0,      "(#100) The value must be a valid insights metric", "OAuthException", "",
+                    "",  false, nullptr};
 }
 
 GraphError no_metric() {
-  return GraphError{400, 3001, 1504028, "Invalid query: no metric was specified to be fetched", "OAuthException",
-                    "Invalid query", "No metric was specified.", false, nullptr};
+  return GraphError{400,
+                    3001,
+                    1504028,
+                    "Invalid query: no metric was specified to be fetched",
+                    "OAuthException",
+                    "Invalid query",
+                    "No metric was specified.",
+                    false,
+                    nullptr};
 }
 
 // Checks a metric list against the current set; views metrics need v23.0 (4.3).
-std::optional<GraphError> check_metrics(const std::vector<std::string>& metrics, const std::vector<std::string>& current,
-                                        int version) {
+std::optional<GraphError> check_metrics(const std::vector<std::string>& metrics,
+                                        std::span<const std::string_view> current, int version) {
   if (metrics.empty()) return no_metric();
   for (const auto& m : metrics) {
-    if (contains(kDeprecated, m) || !contains(current, m)) return invalid_metric();
+    if (listed(kDeprecated, m) || !listed(current, m)) return invalid_metric();
     if (m.find("media_view") != std::string::npos && version < 23) return invalid_metric();
   }
   return std::nullopt;
@@ -139,7 +148,8 @@ Response Emulator::fb_post_insights(Call& c) {
       }
     } else if (m == "post_clicks_by_type") {
       const auto clicks = fb_metric(post.id, "post_clicks", post.metrics);
-      value = {{"other clicks", clicks / 2}, {"photo view", clicks / 3}, {"link clicks", clicks - clicks / 2 - clicks / 3}};
+      value = {
+          {"other clicks", clicks / 2}, {"photo view", clicks / 3}, {"link clicks", clicks - clicks / 2 - clicks / 3}};
     } else if ((m == "post_video_views" || m == "post_video_avg_time_watched") && post.kind != "video" &&
                post.kind != "reel") {
       value = 0;

@@ -39,8 +39,12 @@
 namespace schedulo::sandbox::graph {
 namespace {
 
-Response bad(const std::string& message) { return json_response(400, {{"error", message}}); }
-Response missing(const std::string& what) { return json_response(404, {{"error", "no such " + what}}); }
+Response bad(const std::string& message) {
+  return json_response(400, {{"error", message}});
+}
+Response missing(const std::string& what) {
+  return json_response(404, {{"error", "no such " + what}});
+}
 
 std::optional<json> object_body(const Request& r) {
   if (r.body.empty()) return json::object();
@@ -54,10 +58,10 @@ std::optional<json> object_body(const Request& r) {
 json Emulator::save() const {
   json usage = json::object();
   for (const auto& [key, window] : usage_) usage[key] = window.to_json();
-  return {{"limits", limits_},     {"tokens", tokens_},   {"users", users_},       {"pages", pages_},
-          {"ig_users", ig_users_}, {"containers", containers_}, {"media", media_}, {"photos", photos_},
-          {"videos", videos_},     {"posts", posts_},     {"sessions", sessions_}, {"codes", codes_},
-          {"usage", usage},        {"consent", consent_}, {"next_id", next_id_}};
+  return {{"limits", limits_},     {"tokens", tokens_},         {"users", users_},       {"pages", pages_},
+          {"ig_users", ig_users_}, {"containers", containers_}, {"media", media_},       {"photos", photos_},
+          {"videos", videos_},     {"posts", posts_},           {"sessions", sessions_}, {"codes", codes_},
+          {"usage", usage},        {"consent", consent_},       {"next_id", next_id_}};
 }
 
 void Emulator::load(const json& j) {
@@ -84,7 +88,8 @@ json Emulator::summary() const {
   json users = json::array();
   for (const auto& [id, u] : users_) users.push_back({{"id", id}, {"name", u.name}, {"pages", json(u.page_tasks)}});
   json pages = json::array();
-  for (const auto& [id, p] : pages_) pages.push_back({{"id", id}, {"name", p.name}, {"instagram_user_id", p.ig_user_id}});
+  for (const auto& [id, p] : pages_)
+    pages.push_back({{"id", id}, {"name", p.name}, {"instagram_user_id", p.ig_user_id}});
   json accounts = json::array();
   for (const auto& [id, ig] : ig_users_)
     accounts.push_back({{"id", id}, {"username", ig.username}, {"login", ig.login}, {"page_id", ig.page_id}});
@@ -209,10 +214,10 @@ void Emulator::install_controls() {
     FbUser user;
     user.id = new_id(100000000000100ULL);
     user.name = body->value("name", "Sandbox User " + user.id);
-    user.scopes = body->value("scopes", std::vector<std::string>{"pages_show_list", "pages_read_engagement",
-                                                                 "pages_manage_posts", "read_insights",
-                                                                 "instagram_basic", "instagram_content_publish",
-                                                                 "instagram_manage_insights", "business_management"});
+    user.scopes =
+        body->value("scopes", std::vector<std::string>{"pages_show_list", "pages_read_engagement", "pages_manage_posts",
+                                                       "read_insights", "instagram_basic", "instagram_content_publish",
+                                                       "instagram_manage_insights", "business_management"});
     user.data_access_expires_ms = now() + body->value("data_access_days", limits_.data_access_days) * kDayMs;
     json pages_out = json::array();
     for (const auto& pj : body->value("pages", json::array({json::object()}))) {
@@ -249,7 +254,8 @@ void Emulator::install_controls() {
     t.expires_ms = now() + (t.long_lived ? limits_.long_token_s : limits_.short_user_token_s) * kSecondMs;
     t.scopes = user.scopes;
     const Token user_token = issue_token(t);
-    for (auto& page_out : pages_out) page_out["access_token"] = page_token_for(user_token, page_out["id"].get<std::string>());
+    for (auto& page_out : pages_out)
+      page_out["access_token"] = page_token_for(user_token, page_out["id"].get<std::string>());
     return saved(json_response(201, {{"user_id", user.id},
                                      {"user_token", user_token.token},
                                      {"user_token_expires_at", user_token.expires_ms / kSecondMs},
@@ -278,15 +284,16 @@ void Emulator::install_controls() {
     } else if (event == "page_role_restored") {
       const auto page_id = body->value("page_id", std::string());
       if (!pages_.count(page_id)) return missing("page");
-      user.page_tasks[page_id] =
-          body->value("tasks", std::vector<std::string>{"ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"});
+      user.page_tasks[page_id] = body->value(
+          "tasks", std::vector<std::string>{"ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"});
     } else if (event == "data_access_expires") {
       // {"at": epoch seconds} or {"in_s": seconds from now}
       user.data_access_expires_ms = body->contains("at") ? (*body)["at"].get<std::int64_t>() * kSecondMs
                                                          : now() + body->value("in_s", std::int64_t{0}) * kSecondMs;
     } else {
-      return bad("event must be one of password_changed, logged_out, app_removed, checkpoint, page_role_removed, "
-                 "page_role_restored, data_access_expires");
+      return bad(
+          "event must be one of password_changed, logged_out, app_removed, checkpoint, page_role_removed, "
+          "page_role_restored, data_access_expires");
     }
     return saved(json_response(200, json(user)));
   });
@@ -371,13 +378,12 @@ void Emulator::install_controls() {
     t.user_id = ig.id;
     t.long_lived = body->value("long_lived", true);
     t.expires_ms = now() + (t.long_lived ? limits_.long_token_s : limits_.ig_short_token_s) * kSecondMs;
-    t.scopes = body->value("scopes", std::vector<std::string>{"instagram_business_basic",
-                                                              "instagram_business_content_publish",
-                                                              "instagram_business_manage_insights"});
+    t.scopes =
+        body->value("scopes", std::vector<std::string>{"instagram_business_basic", "instagram_business_content_publish",
+                                                       "instagram_business_manage_insights"});
     const auto& issued = issue_token(t);
-    return saved(json_response(201, {{"ig_user_id", ig.id},
-                                     {"access_token", issued.token},
-                                     {"expires_at", issued.expires_ms / kSecondMs}}));
+    return saved(json_response(
+        201, {{"ig_user_id", ig.id}, {"access_token", issued.token}, {"expires_at", issued.expires_ms / kSecondMs}}));
   });
   core_.admin_route("GET", "/graph/instagram/accounts/{id}", [this](Request& r) {
     auto it = ig_users_.find(r.params["id"]);

@@ -18,7 +18,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sandbox/core/core.hpp"
@@ -54,7 +56,7 @@ struct Call {
   Token* token = nullptr;
   // Usage this call fed, for the response headers.
   std::string buc_key;
-  std::string buc_type;  // pages | instagram
+  std::string buc_type;    // pages | instagram
   std::string page_usage;  // a Page called with a user token (X-Page-Usage)
 };
 
@@ -230,5 +232,7 @@ std::string graph_time(std::int64_t ms);
 std::uint64_t stable_hash(const std::string& text);
 std::string url_encode(std::string_view text);
 bool contains(const std::vector<std::string>& list, const std::string& item);
+// The same for the constant tables (metric names, field names).
+bool listed(std::span<const std::string_view> list, std::string_view item);
 
 }  // namespace schedulo::sandbox::graph

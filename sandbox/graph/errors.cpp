@@ -60,44 +60,71 @@ GraphError unknown_path(const std::string& path) {
 }
 
 GraphError unknown_field(const std::string& field, const std::string& node_type) {
-  return {400, 100, 0, "(#100) Tried accessing nonexisting field (" + field + ") on node type (" + node_type + ")",
-          "OAuthException", "", "", false, nullptr};
+  return {400,
+          100,
+          0,
+          "(#100) Tried accessing nonexisting field (" + field + ") on node type (" + node_type + ")",
+          "OAuthException",
+          "",
+          "",
+          false,
+          nullptr};
 }
 
 GraphError token_required() {
-  return {400, 104, 0, "An access token is required to request this resource.", "OAuthException", "", "", false,
-          nullptr};
+  return {400, 104,   0,      "An access token is required to request this resource.", "OAuthException", "",
+          "",  false, nullptr};
 }
 
 GraphError token_unparsable() {
-  return {400, 190, 0, "Invalid OAuth access token - Cannot parse access token", "OAuthException", "", "", false,
-          nullptr};
+  return {400, 190,   0,      "Invalid OAuth access token - Cannot parse access token", "OAuthException", "",
+          "",  false, nullptr};
 }
 
 GraphError token_invalid(int subcode, const std::string& app_id, std::int64_t expired_at_ms, std::int64_t now_ms) {
   std::string why;
   switch (subcode) {
-    case 458: why = "The user has not authorized application " + app_id + "."; break;
-    case 459: why = "You cannot access the app till you log in to www.facebook.com and follow the instructions given."; break;
+    case 458:
+      why = "The user has not authorized application " + app_id + ".";
+      break;
+    case 459:
+      why = "You cannot access the app till you log in to www.facebook.com and follow the instructions given.";
+      break;
     case 460:
-      why = "The session has been invalidated because the user changed their password or Facebook has changed the "
-            "session for security reasons.";
+      why =
+          "The session has been invalidated because the user changed their password or Facebook has changed the "
+          "session for security reasons.";
       break;
     case 463:
       why = "Session has expired on " + format_rfc3339_ms(expired_at_ms) + ". The current time is " +
             format_rfc3339_ms(now_ms) + ".";
       break;
-    case 464: why = "Sessions for the user are not allowed because the user is not a confirmed user."; break;
-    case 467: why = "The session is invalid because the user logged out or revoked the application's access."; break;
-    case 492: why = "The session is invalid because the user no longer has a role on the Page."; break;
-    default: why = "The access token is invalid."; break;
+    case 464:
+      why = "Sessions for the user are not allowed because the user is not a confirmed user.";
+      break;
+    case 467:
+      why = "The session is invalid because the user logged out or revoked the application's access.";
+      break;
+    case 492:
+      why = "The session is invalid because the user no longer has a role on the Page.";
+      break;
+    default:
+      why = "The access token is invalid.";
+      break;
   }
   return {400, 190, subcode, "Error validating access token: " + why, "OAuthException", "", "", false, nullptr};
 }
 
 GraphError permission_missing(const std::string& permission) {
-  return {400, 10, 0, "(#10) Application does not have permission for this action (needs " + permission + ")",
-          "OAuthException", "", "", false, nullptr};
+  return {400,
+          10,
+          0,
+          "(#10) Application does not have permission for this action (needs " + permission + ")",
+          "OAuthException",
+          "",
+          "",
+          false,
+          nullptr};
 }
 
 GraphError page_publish_permission() {
@@ -114,18 +141,19 @@ GraphError page_publish_permission() {
 }
 
 GraphError bad_appsecret_proof() {
-  return {400, 100, 0, "Invalid appsecret_proof provided in the API argument", "GraphMethodException", "", "", false,
-          nullptr};
+  return {400, 100,   0,      "Invalid appsecret_proof provided in the API argument", "GraphMethodException", "",
+          "",  false, nullptr};
 }
 
 GraphError appsecret_proof_required() {
-  return {400, 100, 0, "API calls from the server require an appsecret_proof argument", "GraphMethodException", "",
-          "", false, nullptr};
+  return {
+      400, 100,   0,      "API calls from the server require an appsecret_proof argument", "GraphMethodException", "",
+      "",  false, nullptr};
 }
 
 GraphError bad_client_id() {
-  return {400, 101, 0, "Error validating application. Invalid application ID.", "OAuthException", "", "", false,
-          nullptr};
+  return {400, 101,   0,      "Error validating application. Invalid application ID.", "OAuthException", "",
+          "",  false, nullptr};
 }
 
 GraphError bad_client_secret() {
@@ -135,9 +163,15 @@ GraphError bad_client_secret() {
 GraphError throttled(int code, int http_status) {
   std::string message;
   switch (code) {
-    case 4: message = "(#4) Application request limit reached"; break;
-    case 17: message = "(#17) User request limit reached"; break;
-    case 32: message = "(#32) Page request limit reached"; break;
+    case 4:
+      message = "(#4) Application request limit reached";
+      break;
+    case 17:
+      message = "(#17) User request limit reached";
+      break;
+    case 32:
+      message = "(#32) Page request limit reached";
+      break;
     case 80001:
       message =
           "(#80001) There have been too many calls to this Page account. Wait a bit and try again. For more info, "
@@ -154,8 +188,9 @@ GraphError throttled(int code, int http_status) {
 
 GraphError server_error(int http_status) {
   if (http_status == 503 || http_status == 502 || http_status == 504)
-    return {http_status, 2, 0, "An unexpected error has occurred. Please retry your request later.", "OAuthException",
-            "", "", true, nullptr};
+    return {http_status,      2,  0,  "An unexpected error has occurred. Please retry your request later.",
+            "OAuthException", "", "", true,
+            nullptr};
   if (http_status >= 500)
     return {http_status, 1, 0, "An unknown error has occurred.", "OAuthException", "", "", true, nullptr};
   if (http_status == 429) return throttled(4, 429);

@@ -48,17 +48,17 @@ namespace errors {
 
 // Requests, parameters, objects.
 GraphError missing_parameter(const std::string& name);
-GraphError invalid_parameter(const std::string& message);  // "(#100) " + message
+GraphError invalid_parameter(const std::string& message);                     // "(#100) " + message
 GraphError unknown_object(const std::string& id, const std::string& method);  // 100/33
-GraphError unknown_path(const std::string& path);                            // 2500
+GraphError unknown_path(const std::string& path);                             // 2500
 GraphError unknown_field(const std::string& field, const std::string& node_type);
 
 // Tokens.
-GraphError token_required();                   // 104
-GraphError token_unparsable();                 // 190, no subcode
+GraphError token_required();    // 104
+GraphError token_unparsable();  // 190, no subcode
 GraphError token_invalid(int subcode, const std::string& app_id, std::int64_t expired_at_ms, std::int64_t now_ms);
 GraphError permission_missing(const std::string& permission);  // 10
-GraphError page_publish_permission();                           // 200 (user token on a Page publish)
+GraphError page_publish_permission();                          // 200 (user token on a Page publish)
 GraphError bad_appsecret_proof();
 GraphError appsecret_proof_required();
 GraphError bad_client_id();      // 101

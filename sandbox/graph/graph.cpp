@@ -15,7 +15,9 @@
 
 namespace schedulo::sandbox::graph {
 
-std::string graph_time(std::int64_t ms) { return format_rfc3339_ms(ms).substr(0, 19) + "+0000"; }
+std::string graph_time(std::int64_t ms) {
+  return format_rfc3339_ms(ms).substr(0, 19) + "+0000";
+}
 
 std::uint64_t stable_hash(const std::string& text) {
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a, then a finaliser so near texts spread
@@ -45,6 +47,10 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
+bool listed(std::span<const std::string_view> list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
 namespace {
 
 // Versions the sandbox serves (platform-apis.md 1.0): released on, and available until (the later
@@ -54,11 +60,13 @@ struct VersionInfo {
   const char* released;
   const char* available_until;  // "" = no end announced
 };
-constexpr VersionInfo kVersions[] = {
-    {20, "2024-05-21T00:00:00Z", "2026-09-24T00:00:00Z"}, {21, "2024-10-02T00:00:00Z", "2027-01-21T00:00:00Z"},
-    {22, "2025-01-21T00:00:00Z", "2027-05-29T00:00:00Z"}, {23, "2025-05-29T00:00:00Z", "2027-10-08T00:00:00Z"},
-    {24, "2025-10-08T00:00:00Z", "2028-02-18T00:00:00Z"}, {25, "2026-02-18T00:00:00Z", "2028-07-29T00:00:00Z"},
-    {26, "2026-07-29T00:00:00Z", ""}};
+constexpr VersionInfo kVersions[] = {{20, "2024-05-21T00:00:00Z", "2026-09-24T00:00:00Z"},
+                                     {21, "2024-10-02T00:00:00Z", "2027-01-21T00:00:00Z"},
+                                     {22, "2025-01-21T00:00:00Z", "2027-05-29T00:00:00Z"},
+                                     {23, "2025-05-29T00:00:00Z", "2027-10-08T00:00:00Z"},
+                                     {24, "2025-10-08T00:00:00Z", "2028-02-18T00:00:00Z"},
+                                     {25, "2026-02-18T00:00:00Z", "2028-07-29T00:00:00Z"},
+                                     {26, "2026-07-29T00:00:00Z", ""}};
 
 // "v25.0" -> 25; anything else -> nullopt.
 std::optional<int> parse_version(const std::string& segment) {
@@ -159,17 +167,21 @@ std::string unbase64url(std::string_view text) {
   return out;
 }
 
-const std::vector<std::string> kDemoUserScopes{"pages_show_list",        "pages_read_engagement",
-                                               "pages_manage_posts",     "read_insights",
-                                               "instagram_basic",        "instagram_content_publish",
-                                               "instagram_manage_insights", "business_management"};
-const std::vector<std::string> kAllTasks{"ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"};
+std::vector<std::string> demo_user_scopes() {
+  return {"pages_show_list", "pages_read_engagement",     "pages_manage_posts",        "read_insights",
+          "instagram_basic", "instagram_content_publish", "instagram_manage_insights", "business_management"};
+}
+std::vector<std::string> all_tasks() {
+  return {"ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"};
+}
 
 }  // namespace
 
 // ---- setup ----------------------------------------------------------------------------------------
 
-Emulator::Emulator(Core& core) : core_(core) { reset(); }
+Emulator::Emulator(Core& core) : core_(core) {
+  reset();
+}
 
 void Emulator::reset() {
   limits_ = Limits{};
@@ -203,7 +215,7 @@ void Emulator::seed_demo() {
   FbUser user;
   user.id = "100000000000099";
   user.name = "Sandbox Demo User";
-  user.scopes = kDemoUserScopes;
+  user.scopes = demo_user_scopes();
   user.data_access_expires_ms = t + limits_.data_access_days * kDayMs;
   const auto& accounts = core_.accounts();
   auto account_field = [&](const char* key, const char* field, const std::string& fallback) {
@@ -214,8 +226,8 @@ void Emulator::seed_demo() {
   const auto ig_page = account_field("demo-instagram", "page_id", "100000000000001");
   const auto ig_id = account_field("demo-instagram", "platform_account_id", "17841400000000001");
   const auto fb_page = account_field("demo-facebook", "platform_account_id", "100000000000002");
-  user.page_tasks[ig_page] = kAllTasks;
-  user.page_tasks[fb_page] = kAllTasks;
+  user.page_tasks[ig_page] = all_tasks();
+  user.page_tasks[fb_page] = all_tasks();
   users_[user.id] = user;
 
   Page linked;
@@ -277,7 +289,9 @@ void Emulator::seed_demo() {
 }
 
 void Emulator::install() {
-  auto shape = [this](int status) { return error_response(errors::server_error(status), make_trace_id(++next_trace_)); };
+  auto shape = [this](int status) {
+    return error_response(errors::server_error(status), make_trace_id(++next_trace_));
+  };
   auto throttle = [this](int code) {
     return [this, code] {
       auto r = error_response(errors::throttled(code, limits_.throttle_http_status), make_trace_id(++next_trace_));
@@ -288,20 +302,21 @@ void Emulator::install() {
   core_.add_api({"graph", shape, throttle(4), [this] { return save(); }, [this](const json& j) { load(j); }});
   core_.add_api({"instagram", shape, throttle(80002), {}, {}});
   core_.add_api({"facebook", shape, throttle(80001), {}, {}});
-  const std::pair<const char*, Host> hosts[] = {
-      {"/graph/*", Host::graph},
-      {"/graph-video/*", Host::graph_video},
-      {"/graph-instagram/*", Host::instagram_graph},
-      {"/instagram-api/*", Host::instagram_api},
-      {"/instagram/*", Host::instagram_www},
-      {"/facebook/*", Host::facebook_www},
-      {"/rupload/*", Host::rupload}};
+  const std::pair<const char*, Host> hosts[] = {{"/graph/*", Host::graph},
+                                                {"/graph-video/*", Host::graph_video},
+                                                {"/graph-instagram/*", Host::instagram_graph},
+                                                {"/instagram-api/*", Host::instagram_api},
+                                                {"/instagram/*", Host::instagram_www},
+                                                {"/facebook/*", Host::facebook_www},
+                                                {"/rupload/*", Host::rupload}};
   for (const auto& [pattern, host] : hosts)
     core_.route_dynamic("*", pattern, [this, h = host](Request& r) { return dispatch(r, h); });
   install_controls();
 }
 
-std::shared_ptr<void> install(Core& core) { return install_emulator<Emulator>(core); }
+std::shared_ptr<void> install(Core& core) {
+  return install_emulator<Emulator>(core);
+}
 
 // ---- dispatch -------------------------------------------------------------------------------------
 
@@ -328,8 +343,8 @@ Dispatch Emulator::dispatch(Request& request, Host host) {
   c->trace_id = make_trace_id(++next_trace_);
   c->segments = split_path(request.path);
   if (!c->segments.empty()) c->segments.erase(c->segments.begin());  // the host prefix
-  const bool versioned_host = host == Host::graph || host == Host::graph_video || host == Host::instagram_graph ||
-                              host == Host::facebook_www;
+  const bool versioned_host =
+      host == Host::graph || host == Host::graph_video || host == Host::instagram_graph || host == Host::facebook_www;
   bool bad_version = false;
   if (versioned_host && !c->segments.empty()) {
     if (auto v = parse_version(c->segments.front())) {
@@ -357,7 +372,8 @@ Dispatch Emulator::dispatch(Request& request, Host host) {
       if (m == "GET" && is({"dialog", "oauth"})) return to(c, "graph", "graph.dialog", &Emulator::dialog);
       break;
     case Host::instagram_www:
-      if (m == "GET" && is({"oauth", "authorize"})) return to(c, "instagram", "instagram.authorize", &Emulator::ig_authorize);
+      if (m == "GET" && is({"oauth", "authorize"}))
+        return to(c, "instagram", "instagram.authorize", &Emulator::ig_authorize);
       break;
     case Host::instagram_api:
       if (m == "POST" && is({"oauth", "access_token"}))
@@ -373,7 +389,8 @@ Dispatch Emulator::dispatch(Request& request, Host host) {
         if (m == "GET") return to(c, "facebook", "facebook.reel_upload_status", &Emulator::rupload_status);
       }
       break;
-    default: return route_node(c);
+    default:
+      return route_node(c);
   }
   return to(c, "graph", "graph.unknown_path", &Emulator::unknown_edge);
 }
@@ -505,10 +522,10 @@ void Emulator::decorate(Call& c, Response& response) {
   if (c.host == Host::graph || c.host == Host::graph_video || c.host == Host::instagram_graph) {
     response.set_header("facebook-api-version", "v" + std::to_string(c.served) + ".0");
     auto app = usage_of("app");
-    response.set_header("X-App-Usage", json{{"call_count", app.call_count},
-                                            {"total_time", app.total_time},
-                                            {"total_cputime", app.total_cputime}}
-                                           .dump());
+    response.set_header(
+        "X-App-Usage",
+        json{{"call_count", app.call_count}, {"total_time", app.total_time}, {"total_cputime", app.total_cputime}}
+            .dump());
     if (!c.buc_key.empty()) {
       auto p = usage_of(c.buc_type + ":" + c.buc_key);
       json entry{{"type", c.buc_type},
@@ -532,9 +549,13 @@ void Emulator::decorate(Call& c, Response& response) {
   if (!has_trace) response.set_header("x-fb-trace-id", c.trace_id);
 }
 
-Response Emulator::fail(Call& c, const GraphError& error) { return error_response(error, c.trace_id); }
+Response Emulator::fail(Call& c, const GraphError& error) {
+  return error_response(error, c.trace_id);
+}
 
-Response Emulator::ok(Call&, const json& body) { return json_response(200, body); }
+Response Emulator::ok(Call&, const json& body) {
+  return json_response(200, body);
+}
 
 std::string Emulator::public_base(const Call& c) const {
   return core_.options().scheme + "://" + std::string(c.request->header("Host").value_or("127.0.0.1"));
@@ -551,7 +572,8 @@ std::optional<GraphError> Emulator::fields_of(const Call& c, const std::string& 
                                               std::vector<FieldSel>& out) const {
   std::string error;
   const auto text = c.params.has("fields") ? c.params.str("fields") : fallback;
-  if (!parse_fields(text, out, error)) return errors::invalid_parameter("Syntax error in fields: " + error);
+  if (!parse_fields(text, out, error))
+    return GraphError{400, 2500, 0, "Syntax error in fields \"" + text + "\": " + error, "OAuthException"};
   return std::nullopt;
 }
 
@@ -596,7 +618,9 @@ Response Emulator::paginate(Call& c, const std::vector<std::string>& ids, const 
 
 // ---- tokens -----------------------------------------------------------------------------------------
 
-std::string Emulator::new_id(std::uint64_t base) { return std::to_string(base + ++next_id_); }
+std::string Emulator::new_id(std::uint64_t base) {
+  return std::to_string(base + ++next_id_);
+}
 
 std::string Emulator::new_token(const std::string& prefix) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -676,7 +700,9 @@ std::vector<std::string> Emulator::effective_scopes(const Token& t) const {
   return out;
 }
 
-bool Emulator::has_scope(const Token& t, const std::string& scope) const { return contains(effective_scopes(t), scope); }
+bool Emulator::has_scope(const Token& t, const std::string& scope) const {
+  return contains(effective_scopes(t), scope);
+}
 
 std::optional<GraphError> Emulator::authenticate(Call& c) {
   c.token = nullptr;
@@ -784,8 +810,9 @@ std::optional<GraphError> Emulator::access_page(Call& c, const Page& page, PageN
   if (t.kind == "user" && user != users_.end() && user->second.page_tasks.count(page.id)) {
     if (need == PageNeed::publish) return errors::page_publish_permission();
     if (need == PageNeed::insights)
-      return GraphError{400, 190, 0, "(#190) This method must be called with a Page Access Token", "OAuthException", "",
-                        "", false, nullptr};
+      return GraphError{
+          400, 190,   0,      "(#190) This method must be called with a Page Access Token", "OAuthException", "",
+          "",  false, nullptr};
     if (!has_scope(t, "pages_read_engagement")) return errors::permission_missing("pages_read_engagement");
     return meter_user_call(c, t.user_id, page.id);
   }
@@ -957,8 +984,8 @@ Response Emulator::me_accounts(Call& c) {
           } else if (f.name == "category") {
             out["category"] = page.category;
           } else if (f.name == "category_list") {
-            out["category_list"] = json::array({{{"id", std::to_string(1000 + stable_hash(page.category) % 9000)},
-                                                 {"name", page.category}}});
+            out["category_list"] = json::array(
+                {{{"id", std::to_string(1000 + stable_hash(page.category) % 9000)}, {"name", page.category}}});
           } else if (f.name == "tasks") {
             out["tasks"] = users_.at(id).page_tasks.at(page_id);
           } else if (f.name == "instagram_business_account") {

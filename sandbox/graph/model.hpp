@@ -22,13 +22,13 @@ inline constexpr std::int64_t kDayMs = 24 * kHourMs;
 // What the emulator enforces; every number can be changed with POST /_sandbox/graph/limits.
 struct Limits {
   // Instagram (1.1)
-  std::int64_t ig_quota_total = 100;          // API-published posts per quota_duration (content_publishing_limit)
+  std::int64_t ig_quota_total = 100;  // API-published posts per quota_duration (content_publishing_limit)
   std::int64_t ig_quota_duration_s = 86400;
-  std::int64_t ig_containers_per_day = 400;   // containers created per account per rolling 24 h
-  std::int64_t ig_image_polls = 0;            // status reads answered IN_PROGRESS before FINISHED
+  std::int64_t ig_containers_per_day = 400;  // containers created per account per rolling 24 h
+  std::int64_t ig_image_polls = 0;           // status reads answered IN_PROGRESS before FINISHED
   std::int64_t ig_video_polls = 2;
-  std::int64_t ig_processing_ms = 0;          // and this much sandbox time after the media arrived
-  std::int64_t ig_container_ttl_ms = kDayMs;  // then EXPIRED
+  std::int64_t ig_processing_ms = 0;                 // and this much sandbox time after the media arrived
+  std::int64_t ig_container_ttl_ms = kDayMs;         // then EXPIRED
   std::int64_t ig_insights_delay_ms = 48 * kHourMs;  // media insights answer empty data before this age
   std::int64_t ig_image_max_bytes = 8LL * 1024 * 1024;
   bool ig_login_wrap_data = false;  // api.instagram.com code exchange answers {"data":[{...}]}
@@ -41,25 +41,25 @@ struct Limits {
   std::int64_t fb_chunk_bytes = 1024 * 1024;  // the legacy transfer phase asks for chunks of this size
   std::int64_t fb_insights_delay_ms = 0;
   // Graph (1.0)
-  std::int64_t app_calls_per_hour = 20000;   // X-App-Usage 100 % (code 4)
-  std::int64_t user_calls_per_hour = 20000;  // code 17
-  std::int64_t page_user_calls_per_hour = 4800;  // Pages API with a user token (code 32)
-  std::int64_t pages_buc_calls_per_day = 480000;     // Page token BUC (code 80001)
-  std::int64_t instagram_buc_calls_per_day = 480000; // Instagram BUC (code 80002)
-  int throttle_http_status = 400;  // the reference leaves it UNCONFIRMED (commonly 400/403)
+  std::int64_t app_calls_per_hour = 20000;            // X-App-Usage 100 % (code 4)
+  std::int64_t user_calls_per_hour = 20000;           // code 17
+  std::int64_t page_user_calls_per_hour = 4800;       // Pages API with a user token (code 32)
+  std::int64_t pages_buc_calls_per_day = 480000;      // Page token BUC (code 80001)
+  std::int64_t instagram_buc_calls_per_day = 480000;  // Instagram BUC (code 80002)
+  int throttle_http_status = 400;                     // the reference leaves it UNCONFIRMED (commonly 400/403)
   bool require_appsecret_proof = false;
-  std::int64_t fetch_timeout_ms = 20000;  // fetching image_url / video_url / file_url
-  std::int64_t short_user_token_s = 5400;   // FB Login code exchange (~1-2 h)
-  std::int64_t long_token_s = 5183944;      // fb_exchange_token / ig_exchange_token (~60 d)
-  std::int64_t ig_short_token_s = 3600;     // IG Login code exchange (1 h)
+  std::int64_t fetch_timeout_ms = 20000;      // fetching image_url / video_url / file_url
+  std::int64_t short_user_token_s = 5400;     // FB Login code exchange (~1-2 h)
+  std::int64_t long_token_s = 5183944;        // fb_exchange_token / ig_exchange_token (~60 d)
+  std::int64_t ig_short_token_s = 3600;       // IG Login code exchange (1 h)
   std::int64_t ig_refresh_token_s = 5184000;  // ig_refresh_token: 60 d from the refresh
   std::int64_t data_access_days = 90;
 };
 
 struct Token {
   std::string token;
-  std::string kind;   // user | page | ig_user | app
-  std::string login;  // facebook | instagram
+  std::string kind;     // user | page | ig_user | app
+  std::string login;    // facebook | instagram
   std::string user_id;  // the Facebook user (user, page) or the Instagram user (ig_user)
   std::string page_id;  // page tokens
   bool long_lived = false;
@@ -73,7 +73,7 @@ struct Token {
 struct FbUser {
   std::string id;
   std::string name;
-  std::vector<std::string> scopes;  // granted to the app
+  std::vector<std::string> scopes;                             // granted to the app
   std::map<std::string, std::vector<std::string>> page_tasks;  // page id -> tasks (CREATE_CONTENT, ANALYZE, ...)
   std::int64_t data_access_expires_ms = 0;
   // A session event (password change 460, logout or revocation 467, app removed 458, checkpoint 459):
@@ -91,7 +91,7 @@ struct Page {
   std::int64_t video_polls = -1;  // -1: Limits
   std::int64_t reel_polls = -1;
   std::vector<std::int64_t> reels_published_ms;  // for the 30 a day cap
-  std::string next_video_error;  // the next video or reel fails processing with this message
+  std::string next_video_error;                  // the next video or reel fails processing with this message
 };
 
 struct IgUser {
@@ -111,13 +111,14 @@ struct IgUser {
   std::uint64_t invalid_before_serial = 0;
 };
 
-// What an upload or a fetch brought: the bytes (memory only) and what they are.
+// What an upload or a fetch brought: its size, what it is (probed once the last byte is in) and,
+// while it is in progress, the bytes so far (memory only; dropped once probed).
 struct Upload {
   std::int64_t file_size = -1;  // -1: not declared yet
   std::int64_t offset = 0;
   bool complete = false;
   std::string file_url;
-  json facts;  // {"format","width","height","duration_s","has_video","bytes"} once complete
+  json facts;         // {"format","width","height","duration_s","has_video","bytes"} once complete
   std::string bytes;  // not persisted
 };
 
@@ -235,16 +236,13 @@ struct AuthCode {
 };
 
 // Missing keys keep their defaults, so a state file from an older sandbox still loads.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Limits, ig_quota_total, ig_quota_duration_s, ig_containers_per_day,
-                                                ig_image_polls, ig_video_polls, ig_processing_ms, ig_container_ttl_ms,
-                                                ig_insights_delay_ms, ig_image_max_bytes, ig_login_wrap_data,
-                                                fb_reels_per_day, fb_video_polls, fb_reel_polls, fb_publish_polls,
-                                                fb_processing_ms, fb_chunk_bytes, fb_insights_delay_ms,
-                                                app_calls_per_hour, user_calls_per_hour, page_user_calls_per_hour,
-                                                pages_buc_calls_per_day, instagram_buc_calls_per_day,
-                                                throttle_http_status, require_appsecret_proof, fetch_timeout_ms,
-                                                short_user_token_s, long_token_s, ig_short_token_s,
-                                                ig_refresh_token_s, data_access_days)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    Limits, ig_quota_total, ig_quota_duration_s, ig_containers_per_day, ig_image_polls, ig_video_polls,
+    ig_processing_ms, ig_container_ttl_ms, ig_insights_delay_ms, ig_image_max_bytes, ig_login_wrap_data,
+    fb_reels_per_day, fb_video_polls, fb_reel_polls, fb_publish_polls, fb_processing_ms, fb_chunk_bytes,
+    fb_insights_delay_ms, app_calls_per_hour, user_calls_per_hour, page_user_calls_per_hour, pages_buc_calls_per_day,
+    instagram_buc_calls_per_day, throttle_http_status, require_appsecret_proof, fetch_timeout_ms, short_user_token_s,
+    long_token_s, ig_short_token_s, ig_refresh_token_s, data_access_days)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Token, token, kind, login, user_id, page_id, long_lived, issued_ms,
                                                 serial, expires_ms, scopes, invalid_subcode)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FbUser, id, name, scopes, page_tasks, data_access_expires_ms,
@@ -256,23 +254,22 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IgUser, id, username, name, logi
                                                 next_container_error, invalid_subcode, invalid_before_serial)
 // Upload bytes are not persisted: an upload restored from --state keeps its offset but not its bytes.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Upload, file_size, offset, complete, file_url, facts)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Container, id, owner, media_type, is_carousel_item, resumable,
-                                                caption, image_url, video_url, cover_url, alt_text, share_to_feed,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Container, id, owner, media_type, is_carousel_item, resumable, caption,
+                                                image_url, video_url, cover_url, alt_text, share_to_feed,
                                                 thumb_offset_ms, children, extra, created_ms, ready_ms, polls_left,
                                                 status, error, media_id, parent, upload)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Media, id, owner, container_id, media_type, product_type, caption,
                                                 shortcode, media_url, alt_text, share_to_feed, is_child, children,
                                                 created_ms, duration_s, metrics)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Photo, id, page_id, caption, url, published, post_id, created_ms,
-                                                width, height)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Video, id, page_id, kind, title, description, session_id,
-                                                created_ms, finished, finished_ms, published, video_state,
-                                                scheduled_ms, processing_polls_left, publishing_polls_left, phase,
-                                                error_message, post_id, published_ms, upload)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Photo, id, page_id, caption, url, published, post_id, created_ms, width,
+                                                height)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Video, id, page_id, kind, title, description, session_id, created_ms,
+                                                finished, finished_ms, published, video_state, scheduled_ms,
+                                                processing_polls_left, publishing_polls_left, phase, error_message,
+                                                post_id, published_ms, upload)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Post, id, page_id, kind, message, link, created_ms, published,
                                                 scheduled_ms, photo_ids, video_id, deleted, metrics)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UploadSession, id, user_id, file_name, file_type, handle, upload)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AuthCode, code, login, user_id, redirect_uri, scopes, created_ms,
-                                                used)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AuthCode, code, login, user_id, redirect_uri, scopes, created_ms, used)
 
 }  // namespace schedulo::sandbox::graph

@@ -36,9 +36,8 @@ std::optional<std::int64_t> header_number(const Request& r, const char* name) {
 
 json Emulator::facts_of(const std::string& bytes, std::int64_t total) {
   const auto f = probe_media(bytes);
-  return {{"format", f.format},         {"width", f.width},     {"height", f.height},
-          {"duration_s", f.duration_s}, {"has_video", f.has_video}, {"complete", f.complete},
-          {"bytes", total}};
+  return {{"format", f.format},       {"width", f.width},       {"height", f.height}, {"duration_s", f.duration_s},
+          {"has_video", f.has_video}, {"complete", f.complete}, {"bytes", total}};
 }
 
 std::string Emulator::receive(Upload& u, std::int64_t offset, std::int64_t file_size, const std::string& body) {
@@ -60,6 +59,7 @@ std::string Emulator::receive(Upload& u, std::int64_t offset, std::int64_t file_
   if (u.offset == u.file_size) {
     u.complete = true;
     u.facts = facts_of(u.bytes, u.offset);
+    std::string().swap(u.bytes);  // what the bytes are is all that is needed from here on
   }
   return {};
 }
@@ -113,8 +113,7 @@ net::awaitable<Response> Emulator::rupload(Call& c) {
     auto it = videos_.find(target);
     return it == videos_.end() ? nullptr : &it->second.upload;
   };
-  const json success =
-      ig ? json{{"success", true}, {"message", "Upload successful."}} : json{{"success", true}};
+  const json success = ig ? json{{"success", true}, {"message", "Upload successful."}} : json{{"success", true}};
   if (upload_of()->complete) co_return json_response(200, success);
 
   if (auto file_url = c.request->header("file_url")) {
@@ -130,11 +129,10 @@ net::awaitable<Response> Emulator::rupload(Call& c) {
                            c.trace_id);
     if (!u->complete) {
       u->file_url = url;
-      u->bytes = std::move(fetched.body);
       u->offset = static_cast<std::int64_t>(fetched.total_bytes);
       u->file_size = u->offset;
       u->complete = true;
-      u->facts = facts_of(u->bytes, u->offset);
+      u->facts = facts_of(fetched.body, u->offset);
       upload_complete(target);
     }
     co_return json_response(200, success);
@@ -203,8 +201,7 @@ Response Emulator::upload_start(Call& c) {
 Response Emulator::upload_transfer(Call& c) {
   auto& s = sessions_.at(c.segments[0]);
   if (auto e = authenticate(c)) return fail(c, *e);
-  if (c.token->kind != "user" || c.token->user_id != s.user_id)
-    return fail(c, errors::unknown_object(s.id, "POST"));
+  if (c.token->kind != "user" || c.token->user_id != s.user_id) return fail(c, errors::unknown_object(s.id, "POST"));
   if (auto e = meter_user_call(c, s.user_id, "")) return fail(c, *e);
   const auto offset = header_number(*c.request, "file_offset");
   if (!offset) return fail(c, errors::missing_parameter("file_offset"));

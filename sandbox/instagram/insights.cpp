@@ -3,6 +3,8 @@
 // time series or metric_type=total_value, the deprecated metrics answering their error, small
 // audiences answering code 10. Values are stable per media (a hash of its id) unless a test set them.
 #include <algorithm>
+#include <span>
+#include <string_view>
 
 #include "common/rfc3339.hpp"
 #include "sandbox/graph/emulator.hpp"
@@ -46,30 +48,67 @@ const MetricInfo& info(const std::string& name) {
   return kMetricInfo[0];
 }
 
-const std::vector<std::string> kFeedMetrics{"views",          "reach",   "likes",          "comments",
-                                            "shares",         "saved",   "total_interactions", "profile_visits",
-                                            "follows",        "profile_activity", "total_likes",  "total_comments",
-                                            "total_views"};
-const std::vector<std::string> kReelsMetrics{"views",       "reach",          "likes",
-                                             "comments",    "shares",         "saved",
-                                             "total_interactions", "ig_reels_avg_watch_time", "ig_reels_video_view_total_time",
-                                             "total_likes", "total_comments", "total_views"};
-const std::vector<std::string> kStoryMetrics{"views",  "reach",   "replies",        "navigation",      "shares",
-                                             "total_interactions", "follows", "profile_visits", "profile_activity"};
-const std::vector<std::string> kDeprecatedMediaMetrics{"plays", "clips_replays_count",
-                                                       "ig_reels_aggregated_all_plays_count", "video_views"};
+constexpr std::string_view kFeedMetrics[] = {"views",
+                                             "reach",
+                                             "likes",
+                                             "comments",
+                                             "shares",
+                                             "saved",
+                                             "total_interactions",
+                                             "profile_visits",
+                                             "follows",
+                                             "profile_activity",
+                                             "total_likes",
+                                             "total_comments",
+                                             "total_views"};
+constexpr std::string_view kReelsMetrics[] = {"views",
+                                              "reach",
+                                              "likes",
+                                              "comments",
+                                              "shares",
+                                              "saved",
+                                              "total_interactions",
+                                              "ig_reels_avg_watch_time",
+                                              "ig_reels_video_view_total_time",
+                                              "total_likes",
+                                              "total_comments",
+                                              "total_views"};
+constexpr std::string_view kStoryMetrics[] = {"views",      "reach",          "replies",
+                                              "navigation", "shares",         "total_interactions",
+                                              "follows",    "profile_visits", "profile_activity"};
+constexpr std::string_view kDeprecatedMediaMetrics[] = {"plays", "clips_replays_count",
+                                                        "ig_reels_aggregated_all_plays_count", "video_views"};
 // Account level.
-const std::vector<std::string> kSeriesMetrics{"reach", "follower_count"};
-const std::vector<std::string> kTotalOnlyMetrics{"views",    "likes",   "comments",         "shares",
-                                                 "saved",    "replies", "total_interactions", "accounts_engaged",
-                                                 "profile_links_taps", "follows_and_unfollows"};
-const std::vector<std::string> kDeprecatedAccountMetrics{"impressions",        "profile_views",     "website_clicks",
-                                                         "email_contacts",     "phone_call_clicks", "text_message_clicks",
-                                                         "get_directions_clicks"};
+constexpr std::string_view kSeriesMetrics[] = {"reach", "follower_count"};
+constexpr std::string_view kTotalOnlyMetrics[] = {"views",
+                                                  "likes",
+                                                  "comments",
+                                                  "shares",
+                                                  "saved",
+                                                  "replies",
+                                                  "total_interactions",
+                                                  "accounts_engaged",
+                                                  "profile_links_taps",
+                                                  "follows_and_unfollows"};
+constexpr std::string_view kDeprecatedAccountMetrics[] = {
+    "impressions",       "profile_views",       "website_clicks",       "email_contacts",
+    "phone_call_clicks", "text_message_clicks", "get_directions_clicks"};
 
 std::string join(const std::vector<std::string>& list) {
   std::string out;
-  for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
+  for (const auto& s : list) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+std::string join(std::span<const std::string_view> list) {
+  std::string out;
+  for (const auto s : list) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
   return out;
 }
 
@@ -78,8 +117,8 @@ std::string join(const std::vector<std::string>& list) {
 std::int64_t Emulator::ig_metric(const Media& m, const std::string& metric) const {
   if (m.metrics.contains(metric) && m.metrics[metric].is_number_integer()) return m.metrics[metric].get<std::int64_t>();
   const auto h = stable_hash(m.id);
-  const std::int64_t reach = m.metrics.contains("reach") ? m.metrics["reach"].get<std::int64_t>()
-                                                         : 100 + static_cast<std::int64_t>(h % 900);
+  const std::int64_t reach =
+      m.metrics.contains("reach") ? m.metrics["reach"].get<std::int64_t>() : 100 + static_cast<std::int64_t>(h % 900);
   if (metric == "reach") return reach;
   if (metric == "views" || metric == "total_views" || metric == "impressions")
     return reach * 2 + static_cast<std::int64_t>((h >> 10) % 100);
@@ -97,7 +136,8 @@ std::int64_t Emulator::ig_metric(const Media& m, const std::string& metric) cons
            (m.product_type == "STORY" ? ig_metric(m, "replies") : 0);
   }
   if (metric == "ig_reels_avg_watch_time") return 3000 + static_cast<std::int64_t>((h >> 30) % 7000);
-  if (metric == "ig_reels_video_view_total_time") return ig_metric(m, "views") * ig_metric(m, "ig_reels_avg_watch_time");
+  if (metric == "ig_reels_video_view_total_time")
+    return ig_metric(m, "views") * ig_metric(m, "ig_reels_avg_watch_time");
   return 0;
 }
 
@@ -109,7 +149,10 @@ Response Emulator::ig_media_insights(Call& c) {
   const auto metrics = split_list(c.params.str("metric"));
   if (metrics.empty()) return fail(c, errors::missing_parameter("metric"));
   if (m.is_child) return fail(c, errors::invalid_parameter("Insights are not available for carousel children media"));
-  const auto& allowed = m.product_type == "REELS" ? kReelsMetrics : m.product_type == "STORY" ? kStoryMetrics : kFeedMetrics;
+  const std::span<const std::string_view> allowed =
+      m.product_type == "REELS"   ? std::span<const std::string_view>(kReelsMetrics)
+      : m.product_type == "STORY" ? std::span<const std::string_view>(kStoryMetrics)
+                                  : std::span<const std::string_view>(kFeedMetrics);
   static const auto kImpressionsEnd = parse_rfc3339_ms("2025-04-21T00:00:00Z").value_or(0);
   static const auto kImpressionsMediaCutoff = parse_rfc3339_ms("2024-07-02T00:00:00Z").value_or(0);
   for (std::size_t i = 0; i < metrics.size(); ++i) {
@@ -124,14 +167,14 @@ Response Emulator::ig_media_insights(Call& c) {
                            "April 21, 2025, in every version for media created on or after July 2, 2024. Use views."));
       continue;
     }
-    if (contains(kDeprecatedMediaMetrics, name))
+    if (listed(kDeprecatedMediaMetrics, name))
       return fail(c, errors::invalid_parameter("The " + name + " metric is no longer supported. Use views."));
-    if (contains(allowed, name)) continue;
-    if (contains(kFeedMetrics, name) || contains(kReelsMetrics, name) || contains(kStoryMetrics, name))
+    if (listed(allowed, name)) continue;
+    if (listed(kFeedMetrics, name) || listed(kReelsMetrics, name) || listed(kStoryMetrics, name))
       return fail(c, errors::invalid_parameter("The Media Insights API does not support the " + name +
                                                " metric for this media product type."));
-    return fail(c, errors::invalid_parameter("metric[" + std::to_string(i) + "] must be one of the following values: " +
-                                             join(allowed)));
+    return fail(c, errors::invalid_parameter("metric[" + std::to_string(i) +
+                                             "] must be one of the following values: " + join(allowed)));
   }
   if (ig.followers < 100) {
     return fail(c, GraphError{400, 10, 0, "(#10) Not enough viewers for the media to show insights", "OAuthException",
@@ -139,7 +182,8 @@ Response Emulator::ig_media_insights(Call& c) {
   }
   const auto age = now() - m.created_ms;
   // Empty data, not zeros, while the numbers are not there yet (or no longer, for a story).
-  if (m.product_type == "STORY" ? age >= kDayMs : age < limits_.ig_insights_delay_ms) return ok(c, {{"data", json::array()}});
+  if (m.product_type == "STORY" ? age >= kDayMs : age < limits_.ig_insights_delay_ms)
+    return ok(c, {{"data", json::array()}});
   json data = json::array();
   for (const auto& name : metrics) {
     const auto& mi = info(name);
@@ -168,13 +212,15 @@ Response Emulator::ig_user_insights(Call& c) {
   std::vector<std::string> need_total;
   for (std::size_t i = 0; i < metrics.size(); ++i) {
     const auto& name = metrics[i];
-    if (contains(kDeprecatedAccountMetrics, name))
-      return fail(c, errors::invalid_parameter("The " + name + " metric has been deprecated and is no longer "
+    if (listed(kDeprecatedAccountMetrics, name))
+      return fail(c, errors::invalid_parameter("The " + name +
+                                               " metric has been deprecated and is no longer "
                                                "supported."));
-    if (!contains(kSeriesMetrics, name) && !contains(kTotalOnlyMetrics, name))
-      return fail(c, errors::invalid_parameter("metric[" + std::to_string(i) + "] must be one of the following values: " +
-                                               join(kSeriesMetrics) + ", " + join(kTotalOnlyMetrics)));
-    if (contains(kTotalOnlyMetrics, name) && !total) need_total.push_back(name);
+    if (!listed(kSeriesMetrics, name) && !listed(kTotalOnlyMetrics, name))
+      return fail(c, errors::invalid_parameter("metric[" + std::to_string(i) +
+                                               "] must be one of the following values: " + join(kSeriesMetrics) + ", " +
+                                               join(kTotalOnlyMetrics)));
+    if (listed(kTotalOnlyMetrics, name) && !total) need_total.push_back(name);
     if (name == "follower_count" && total)
       return fail(c, errors::invalid_parameter("follower_count does not support metric_type=total_value"));
   }
@@ -194,17 +240,24 @@ Response Emulator::ig_user_insights(Call& c) {
     for (const auto& [id, m] : media_) {
       if (m.owner != ig.id || m.is_child || m.created_ms < from || m.created_ms >= to) continue;
       if (now() - m.created_ms < limits_.ig_insights_delay_ms) continue;
-      if (metric == "accounts_engaged") out += ig_metric(m, "reach") / 3;
-      else if (metric == "profile_links_taps") out += ig_metric(m, "profile_visits") / 4;
-      else if (metric == "follows_and_unfollows") out += ig_metric(m, "follows");
-      else out += ig_metric(m, metric);
+      if (metric == "accounts_engaged")
+        out += ig_metric(m, "reach") / 3;
+      else if (metric == "profile_links_taps")
+        out += ig_metric(m, "profile_visits") / 4;
+      else if (metric == "follows_and_unfollows")
+        out += ig_metric(m, "follows");
+      else
+        out += ig_metric(m, metric);
     }
     return out;
   };
   json data = json::array();
   for (const auto& name : metrics) {
     const auto& mi = info(name);
-    json entry{{"name", name}, {"period", "day"}, {"title", mi.title}, {"description", mi.description},
+    json entry{{"name", name},
+               {"period", "day"},
+               {"title", mi.title},
+               {"description", mi.description},
                {"id", ig.id + "/insights/" + name + "/day"}};
     if (total) {
       entry["total_value"] = {{"value", sum(name, since_ms, until_ms)}};

@@ -50,8 +50,8 @@ std::optional<GraphError> caption_problem(const std::string& caption) {
   if (count_tags(caption, '#') > 30) why = "The caption has more than 30 hashtags";
   if (count_tags(caption, '@') > 20) why = "The caption mentions more than 20 accounts";
   if (why.empty()) return std::nullopt;
-  return GraphError{400, 100, 2207010, "(#100) " + why + ".", "OAuthException", "Caption not accepted", why + ".",
-                    false, nullptr};
+  return GraphError{400,       100,   2207010, "(#100) " + why + ".", "OAuthException", "Caption not accepted",
+                    why + ".", false, nullptr};
 }
 
 GraphError media_error(int code, int subcode, const std::string& message, const std::string& title) {
@@ -67,11 +67,11 @@ GraphError from_json_error(const json& e) {
                      "Media upload failed");
 }
 
-const std::vector<std::string> kIgMediaFields{"id",          "caption",      "media_type",       "media_product_type",
-                                              "permalink",   "timestamp",    "like_count",       "comments_count",
-                                              "username",    "shortcode",    "media_url",        "thumbnail_url",
-                                              "is_shared_to_feed", "children", "owner",          "alt_text",
-                                              "is_comment_enabled"};
+constexpr std::string_view kIgMediaFields[] = {
+    "id",        "caption",           "media_type",        "media_product_type", "permalink",
+    "timestamp", "like_count",        "comments_count",    "username",           "shortcode",
+    "media_url", "thumbnail_url",     "is_shared_to_feed", "children",           "owner",
+    "alt_text",  "is_comment_enabled"};
 
 }  // namespace
 
@@ -109,7 +109,7 @@ void Emulator::ig_settle(Container& ct, bool settle_children) {
       const std::string child = it == containers_.end() ? "ERROR" : it->second.status;
       if (child == "ERROR" || child == "EXPIRED") {
         ct.status = "ERROR";
-        ct.error = error_json(100, 2207028, "Carousel item " + id + " failed: " + child);
+        ct.error = error_json(100, 2207028, "Carousel item " + id + " failed: " += child);
         return;
       }
       if (child != "FINISHED") return;
@@ -123,8 +123,9 @@ void Emulator::ig_media_arrived(Container& ct, const json& facts, const std::str
   ct.ready_ms = now();
   auto& owner = ig_users_.at(ct.owner);
   if (owner.next_container_error.is_object()) {
-    ct.error = error_json(owner.next_container_error.value("code", -1), owner.next_container_error.value("subcode", 2207001),
-                          owner.next_container_error.value("message", std::string("Instagram server error")));
+    ct.error =
+        error_json(owner.next_container_error.value("code", -1), owner.next_container_error.value("subcode", 2207001),
+                   owner.next_container_error.value("message", std::string("Instagram server error")));
     owner.next_container_error = nullptr;
     return;
   }
@@ -280,8 +281,8 @@ net::awaitable<Response> Emulator::ig_media_create(Call& c) {
       children = split_list(text);
     }
     if (children.size() < 2 || children.size() > 10)
-      co_return fail(c, GraphError{400, 100, 2207028, "(#100) A carousel needs 2 to 10 children; got " +
-                                                          std::to_string(children.size()),
+      co_return fail(c, GraphError{400, 100, 2207028,
+                                   "(#100) A carousel needs 2 to 10 children; got " + std::to_string(children.size()),
                                    "OAuthException", "Carousel not accepted", "", false, nullptr});
     for (const auto& id : children) {
       auto it = containers_.find(id);
@@ -290,13 +291,16 @@ net::awaitable<Response> Emulator::ig_media_create(Call& c) {
         why = "is not a container of this account";
       } else {
         ig_settle(it->second);
-        if (!it->second.is_carousel_item) why = "was not created with is_carousel_item=true";
-        else if (!it->second.parent.empty()) why = "already belongs to carousel " + it->second.parent;
-        else if (it->second.status == "ERROR" || it->second.status == "EXPIRED") why = "is " + it->second.status;
+        if (!it->second.is_carousel_item)
+          why = "was not created with is_carousel_item=true";
+        else if (!it->second.parent.empty())
+          why = "already belongs to carousel " + it->second.parent;
+        else if (it->second.status == "ERROR" || it->second.status == "EXPIRED")
+          why = "is " + it->second.status;
       }
       if (!why.empty())
-        co_return fail(c, GraphError{400, 100, 2207028, "(#100) Carousel child " + id + " " + why, "OAuthException",
-                                     "Carousel not accepted", "", false, nullptr});
+        co_return fail(c, GraphError{400, 100, 2207028, ("(#100) Carousel child " + id + " ").append(why),
+                                     "OAuthException", "Carousel not accepted", "", false, nullptr});
     }
     ct.children = children;
   }
@@ -305,18 +309,25 @@ net::awaitable<Response> Emulator::ig_media_create(Call& c) {
     auto& ig = ig_users_.at(ig_id);
     std::erase_if(ig.containers_created_ms, [&](std::int64_t at) { return at <= now() - kDayMs; });
     if (static_cast<std::int64_t>(ig.containers_created_ms.size()) < limits_.ig_containers_per_day) return std::nullopt;
-    return GraphError{400, 9, 0,
+    return GraphError{400,
+                      9,
+                      0,
                       "(#9) This account created " + std::to_string(ig.containers_created_ms.size()) +
                           " media containers in the last 24 hours; the limit is " +
                           std::to_string(limits_.ig_containers_per_day),
-                      "OAuthException", "Too many containers", "", false, nullptr};
+                      "OAuthException",
+                      "Too many containers",
+                      "",
+                      false,
+                      nullptr};
   };
   if (auto e = over_daily_cap()) co_return fail(c, *e);
 
   // The media, fetched the way Meta's servers fetch image_url / video_url.
   json facts;
   std::string fetch_error;
-  const std::string url = ct.resumable || ct.media_type == "CAROUSEL" ? "" : (ct.image_url.empty() ? ct.video_url : ct.image_url);
+  const std::string url =
+      ct.resumable || ct.media_type == "CAROUSEL" ? "" : (ct.image_url.empty() ? ct.video_url : ct.image_url);
   const bool image = !ct.image_url.empty() && !ct.resumable;
   if (!url.empty()) {
     FetchResult fetched = co_await fetch_url(url, fetch_options());
@@ -340,12 +351,13 @@ net::awaitable<Response> Emulator::ig_media_create(Call& c) {
         co_return fail(c, media_error(9004, 2207052, "The media could not be fetched from the URI: " + fetch_error,
                                       "Media download failed"));
       if (facts.value("bytes", std::int64_t{0}) > limits_.ig_image_max_bytes)
-        co_return fail(c, media_error(36000, 2207004, "The image is too large: the maximum is 8 MiB", "Image too large"));
+        co_return fail(c,
+                       media_error(36000, 2207004, "The image is too large: the maximum is 8 MiB", "Image too large"));
       const auto width = facts.value("width", 0);
       const auto height = facts.value("height", 0);
       if (facts.value("format", std::string()) != "jpeg" || width == 0 || height == 0)
-        co_return fail(c, media_error(36001, 2207005, "The image format is not supported: use JPEG",
-                                      "Unsupported image format"));
+        co_return fail(
+            c, media_error(36001, 2207005, "The image format is not supported: use JPEG", "Unsupported image format"));
       const double ratio = static_cast<double>(width) / height;
       if (ct.media_type != "STORIES" && (ratio < 0.8 - 1e-9 || ratio > 1.91 + 1e-9))
         co_return fail(c, media_error(36003, 2207009,
@@ -384,8 +396,8 @@ json Emulator::ig_container_json(const Container& ct, const std::vector<FieldSel
       if (ct.status == "PUBLISHED") out["status"] = "Published: Media has been successfully published.";
       if (ct.status == "EXPIRED") out["status"] = "Expired: Media was not published within 24 hours.";
       if (ct.status == "ERROR")
-        out["status"] = "Error: " + ct.error.value("message", std::string("Media upload failed")) +
-                        " (error subcode " + std::to_string(ct.error.value("subcode", 0)) + ")";
+        out["status"] = "Error: " + ct.error.value("message", std::string("Media upload failed")) + " (error subcode " +
+                        std::to_string(ct.error.value("subcode", 0)) + ")";
     } else if (f.name == "copyright_check_status") {
       std::string s = "not_started";
       if (is_video_kind(ct)) {
@@ -419,8 +431,8 @@ Response Emulator::ig_media_publish(Call& c) {
   const auto creation_id = c.params.str("creation_id");
   auto it = containers_.find(creation_id);
   if (it == containers_.end() || it->second.owner != ig_id)
-    return fail(c, GraphError{400, 100, 2207006, "(#100) Media not found: " + creation_id +
-                                                     " is not a media container of this account",
+    return fail(c, GraphError{400, 100, 2207006,
+                              "(#100) Media not found: " + creation_id + " is not a media container of this account",
                               "OAuthException", "Media not found", "", false, nullptr});
   auto& ct = it->second;
   if (ct.is_carousel_item)
@@ -434,8 +446,9 @@ Response Emulator::ig_media_publish(Call& c) {
                               "OAuthException", "Publishing limit reached",
                               "You reached the maximum number of posts for this account in 24 hours.", false, nullptr});
   if (ct.status == "EXPIRED")
-    return fail(c, media_error(-2, 2207020, "The media you are trying to access has expired. Please try to upload again.",
-                               "Media expired"));
+    return fail(c,
+                media_error(-2, 2207020, "The media you are trying to access has expired. Please try to upload again.",
+                            "Media expired"));
   if (ct.status == "ERROR") return fail(c, from_json_error(ct.error));
   if (ct.status == "IN_PROGRESS")
     return fail(c, GraphError{400, 9007, 2207027, "Media ID is not available", "OAuthException", "Cannot Publish",
@@ -523,7 +536,7 @@ std::optional<GraphError> Emulator::ig_media_fields(const Media& m, const std::v
                                                     json& out) const {
   out["id"] = m.id;
   for (const auto& f : fields) {
-    if (!contains(kIgMediaFields, f.name)) return errors::unknown_field(f.name, "IGMedia");
+    if (!listed(kIgMediaFields, f.name)) return errors::unknown_field(f.name, "IGMedia");
     if (f.name == "caption" && !m.is_child) out["caption"] = m.caption;
     if (f.name == "media_type") out["media_type"] = m.media_type;
     if (f.name == "media_product_type") out["media_product_type"] = m.product_type;
@@ -595,6 +608,7 @@ Response Emulator::ig_media_list(Call& c) {
     return a->created_ms != b->created_ms ? a->created_ms > b->created_ms : a->id > b->id;
   });
   std::vector<std::string> ids;
+  ids.reserve(list.size());
   for (const auto* m : list) ids.push_back(m->id);
   return paginate(
       c, ids, [&](const std::string& id, json& out) { return ig_media_fields(media_.at(id), fields, out); }, 25);

@@ -57,9 +57,10 @@ Response Emulator::ig_login_token(Call& c) {
   if (now() - code.created_ms > 10 * kMinuteMs)
     return fail(c, GraphError{400, 100, 36007, "This authorization code has expired"});
   if (code.redirect_uri != p.str("redirect_uri"))
-    return fail(c, GraphError{400, 100, 36008, "Error validating verification code. Please make sure your "
-                                               "redirect_uri is identical to the one you used in the OAuth dialog "
-                                               "request"});
+    return fail(c, GraphError{400, 100, 36008,
+                              "Error validating verification code. Please make sure your "
+                              "redirect_uri is identical to the one you used in the OAuth dialog "
+                              "request"});
   code.used = true;
   Token t;
   t.token = new_token("IGAA");

@@ -89,10 +89,9 @@ class GraphEmulator : public GraphTest {
     EXPECT_EQ(dialog.status, 302);
     auto params = location_params(dialog.header("location"));
     EXPECT_EQ(params["state"], "s-1");
-    const auto token = get("/graph/v25.0/oauth/access_token", {{"client_id", kAppId},
-                                                               {"client_secret", kAppSecret},
-                                                               {"redirect_uri", redirect},
-                                                               {"code", params["code"]}});
+    const auto token = get(
+        "/graph/v25.0/oauth/access_token",
+        {{"client_id", kAppId}, {"client_secret", kAppSecret}, {"redirect_uri", redirect}, {"code", params["code"]}});
     EXPECT_EQ(token.status, 200) << token.body;
     return token.json().value("access_token", "");
   }
@@ -124,9 +123,11 @@ TEST_F(GraphEmulator, ErrorsUseTheEnvelopeForUnknownObjectsPathsAndFields) {
   EXPECT_NE(graph_error(node)["message"].get<std::string>().find("Object with ID '123456789' does not exist"),
             std::string::npos);
   expect_error(get(std::string("/graph/v25.0/") + kIgUser + "/nonsense", {{"access_token", kIgPageToken}}), 2500);
-  const auto field = get(std::string("/graph/v25.0/") + kIgUser, {{"fields", "id,shoe_size"}, {"access_token", kIgPageToken}});
+  const auto field =
+      get(std::string("/graph/v25.0/") + kIgUser, {{"fields", "id,shoe_size"}, {"access_token", kIgPageToken}});
   expect_error(field, 100);
-  EXPECT_EQ(graph_error(field)["message"], "(#100) Tried accessing nonexisting field (shoe_size) on node type (IGUser)");
+  EXPECT_EQ(graph_error(field)["message"],
+            "(#100) Tried accessing nonexisting field (shoe_size) on node type (IGUser)");
 }
 
 TEST_F(GraphEmulator, TokenErrorsAre104And190WithTheirSubcodes) {
@@ -181,18 +182,20 @@ TEST_F(GraphEmulator, DialogCodeExchangeAndFbExchangeTokenGiveShortThenLongLived
   const auto location = dialog.header("location");
   EXPECT_TRUE(location.starts_with(redirect + "?code=")) << location;
   auto params = location_params(location);
-  const Form exchange{{"client_id", kAppId}, {"client_secret", kAppSecret}, {"redirect_uri", redirect}, {"code", params["code"]}};
-  const auto wrong_redirect = get("/graph/v25.0/oauth/access_token",
-                                  {{"client_id", kAppId}, {"client_secret", kAppSecret},
-                                   {"redirect_uri", "https://evil.example/"}, {"code", params["code"]}});
+  const Form exchange{
+      {"client_id", kAppId}, {"client_secret", kAppSecret}, {"redirect_uri", redirect}, {"code", params["code"]}};
+  const auto wrong_redirect = get("/graph/v25.0/oauth/access_token", {{"client_id", kAppId},
+                                                                      {"client_secret", kAppSecret},
+                                                                      {"redirect_uri", "https://evil.example/"},
+                                                                      {"code", params["code"]}});
   expect_error(wrong_redirect, 100, 36008);
   const auto first = get("/graph/v25.0/oauth/access_token", exchange);
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(first.json()["token_type"], "bearer");
   EXPECT_EQ(first.json()["expires_in"], 5400);
   expect_error(get("/graph/v25.0/oauth/access_token", exchange), 100, 36009);  // a code works once
-  expect_error(get("/graph/v25.0/oauth/access_token", {{"client_id", kAppId}, {"client_secret", "wrong"},
-                                                       {"redirect_uri", redirect}, {"code", "x"}}),
+  expect_error(get("/graph/v25.0/oauth/access_token",
+                   {{"client_id", kAppId}, {"client_secret", "wrong"}, {"redirect_uri", redirect}, {"code", "x"}}),
                1);
 
   const auto long_lived = get("/graph/v25.0/oauth/access_token", {{"grant_type", "fb_exchange_token"},
@@ -210,13 +213,15 @@ TEST_F(GraphEmulator, DialogCodeExchangeAndFbExchangeTokenGiveShortThenLongLived
                190, 463);
   // A denied consent comes back as an error on the redirect.
   admin("POST", "/graph/consent", {{"facebook", {{"deny", true}}}});
-  const auto denied = get("/facebook/v25.0/dialog/oauth", {{"client_id", kAppId}, {"redirect_uri", redirect}, {"state", "z"}});
+  const auto denied =
+      get("/facebook/v25.0/dialog/oauth", {{"client_id", kAppId}, {"redirect_uri", redirect}, {"state", "z"}});
   EXPECT_EQ(location_params(denied.header("location"))["error"], "access_denied");
 }
 
 TEST_F(GraphEmulator, MeAccountsHandsOutPageTokensThatNeverExpireFromALongLivedUserToken) {
-  const auto accounts = get("/graph/v25.0/me/accounts", {{"fields", "id,name,access_token,category,tasks,instagram_business_account"},
-                                                         {"access_token", kDemoUserToken}});
+  const auto accounts = get(
+      "/graph/v25.0/me/accounts",
+      {{"fields", "id,name,access_token,category,tasks,instagram_business_account"}, {"access_token", kDemoUserToken}});
   ASSERT_EQ(accounts.status, 200) << accounts.body;
   const auto data = accounts.json()["data"];
   ASSERT_EQ(data.size(), 2U);
@@ -238,7 +243,8 @@ TEST_F(GraphEmulator, MeAccountsHandsOutPageTokensThatNeverExpireFromALongLivedU
   ASSERT_EQ(first.json()["data"].size(), 1U);
   const auto after = first.json()["paging"]["cursors"]["after"].get<std::string>();
   EXPECT_NE(first.json()["paging"]["next"].get<std::string>().find("after=" + after), std::string::npos);
-  const auto second = get("/graph/v25.0/me/accounts", {{"limit", "1"}, {"after", after}, {"access_token", kDemoUserToken}});
+  const auto second =
+      get("/graph/v25.0/me/accounts", {{"limit", "1"}, {"after", after}, {"access_token", kDemoUserToken}});
   ASSERT_EQ(second.json()["data"].size(), 1U);
   EXPECT_NE(second.json()["data"][0]["id"], first.json()["data"][0]["id"]);
   EXPECT_FALSE(second.json()["paging"].contains("next"));
@@ -283,7 +289,8 @@ TEST_F(GraphEmulator, DataAccessExpiryIsReportedAndThenRefusesTheTokens) {
 }
 
 TEST_F(GraphEmulator, RevokingPermissionsKillsEveryTokenOfTheUserWith467) {
-  const auto revoke = del(std::string("/graph/v25.0/") + kDemoUser + "/permissions", {{"access_token", kDemoUserToken}});
+  const auto revoke =
+      del(std::string("/graph/v25.0/") + kDemoUser + "/permissions", {{"access_token", kDemoUserToken}});
   ASSERT_EQ(revoke.status, 200) << revoke.body;
   EXPECT_EQ(revoke.json()["success"], true);
   expect_error(get(std::string("/graph/v25.0/") + kFbPage, {{"access_token", kFbPageToken}}), 190, 467);
@@ -385,13 +392,15 @@ TEST_F(GraphEmulator, InjectedFaultsAnswerInGraphsShapeAndCommitThenLoseTakesEff
 
 TEST_F(GraphEmulator, TheResumableUploadApiResumesFromTheOffsetItReports) {
   const std::string data(3000, 'v');
-  const auto start = post(std::string("/graph/v25.0/") + kAppId + "/uploads",
-                          {{"file_name", "clip.mp4"}, {"file_length", "3000"}, {"file_type", "video/mp4"},
-                           {"access_token", kDemoUserToken}});
+  const auto start = post(std::string("/graph/v25.0/") + kAppId + "/uploads", {{"file_name", "clip.mp4"},
+                                                                               {"file_length", "3000"},
+                                                                               {"file_type", "video/mp4"},
+                                                                               {"access_token", kDemoUserToken}});
   ASSERT_EQ(start.status, 200) << start.body;
   const std::string session = start.json()["id"];
   EXPECT_TRUE(session.starts_with("upload:"));
-  const Headers auth{{"Authorization", std::string("OAuth ") + kDemoUserToken}, {"Content-Type", "application/octet-stream"}};
+  const Headers auth{{"Authorization", std::string("OAuth ") + kDemoUserToken},
+                     {"Content-Type", "application/octet-stream"}};
   // The connection breaks after 1200 bytes: the server keeps them and says so.
   fault({{"kind", "commit_then_lose"}, {"route", "graph.upload_transfer"}, {"cut_after", 1200}, {"count", 1}});
   Headers first = auth;
@@ -409,9 +418,10 @@ TEST_F(GraphEmulator, TheResumableUploadApiResumesFromTheOffsetItReports) {
 }
 
 TEST_F(GraphEmulator, SeededUsersGetPagesLinkedAccountsAndWorkingTokens) {
-  const auto seeded = admin("POST", "/graph/facebook/users",
-                            {{"name", "Seeded"},
-                             {"pages", {{{"name", "Shop"}, {"instagram", {{"username", "shop.ig"}}}}, {{"name", "Blog"}}}}});
+  const auto seeded =
+      admin("POST", "/graph/facebook/users",
+            {{"name", "Seeded"},
+             {"pages", {{{"name", "Shop"}, {"instagram", {{"username", "shop.ig"}}}}, {{"name", "Blog"}}}}});
   ASSERT_EQ(seeded["pages"].size(), 2U) << seeded.dump();
   const auto shop = seeded["pages"][0];
   const std::string ig = shop["instagram_user_id"];
@@ -443,16 +453,18 @@ TEST(GraphEmulatorState, PublishedMediaAndTokensSurviveARestart) {
                               "image_url=" + base + "/cdn/jpeg&access_token=" + kIgPageToken,
                               {{"Content-Type", "application/x-www-form-urlencoded"}});
     ASSERT_EQ(created.status, 200) << created.body;
-    const auto published = http(first.port(), "POST", std::string("/graph/v25.0/") + kIgUser + "/media_publish",
-                                "creation_id=" + created.json()["id"].get<std::string>() + "&access_token=" + kIgPageToken,
-                                {{"Content-Type", "application/x-www-form-urlencoded"}});
+    const auto published =
+        http(first.port(), "POST", std::string("/graph/v25.0/") + kIgUser + "/media_publish",
+             "creation_id=" + created.json()["id"].get<std::string>() + "&access_token=" + kIgPageToken,
+             {{"Content-Type", "application/x-www-form-urlencoded"}});
     ASSERT_EQ(published.status, 200) << published.body;
     media_id = published.json()["id"];
     token = http_json(first.port(), "POST", "/_sandbox/graph/instagram/users", {{"username", "kept"}})["access_token"];
     EXPECT_EQ(first.stop(), 0);
   }
   SandboxProcess second({"--state", state});
-  const auto media = http(second.port(), "GET", "/graph/v25.0/" + media_id + "?fields=id,media_type&access_token=" + kIgPageToken);
+  const auto media =
+      http(second.port(), "GET", "/graph/v25.0/" + media_id + "?fields=id,media_type&access_token=" + kIgPageToken);
   EXPECT_EQ(media.status, 200) << media.body;
   EXPECT_EQ(media.json()["media_type"], "IMAGE");
   EXPECT_EQ(http(second.port(), "GET", "/graph-instagram/v25.0/me?access_token=" + token).status, 200);
@@ -467,19 +479,22 @@ TEST(GraphEmulatorTls, MediaUrlsAreFetchedOverHttpsTrustingTheSandboxCa) {
   SandboxProcess sandbox({"--frozen-clock", "--tls", "--tls-dir", dir});
   const auto port = std::to_string(sandbox.port());
   const std::string body = "image_url=https://127.0.0.1:" + port + "/cdn/jpeg&access_token=" + kIgPageToken;
-  const auto answer = tls_exchange(sandbox.port(), dir + "/ca.pem",
-                                   std::string("POST /graph/v25.0/") + kIgUser + "/media HTTP/1.1\r\nHost: 127.0.0.1:" +
-                                       port + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-                                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  const auto answer = tls_exchange(
+      sandbox.port(), dir + "/ca.pem",
+      std::string("POST /graph/v25.0/") + kIgUser + "/media HTTP/1.1\r\nHost: 127.0.0.1:" + port +
+          "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\nConnection: close\r\n\r\n" + body);
   EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
   EXPECT_NE(answer.find("\"id\":\"1788"), std::string::npos) << answer;
   // The resumable upload URI is https like the sandbox.
   const std::string resumable = "media_type=REELS&upload_type=resumable&access_token=" + std::string(kIgPageToken);
-  const auto reel = tls_exchange(sandbox.port(), dir + "/ca.pem",
-                                 std::string("POST /graph/v25.0/") + kIgUser + "/media HTTP/1.1\r\nHost: 127.0.0.1:" +
-                                     port + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-                                     std::to_string(resumable.size()) + "\r\nConnection: close\r\n\r\n" + resumable);
-  EXPECT_NE(reel.find("\"uri\":\"https://127.0.0.1:" + port + "/rupload/ig-api-upload/v25.0/"), std::string::npos) << reel;
+  const auto reel = tls_exchange(
+      sandbox.port(), dir + "/ca.pem",
+      std::string("POST /graph/v25.0/") + kIgUser + "/media HTTP/1.1\r\nHost: 127.0.0.1:" + port +
+          "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " + std::to_string(resumable.size()) +
+          "\r\nConnection: close\r\n\r\n" + resumable);
+  EXPECT_NE(reel.find("\"uri\":\"https://127.0.0.1:" + port + "/rupload/ig-api-upload/v25.0/"), std::string::npos)
+      << reel;
   std::filesystem::remove_all(dir);
 }
 

@@ -46,7 +46,8 @@ struct MultipartFile {
   std::string data;
 };
 
-inline std::string multipart_body(const Form& fields, const std::vector<MultipartFile>& files, const std::string& boundary) {
+inline std::string multipart_body(const Form& fields, const std::vector<MultipartFile>& files,
+                                  const std::string& boundary) {
   std::string out;
   for (const auto& [k, v] : fields)
     out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + k + "\"\r\n\r\n" + v + "\r\n";

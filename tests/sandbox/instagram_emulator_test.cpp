@@ -46,7 +46,8 @@ class InstagramEmulator : public GraphTest {
   }
   json account() { return admin("GET", std::string("/graph/instagram/accounts/") + kIgUser); }
   json quota() {
-    return get(user_path("content_publishing_limit"), {{"fields", "quota_usage,config"}, {"access_token", kIgPageToken}})
+    return get(user_path("content_publishing_limit"),
+               {{"fields", "quota_usage,config"}, {"access_token", kIgPageToken}})
         .json()["data"][0];
   }
   std::string image() const { return cdn("jpeg", "width=1080&height=1080"); }
@@ -181,7 +182,8 @@ TEST_F(InstagramEmulator, CaptionRulesAre2200Characters30HashtagsAnd20Mentions) 
 
 TEST_F(InstagramEmulator, ACarouselNeedsTwoToTenChildrenAndIsReadyWhenAllAre) {
   const auto a = create_ok({{"image_url", image()}, {"is_carousel_item", "true"}});
-  const auto b = create_ok({{"media_type", "VIDEO"}, {"video_url", cdn("mp4", "duration=5")}, {"is_carousel_item", "true"}});
+  const auto b =
+      create_ok({{"media_type", "VIDEO"}, {"video_url", cdn("mp4", "duration=5")}, {"is_carousel_item", "true"}});
   const auto loner = create_ok({{"image_url", image()}});
   expect_error(create({{"media_type", "CAROUSEL"}, {"children", a}}), 100, 2207028);
   expect_error(create({{"media_type", "CAROUSEL"}, {"children", a + "," + loner}}), 100, 2207028);
@@ -328,13 +330,15 @@ TEST_F(InstagramEmulator, RecentMediaIsNewestFirstWithCursors) {
     ids.push_back(publish_ok(create_ok({{"image_url", image()}, {"caption", "post " + std::to_string(i)}})));
     advance(60000);
   }
-  const auto page1 = get(user_path("media"), {{"fields", "id,caption"}, {"limit", "2"}, {"access_token", kIgPageToken}});
+  const auto page1 =
+      get(user_path("media"), {{"fields", "id,caption"}, {"limit", "2"}, {"access_token", kIgPageToken}});
   const auto data = page1.json()["data"];
   ASSERT_EQ(data.size(), 2U);
   EXPECT_EQ(data[0]["id"], ids[2]);
   EXPECT_EQ(data[1]["id"], ids[1]);
   const auto after = page1.json()["paging"]["cursors"]["after"].get<std::string>();
-  const auto page2 = get(user_path("media"), {{"fields", "id"}, {"limit", "2"}, {"after", after}, {"access_token", kIgPageToken}});
+  const auto page2 =
+      get(user_path("media"), {{"fields", "id"}, {"limit", "2"}, {"after", after}, {"access_token", kIgPageToken}});
   ASSERT_EQ(page2.json()["data"].size(), 1U);
   EXPECT_EQ(page2.json()["data"][0]["id"], ids[0]);
 }
@@ -363,8 +367,10 @@ TEST_F(InstagramEmulator, MediaInsightsAreEmptyFor48HoursThenCarryValues) {
   EXPECT_GE(values["views"], values["reach"]);
   // A test can set the numbers.
   admin("POST", "/graph/instagram/media/" + reel, {{"metrics", {{"reach", 4242}}}});
-  EXPECT_EQ(get(path, {{"metric", "reach"}, {"access_token", kIgPageToken}}).json()["data"][0]["values"][0]["value"], 4242);
-  const auto likes = get(path, {{"metric", "likes"}, {"access_token", kIgPageToken}}).json()["data"][0]["values"][0]["value"];
+  EXPECT_EQ(get(path, {{"metric", "reach"}, {"access_token", kIgPageToken}}).json()["data"][0]["values"][0]["value"],
+            4242);
+  const auto likes =
+      get(path, {{"metric", "likes"}, {"access_token", kIgPageToken}}).json()["data"][0]["values"][0]["value"];
   EXPECT_EQ(media(reel, "like_count")["like_count"], likes) << "the media's counts agree with its insights";
 }
 
@@ -372,8 +378,8 @@ TEST_F(InstagramEmulator, DeprecatedAndMisplacedMetricsAnswerTheRealErrors) {
   const auto image_media = publish_ok(create_ok({{"image_url", image()}}));
   advance(48 * kHourMs);
   const auto path = "/graph/v25.0/" + image_media + "/insights";
-  for (const char* deprecated : {"impressions", "plays", "clips_replays_count", "ig_reels_aggregated_all_plays_count",
-                                 "video_views"}) {
+  for (const char* deprecated :
+       {"impressions", "plays", "clips_replays_count", "ig_reels_aggregated_all_plays_count", "video_views"}) {
     const auto reply = get(path, {{"metric", std::string("reach,") + deprecated}, {"access_token", kIgPageToken}});
     expect_error(reply, 100);
     EXPECT_NE(graph_error(reply)["message"].get<std::string>().find(deprecated), std::string::npos) << reply.body;
@@ -394,13 +400,16 @@ TEST_F(InstagramEmulator, ImpressionsStillAnswerOnAnOldVersionForOldMedia) {
   const auto created = post(v20 + "/media", {{"image_url", image()}, {"access_token", kIgPageToken}});
   ASSERT_EQ(created.status, 200) << created.body;
   EXPECT_EQ(created.header("facebook-api-version"), "v20.0");
-  expect_error(post(std::string("/graph/v25.0/") + kIgUser + "/media", {{"image_url", image()}, {"access_token", kIgPageToken}}),
-               2500);
-  const auto published = post(v20 + "/media_publish", {{"creation_id", created.json()["id"]}, {"access_token", kIgPageToken}});
+  expect_error(
+      post(std::string("/graph/v25.0/") + kIgUser + "/media", {{"image_url", image()}, {"access_token", kIgPageToken}}),
+      2500);
+  const auto published =
+      post(v20 + "/media_publish", {{"creation_id", created.json()["id"]}, {"access_token", kIgPageToken}});
   ASSERT_EQ(published.status, 200) << published.body;
   const std::string old = published.json()["id"];
   admin("POST", "/clock", {{"set", "2024-08-01T00:00:00Z"}});
-  const auto insights = get("/graph/v20.0/" + old + "/insights", {{"metric", "impressions"}, {"access_token", kIgPageToken}});
+  const auto insights =
+      get("/graph/v20.0/" + old + "/insights", {{"metric", "impressions"}, {"access_token", kIgPageToken}});
   ASSERT_EQ(insights.status, 200) << insights.body;
   EXPECT_EQ(insights.json()["data"][0]["name"], "impressions");
 }
@@ -411,8 +420,10 @@ TEST_F(InstagramEmulator, AccountInsightsComeAsTotalValueOrAsATimeSeries) {
   const auto now_s = clock_ms() / 1000;
   const Form range{{"since", std::to_string(now_s - 4 * 86400)}, {"until", std::to_string(now_s)}};
   Form total = range;
-  total.insert(total.end(), {{"metric", "reach,likes,total_interactions"}, {"period", "day"},
-                             {"metric_type", "total_value"}, {"access_token", kIgPageToken}});
+  total.insert(total.end(), {{"metric", "reach,likes,total_interactions"},
+                             {"period", "day"},
+                             {"metric_type", "total_value"},
+                             {"access_token", kIgPageToken}});
   const auto t = get(user_path("insights"), total);
   ASSERT_EQ(t.status, 200) << t.body;
   EXPECT_TRUE(t.json()["data"][0]["total_value"].contains("value"));
@@ -430,15 +441,19 @@ TEST_F(InstagramEmulator, AccountInsightsComeAsTotalValueOrAsATimeSeries) {
   const auto needs_total = get(user_path("insights"), wrong);
   expect_error(needs_total, 100);
   EXPECT_NE(graph_error(needs_total)["message"].get<std::string>().find("metric_type=total_value"), std::string::npos);
-  expect_error(get(user_path("insights"), {{"metric", "website_clicks"}, {"period", "day"}, {"access_token", kIgPageToken}}),
-               100);
+  expect_error(
+      get(user_path("insights"), {{"metric", "website_clicks"}, {"period", "day"}, {"access_token", kIgPageToken}}),
+      100);
 }
 
 TEST_F(InstagramEmulator, InstagramLoginTokensAreShortThenLongThenRefreshedAfter24Hours) {
   const std::string redirect = "https://app.example/oauth/instagram";
-  const auto dialog = get("/instagram/oauth/authorize", {{"client_id", kAppId}, {"redirect_uri", redirect},
-                                                         {"response_type", "code"}, {"state", "st"},
-                                                         {"scope", "instagram_business_basic,instagram_business_content_publish"}});
+  const auto dialog =
+      get("/instagram/oauth/authorize", {{"client_id", kAppId},
+                                         {"redirect_uri", redirect},
+                                         {"response_type", "code"},
+                                         {"state", "st"},
+                                         {"scope", "instagram_business_basic,instagram_business_content_publish"}});
   ASSERT_EQ(dialog.status, 302);
   const auto location = dialog.header("location");
   ASSERT_TRUE(location.starts_with(redirect + "?code=")) << location;
@@ -458,17 +473,18 @@ TEST_F(InstagramEmulator, InstagramLoginTokensAreShortThenLongThenRefreshedAfter
   EXPECT_EQ(body["permissions"], "instagram_business_basic,instagram_business_content_publish");
   const std::string short_token = body["access_token"];
 
-  const auto long_reply = get("/graph-instagram/access_token", {{"grant_type", "ig_exchange_token"},
-                                                                {"client_secret", kAppSecret},
-                                                                {"access_token", short_token}});
+  const auto long_reply =
+      get("/graph-instagram/access_token",
+          {{"grant_type", "ig_exchange_token"}, {"client_secret", kAppSecret}, {"access_token", short_token}});
   ASSERT_EQ(long_reply.status, 200) << long_reply.body;
   EXPECT_EQ(long_reply.json()["expires_in"], 5183944);
   const std::string long_token = long_reply.json()["access_token"];
-  expect_error(get("/graph-instagram/refresh_access_token", {{"grant_type", "ig_refresh_token"}, {"access_token", long_token}}),
-               100);  // not 24 h old yet
+  expect_error(
+      get("/graph-instagram/refresh_access_token", {{"grant_type", "ig_refresh_token"}, {"access_token", long_token}}),
+      100);  // not 24 h old yet
   advance(kDayMs);
-  const auto refreshed = get("/graph-instagram/refresh_access_token",
-                             {{"grant_type", "ig_refresh_token"}, {"access_token", long_token}});
+  const auto refreshed =
+      get("/graph-instagram/refresh_access_token", {{"grant_type", "ig_refresh_token"}, {"access_token", long_token}});
   ASSERT_EQ(refreshed.status, 200) << refreshed.body;
   EXPECT_EQ(refreshed.json()["token_type"], "bearer");
   EXPECT_EQ(refreshed.json()["expires_in"], 5184000);
@@ -478,17 +494,20 @@ TEST_F(InstagramEmulator, InstagramLoginTokensAreShortThenLongThenRefreshedAfter
   ASSERT_EQ(me.status, 200) << me.body;
   EXPECT_EQ(me.json()["user_id"], kIgLoginUser);
   // The short-lived token died after its hour.
-  expect_error(get("/graph-instagram/access_token", {{"grant_type", "ig_exchange_token"}, {"client_secret", kAppSecret},
-                                                     {"access_token", short_token}}),
+  expect_error(get("/graph-instagram/access_token",
+                   {{"grant_type", "ig_exchange_token"}, {"client_secret", kAppSecret}, {"access_token", short_token}}),
                190, 463);
   // The wrapper of the code exchange is configurable (UNCONFIRMED in the reference).
   limits({{"ig_login_wrap_data", true}});
-  const auto again = get("/instagram/oauth/authorize", {{"client_id", kAppId}, {"redirect_uri", redirect}, {"scope", "instagram_business_basic"}});
+  const auto again = get("/instagram/oauth/authorize",
+                         {{"client_id", kAppId}, {"redirect_uri", redirect}, {"scope", "instagram_business_basic"}});
   const auto loc = again.header("location");
   const auto code2 = loc.substr(loc.find("code=") + 5, loc.find('#') - loc.find("code=") - 5);
-  const auto wrapped = post("/instagram-api/oauth/access_token", {{"client_id", kAppId}, {"client_secret", kAppSecret},
+  const auto wrapped = post("/instagram-api/oauth/access_token", {{"client_id", kAppId},
+                                                                  {"client_secret", kAppSecret},
                                                                   {"grant_type", "authorization_code"},
-                                                                  {"redirect_uri", redirect}, {"code", code2}});
+                                                                  {"redirect_uri", redirect},
+                                                                  {"code", code2}});
   ASSERT_EQ(wrapped.status, 200) << wrapped.body;
   EXPECT_TRUE(wrapped.json()["data"][0].contains("access_token"));
 }
@@ -497,10 +516,12 @@ TEST_F(InstagramEmulator, InstagramLoginPublishesOnGraphInstagramAndNeedsItsScop
   const std::string base_path = std::string("/graph-instagram/v25.0/") + kIgLoginUser;
   const auto created = post(base_path + "/media", {{"image_url", image()}, {"access_token", kIgLoginToken}});
   ASSERT_EQ(created.status, 200) << created.body;
-  const auto published = post(base_path + "/media_publish", {{"creation_id", created.json()["id"]}, {"access_token", kIgLoginToken}});
+  const auto published =
+      post(base_path + "/media_publish", {{"creation_id", created.json()["id"]}, {"access_token", kIgLoginToken}});
   ASSERT_EQ(published.status, 200) << published.body;
   EXPECT_EQ(published.header("facebook-api-version"), "v25.0");
-  const auto seeded = admin("POST", "/graph/instagram/users", {{"username", "narrow"}, {"scopes", {"instagram_business_basic"}}});
+  const auto seeded =
+      admin("POST", "/graph/instagram/users", {{"username", "narrow"}, {"scopes", {"instagram_business_basic"}}});
   const auto narrow = post(std::string("/graph-instagram/v25.0/") + seeded["ig_user_id"].get<std::string>() + "/media",
                            {{"image_url", image()}, {"access_token", seeded["access_token"]}});
   expect_error(narrow, 10);
