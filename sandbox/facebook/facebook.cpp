@@ -243,6 +243,7 @@ Response Emulator::fb_posts(Call& c) {
   std::sort(list.begin(), list.end(),
             [&](const Post* a, const Post* b) { return when(a) != when(b) ? when(a) > when(b) : a->id > b->id; });
   std::vector<std::string> ids;
+  ids.reserve(list.size());
   for (const auto* post : list) ids.push_back(post->id);
   return paginate(
       c, ids, [&](const std::string& id, json& out) { return fb_post_fields(posts_.at(id), fields, out); }, 25);

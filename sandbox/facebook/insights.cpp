@@ -201,7 +201,7 @@ Response Emulator::fb_page_insights(Call& c) {
                     {"values", values},
                     {"title", title_of(m)},
                     {"description", title_of(m) + " of the Page."},
-                    {"id", page.id + "/insights/" + m + "/" + period}});
+                    {"id", (page.id + "/insights/" + m + "/").append(period)}});
   }
   return ok(c, {{"data", data}});
 }

@@ -271,9 +271,19 @@ TEST_F(InstagramEmulator, RuploadResumesFromTheAcknowledgedOffset) {
   const auto mismatch = http(port(), "POST", path, video.substr(80000), ahead);
   EXPECT_EQ(mismatch.status, 400);
   EXPECT_EQ(mismatch.json()["debug_info"]["retriable"], true);
+  // A body that stops short is kept, and the answer names where to go on from.
+  Headers part = auth;
+  part.insert(part.end(), {{"offset", "70000"}, {"file_size", size}});
+  const auto partial = http(port(), "POST", path, video.substr(70000, 10000), part);
+  EXPECT_EQ(partial.status, 400);
+  EXPECT_EQ(partial.json()["debug_info"]["type"], "PartialRequestError");
+  EXPECT_EQ(partial.json()["debug_info"]["retriable"], true);
+  EXPECT_NE(partial.json()["debug_info"]["message"].get<std::string>().find("resume from offset 80000"),
+            std::string::npos);
+  // Resending bytes the server already has is harmless: they are skipped.
   Headers rest = auth;
-  rest.insert(rest.end(), {{"offset", "70000"}, {"file_size", size}});
-  const auto done = http(port(), "POST", path, video.substr(70000), rest);
+  rest.insert(rest.end(), {{"offset", "75000"}, {"file_size", size}});
+  const auto done = http(port(), "POST", path, video.substr(75000), rest);
   ASSERT_EQ(done.status, 200) << done.body;
   EXPECT_EQ(done.json(), json({{"success", true}, {"message", "Upload successful."}}));
   std::string code;
