@@ -19,6 +19,7 @@
 #include "sandbox/daemon_config.hpp"
 #include "sandbox/x/x.hpp"
 #include "sandbox/tiktok/tiktok.hpp"
+#include "sandbox/graph/graph.hpp"
 
 namespace {
 
@@ -97,13 +98,14 @@ int main(int argc, char** argv) {
   log::init(log::Format::text, log_level);
 
   boost::asio::io_context io;
-  sandbox::Core core(io.get_executor(), {state_file, frozen, 10000});
+  sandbox::Core core(io.get_executor(), {state_file, frozen, 10000, scheme, material ? material->ca_file : ""});
   const auto airtable = sandbox::airtable::install(core);
   const auto bubble = sandbox::bubble::install(core);
   const auto cdn = sandbox::cdn::install(core);
   const auto x = sandbox::x::install(core);
   std::string self_url;  // scheme://host:port, known once listening
   const auto tiktok = sandbox::tiktok::install(core, io.get_executor(), [&self_url] { return self_url; });
+  const auto graph = sandbox::graph::install(core);
   std::string error;
   if (!core.load_state(error)) {
     std::cerr << "schedulo-sandbox: --state: " << error << "\n";

@@ -32,6 +32,15 @@ Response call(const RouteHandler& handler, Request& request, const std::function
   }
 }
 
+net::awaitable<Response> call_async(const AsyncRouteHandler& handler, Request& request,
+                                    const std::function<Response(int)>& error) {
+  try {
+    co_return co_await handler(request);
+  } catch (const nlohmann::json::exception&) {
+  }
+  co_return error(422);
+}
+
 }  // namespace
 
 Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
@@ -82,11 +91,23 @@ void Core::route(const std::string& api, std::string name, std::string method, s
                  RouteHandler handler) {
   const ApiSpec* spec = find_api(api);
   if (!spec) throw std::logic_error("sandbox: route for unregistered api " + api);
-  auto shared = std::make_shared<const RouteHandler>(std::move(handler));
+  auto shared = std::make_shared<const AsyncRouteHandler>(
+      [h = std::move(handler), spec](Request& request) { return ready(call(h, request, spec->error)); });
   routes_.push_back({std::move(method), std::move(pattern),
                      [this, spec, name = std::move(name), shared](Request& request) {
                        return run(*spec, name, *shared, request);
                      }});
+}
+
+void Core::route_dynamic(std::string method, std::string pattern, Dispatcher dispatcher) {
+  auto shared = std::make_shared<const Dispatcher>(std::move(dispatcher));
+  routes_.push_back(
+      {std::move(method), std::move(pattern), [this, shared](Request& request) -> net::awaitable<Response> {
+         Dispatch d = (*shared)(request);
+         const ApiSpec* spec = find_api(d.api);
+         if (!spec) throw std::logic_error("sandbox: dispatch to unregistered api " + d.api);
+         co_return co_await run(*spec, d.name, d.handler, request);
+       }});
 }
 
 void Core::admin_route(std::string method, const std::string& pattern, RouteHandler handler) {
@@ -111,7 +132,7 @@ server::Router Core::build_router(RouteHandler fallback) {
 }
 
 // Every emulated request passes here: logged, faults decided, the handler run (or not), state saved.
-net::awaitable<Response> Core::run(const ApiSpec& api, const std::string& name, const RouteHandler& handler,
+net::awaitable<Response> Core::run(const ApiSpec& api, const std::string& name, const AsyncRouteHandler& handler,
                                    Request& request) {
   const std::uint64_t seq = log_.begin(request, api.name, name, clock_.now_ms());
   auto decision = faults_.decide(api.name, name, request.method, request.path, clock_.now_ms());
@@ -137,13 +158,16 @@ net::awaitable<Response> Core::run(const ApiSpec& api, const std::string& name, 
         outcome = "dropped";
         break;
       case FaultKind::commit_then_lose:
-        response = call(handler, request, api.error);
+        // With cut_after, the request itself is broken: the handler sees only that many body bytes
+        // (what a server keeps of an upload whose connection died), and nobody gets an answer.
+        if (f.cut_after && *f.cut_after < request.body.size()) request.body.resize(*f.cut_after);
+        response = co_await call_async(handler, request, api.error);
         handled = true;
         response.drop = true;
         outcome = "dropped";
         break;
       case FaultKind::reset_mid_body:
-        response = call(handler, request, api.error);
+        response = co_await call_async(handler, request, api.error);
         handled = true;
         response.cut_after = f.cut_after.value_or(response.body_length() / 2);
         outcome = "reset";
@@ -152,7 +176,7 @@ net::awaitable<Response> Core::run(const ApiSpec& api, const std::string& name, 
     }
     for (const auto& h : f.headers) response.set_header(h.name, h.value);
   } else {
-    response = call(handler, request, api.error);
+    response = co_await call_async(handler, request, api.error);
     handled = true;
   }
   if (handled && !is_read(request.method) && response.status < 400) save_state();

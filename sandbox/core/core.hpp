@@ -24,6 +24,19 @@ using server::Response;
 
 // A synchronous route handler: emulators compute their answer at once (time passes on the clock).
 using RouteHandler = std::function<Response(Request&)>;
+// An asynchronous one, for the few answers that wait on I/O of their own (an emulator fetching a
+// media URL the way the platform would). It must not keep pointers into the emulator's state across
+// a co_await: other requests run meanwhile.
+using AsyncRouteHandler = std::function<net::awaitable<Response>(Request&)>;
+
+// What an API that routes itself (Graph: /{node-id}/{edge}, where the node's kind decides the
+// endpoint) makes of one request: the api and route names that faults and the log see, and the handler.
+struct Dispatch {
+  std::string api;
+  std::string name;
+  AsyncRouteHandler handler;
+};
+using Dispatcher = std::function<Dispatch(Request&)>;
 
 struct ApiSpec {
   std::string name;  // "airtable", "bubble", "cdn", ...
@@ -40,6 +53,11 @@ struct CoreOptions {
   std::string state_file;  // empty: nothing persisted
   bool frozen_clock = false;
   std::size_t log_capacity = 10000;
+  // How clients reach the sandbox ("http" or "https"): emulators that hand out URLs of their own
+  // (upload URIs) build them from it and the request's Host.
+  std::string scheme = "http";
+  // Extra trust anchor (PEM file) for the emulators' own outgoing fetches (the sandbox's CA with --tls).
+  std::string ca_file;
 };
 
 class Core {
@@ -49,6 +67,8 @@ class Core {
   void add_api(ApiSpec spec);
   // An emulated API's route, named "<api>.<what>" for faults and the log.
   void route(const std::string& api, std::string name, std::string method, std::string pattern, RouteHandler handler);
+  // A route whose api and name are decided per request by `dispatcher` (registered APIs only).
+  void route_dynamic(std::string method, std::string pattern, Dispatcher dispatcher);
   // An admin route under /_sandbox (not logged, never faulted).
   void admin_route(std::string method, const std::string& pattern, RouteHandler handler);
   // Every route, the admin ones first; unknown paths get `fallback` (default: 404 JSON).
@@ -57,6 +77,8 @@ class Core {
   Clock& clock() { return clock_; }
   RequestLog& log() { return log_; }
   Faults& faults() { return faults_; }
+  const CoreOptions& options() const { return options_; }
+  net::Executor executor() const { return executor_; }
   // Connected accounts, by key ("demo-instagram"): one JSON record each (what the token issues read).
   json& accounts() { return accounts_; }
 
@@ -72,7 +94,8 @@ class Core {
     std::string pattern;
     server::Handler handler;
   };
-  net::awaitable<Response> run(const ApiSpec& api, const std::string& name, const RouteHandler& handler, Request& req);
+  net::awaitable<Response> run(const ApiSpec& api, const std::string& name, const AsyncRouteHandler& handler,
+                               Request& req);
   const ApiSpec* find_api(const std::string& name) const;
   void add_admin_routes();
   void connect_demo_accounts();

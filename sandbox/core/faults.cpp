@@ -158,6 +158,7 @@ json Faults::to_json() const {
     if (f.until_ms) j["until"] = format_rfc3339_ms(*f.until_ms);
     if (f.kind == FaultKind::latency) j["ms"] = f.latency_ms;
     if (f.kind == FaultKind::error || f.kind == FaultKind::outage) j["status"] = f.status;
+    if (f.cut_after) j["cut_after"] = *f.cut_after;
     out.push_back(std::move(j));
   }
   return out;

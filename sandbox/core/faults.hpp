@@ -7,7 +7,9 @@
 //   outage            like error, default 503: meant for `from`/`until`/`for_ms` windows
 //   rate_limit        answer the API's own 429 (its body and rate-limit headers)
 //   drop_request      close the connection without handling the request (no effect)
-//   commit_then_lose  handle the request (it takes effect), then close without answering
+//   commit_then_lose  handle the request (it takes effect), then close without answering; with
+//                     `cut_after` the handler sees only that many bytes of the request body (an
+//                     upload whose connection broke at byte N: the server keeps what it received)
 //   reset_mid_body    handle it, send the head and part of the body (`cut_after` bytes, default half),
 //                     then reset the connection
 // `rate` (0..1) selects requests deterministically: with 0.5 exactly every second matching request.

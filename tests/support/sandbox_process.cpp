@@ -64,7 +64,7 @@ int SandboxProcess::stop() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-HttpConnection::HttpConnection(std::uint16_t port) {
+HttpConnection::HttpConnection(std::uint16_t port) : port_(port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   timeval timeout{30, 0};  // a hang fails the test instead of blocking it forever
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -82,7 +82,7 @@ HttpConnection::~HttpConnection() {
 
 HttpReply HttpConnection::request(const std::string& method, const std::string& target, const std::string& body,
                                   const std::vector<std::pair<std::string, std::string>>& headers, bool close) {
-  std::string out = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  std::string out = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) + "\r\n";
   for (const auto& [k, v] : headers) out += k + ": " + v + "\r\n";
   if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT")
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";

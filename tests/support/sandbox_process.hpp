@@ -63,6 +63,7 @@ class HttpConnection {
 
  private:
   int fd_ = -1;
+  std::uint16_t port_ = 0;  // for the Host header (emulators build URLs of their own from it)
   std::string buffered_;
 };
 
