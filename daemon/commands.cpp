@@ -94,6 +94,12 @@ int command_run(const std::string& config_path) {
   auto config = load_or_report(config_path);
   if (!config) return kExitUsage;
   init_logging(*config);
+  // A configuration mistake, so exit 2 (the unit's RestartPreventExitStatus): restarting cannot fix it.
+  // Checked here and not by `config check`, since the token may come from a systemd credential.
+  if (!config->http.listen.empty() && config->http.token.empty()) {
+    log::error("http.listen is set but http.token is empty: the API would be open to anyone");
+    return kExitUsage;
+  }
   log::info("schedulo starting: worker {} redis {} prefix {} mode {}", config->workers.id,
             config->redis.parsed.redacted(), config->redis.prefix, config->workers.mode);
   boost::asio::io_context io(1);

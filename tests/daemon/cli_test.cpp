@@ -197,6 +197,15 @@ TEST(CliTest, TheExampleConfigurationIsValid) {
   EXPECT_EQ(r.status, 0) << r.output;
 }
 
+// A listening API without a token is a configuration mistake: exit 2, which the unit does not restart.
+TEST(CliTest, RunRefusesAnApiWithoutATokenWithExit2) {
+  TempDir dir;
+  const auto config = dir.write("c.json", R"({"http":{"listen":"127.0.0.1:1"},"redis":{"url":"redis://127.0.0.1:1"}})");
+  const auto r = schedulo({"run", "--config", config});
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("http.token is empty"), std::string::npos) << r.output;
+}
+
 // Many dead jobs of two platforms in the test Redis, under a prefix of the test's own.
 class DeadJobsTest : public ::testing::Test {
  protected:
