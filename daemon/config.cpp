@@ -220,6 +220,9 @@ Config build_config(const std::map<std::string, json>& v) {
   c.jobs.idempotency_window_s = std::max(integer("jobs.idempotency_window_s"), c.jobs.retention_s);
   c.jobs.retry_base_ms = static_cast<int>(integer("jobs.retry_base_ms"));
   c.jobs.retry_cap_ms = static_cast<int>(integer("jobs.retry_cap_ms"));
+  c.tokens.refresh_timeout_ms = static_cast<int>(integer("tokens.refresh_timeout_ms"));
+  c.tokens.lock_ms = static_cast<int>(integer("tokens.lock_ms"));
+  c.tokens.defer_ms = static_cast<int>(integer("tokens.defer_ms"));
   return c;
 }
 

@@ -86,6 +86,11 @@ struct Config {
     int retry_base_ms = 0;
     int retry_cap_ms = 0;
   } jobs;
+  struct {
+    int refresh_timeout_ms = 0;
+    int lock_ms = 0;
+    int defer_ms = 0;
+  } tokens;
 };
 
 struct ConfigError {

@@ -11,6 +11,8 @@
 #include "queue/store.hpp"
 #include "queue/keys.hpp"
 #include "queue/redis/client.hpp"
+#include "tokens/provider.hpp"
+#include "tokens/vault.hpp"
 
 namespace schedulo::daemon {
 
@@ -20,6 +22,11 @@ jobs::ValidationContext validation_context(const Config& config);
 queue::QueueSettings queue_settings(const Config& config);
 jobs::DispatcherOptions dispatcher_options(const Config& config);
 inline const std::vector<std::string> kPlatforms{"instagram", "facebook", "tiktok", "x"};
+
+// The token vault: vault.key_file, or else the systemd credential named vault.key_file. nullopt with
+// `error` (naming the key, never key material) when neither is there or the file is not valid.
+std::optional<tokens::Vault> load_vault(const Config& config, std::string& error);
+tokens::ProviderOptions provider_options(const Config& config);
 
 // Runs `body` on a fresh io_context with a started client; returns body's exit status.
 int run_with_redis(const Config& config,

@@ -39,6 +39,20 @@ class Keys {
   std::string worker_alive(std::string_view worker) const { return at(":worker:", worker); }  // TTL
   std::string workers() const { return prefix_ + ":workers"; }  // set of ids that have beaten
 
+  // Token core (tokens/). An account's token record: a hash of sealed tokens, expiries, scopes, status
+  // and version (tokens/token_store.hpp); its refresh lock (a string "<owner>/<fence>" with a TTL).
+  std::string token(std::string_view platform, std::string_view account) const {
+    return at(":token:", platform) + ":" + std::string(account);
+  }
+  std::string token_lock(std::string_view platform, std::string_view account) const {
+    return at(":tokenlock:", platform) + ":" + std::string(account);
+  }
+  std::string token_accounts() const { return prefix_ + ":tokens:accounts"; }  // zset "platform:account", 0
+  std::string token_access_expiry() const { return prefix_ + ":tokens:access_expiry"; }    // zset -> ms
+  std::string token_refresh_expiry() const { return prefix_ + ":tokens:refresh_expiry"; }  // zset -> ms
+  // Account rows and events for Airtable, waiting for the outbox (issue 7) to take them over.
+  std::string token_airtable_pending() const { return prefix_ + ":tokens:airtable_pending"; }  // list
+
  private:
   std::string at(std::string_view middle, std::string_view tail) const {
     std::string s = prefix_;

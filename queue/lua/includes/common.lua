@@ -23,6 +23,14 @@ local K_WORKERS = P .. ':workers'
 local K_INBOX = P .. ':inbox'
 local K_CONTROL = P .. ':control'
 
+-- Token core (tokens/): names mirror the token block of queue/keys.hpp (TokenKeysTest checks them).
+local function k_token(platform, account) return P .. ':token:' .. platform .. ':' .. account end
+local function k_token_lock(platform, account) return P .. ':tokenlock:' .. platform .. ':' .. account end
+local K_TOKEN_ACCOUNTS = P .. ':tokens:accounts'
+local K_TOKEN_ACCESS_EXPIRY = P .. ':tokens:access_expiry'
+local K_TOKEN_REFRESH_EXPIRY = P .. ':tokens:refresh_expiry'
+local K_TOKEN_AIRTABLE_PENDING = P .. ':tokens:airtable_pending'
+
 -- Error codes returned to C++ (queue/store.hpp mirrors them).
 local LOST_LEASE = -1
 local CONTROL_PENDING = -2
@@ -184,4 +192,30 @@ local function replace_job(id, jtype, platform, account, payload, run_at, max_at
              'state', new_state, 'max_attempts', max_attempts, 'run_at', run_at, 'due_at', due, 'updated_at', now)
   place(id, platform, due, now, false)
   return 'replaced'
+end
+
+-- ---- the token core (tokens/token_store.hpp) --------------------------------------------------------
+-- Keeps an account's entries in the expiry indexes in step with its record: an account that needs
+-- a person (needs_reauth, revoked) leaves them, so sweeps never try to renew it; an expiry of 0
+-- (never, or unknown) has no entry.
+local function token_index(platform, account, status, access_expires_at, refresh_expires_at)
+  local member = platform .. ':' .. account
+  redis.call('ZADD', K_TOKEN_ACCOUNTS, 0, member)
+  local live = status ~= 'needs_reauth' and status ~= 'revoked'
+  if live and tonumber(access_expires_at) > 0 then
+    redis.call('ZADD', K_TOKEN_ACCESS_EXPIRY, access_expires_at, member)
+  else
+    redis.call('ZREM', K_TOKEN_ACCESS_EXPIRY, member)
+  end
+  if live and tonumber(refresh_expires_at) > 0 then
+    redis.call('ZADD', K_TOKEN_REFRESH_EXPIRY, refresh_expires_at, member)
+  else
+    redis.call('ZREM', K_TOKEN_REFRESH_EXPIRY, member)
+  end
+end
+
+-- What an account's change owes Airtable, appended in the same step as the change (an encoded row;
+-- '' when none). Until the outbox lands they wait in a list of their own.
+local function token_outbox(entries)
+  if entries ~= nil and entries ~= '' then redis.call('RPUSH', K_TOKEN_AIRTABLE_PENDING, entries) end
 end
