@@ -39,6 +39,7 @@ struct TokenEndpoint::State {
   std::map<std::string, std::string> posts_by_job;
   std::int64_t lifetime_s = 3600;
   std::vector<Hold> holds;  // for the next refresh requests, in order
+  std::vector<int> failures;  // statuses for the next refresh requests, in order
   bool stall = false;
 
   // Gates live on the io thread: handlers wait on them; release/stall changes are posted there.
@@ -76,14 +77,24 @@ struct TokenEndpoint::State {
       co_return server::Response::json(400, R"({"error":"unsupported_grant_type"})");
     ++refresh_requests;
     std::optional<Hold> hold;
+    int failure = 0;
     {
       std::lock_guard lock(mutex);
       if (!holds.empty()) {
         hold = holds.front();
         holds.erase(holds.begin());
       }
+      if (!failures.empty()) {
+        failure = failures.front();
+        failures.erase(failures.begin());
+      }
     }
     notify();
+    if (failure != 0) {
+      ++refresh_refused;
+      notify();
+      co_return server::Response::json(failure, R"({"error":"temporarily_unavailable"})");
+    }
     auto gate = refresh_gate;
     if (hold == Hold::before_consuming) {
       ++held;
@@ -271,6 +282,11 @@ void TokenEndpoint::revoke_all_access_tokens() {
 void TokenEndpoint::hold_next_refresh(Hold hold) {
   std::lock_guard lock(state_->mutex);
   state_->holds.push_back(hold);
+}
+
+void TokenEndpoint::fail_next_refresh(int status) {
+  std::lock_guard lock(state_->mutex);
+  state_->failures.push_back(status);
 }
 
 void TokenEndpoint::release_held() {

@@ -49,6 +49,7 @@ class TokenEndpoint {
   void revoke_all_access_tokens();                           // the API refuses every token issued so far
 
   void hold_next_refresh(Hold hold);  // one refresh request, the next to arrive
+  void fail_next_refresh(int status);  // the next refresh answers `status` without consuming anything
   void release_held();                // the held refreshes answer (whoever still listens)
   void stall_calls_with_refreshed_tokens(bool on);
 

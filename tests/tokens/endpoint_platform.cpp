@@ -137,8 +137,9 @@ class EndpointTokenCalls final : public platforms::TokenCalls {
 
 class EndpointSteps final : public jobs::PublishSteps {
  public:
-  EndpointSteps(tokens::TokenProvider& provider, http::HttpClient& http, const std::string& base)
-      : provider_(provider), http_(http), base_(base) {}
+  EndpointSteps(tokens::TokenProvider& provider, http::HttpClient& http, const std::string& base,
+                const std::string& worker)
+      : provider_(provider), http_(http), base_(base), worker_(worker) {}
 
   net::awaitable<jobs::StepResult> run(jobs::PublishStep step, jobs::JobContext& job, json& ids) override {
     if (step != jobs::PublishStep::publish) co_return std::nullopt;
@@ -160,6 +161,7 @@ class EndpointSteps final : public jobs::PublishSteps {
             jobs::Outcome::retry("the test API answered HTTP " + std::to_string(response->status), "http"));
       const auto doc = json::parse(response->body, nullptr, false);
       ids["published_id"] = doc.is_object() ? doc["data"].value("id", "") : "";
+      ids["worker"] = worker_;
       co_return jobs::TokenUse::done();
     };
     co_return co_await jobs::with_token(provider_, job, call);
@@ -187,17 +189,18 @@ class EndpointSteps final : public jobs::PublishSteps {
   tokens::TokenProvider& provider_;
   http::HttpClient& http_;
   const std::string& base_;
+  const std::string& worker_;
 };
 
 class EndpointPlatform final : public jobs::PlatformAdapter {
  public:
-  EndpointPlatform(std::string name, tokens::TokenProvider& provider, std::string base, http::AddressPolicy policy)
-      : name_(std::move(name)), provider_(provider), base_(std::move(base)),
+  EndpointPlatform(std::string worker, tokens::TokenProvider& provider, std::string base, http::AddressPolicy policy)
+      : worker_(std::move(worker)), provider_(provider), base_(std::move(base)),
         http_(http::ClientOptions{std::move(policy), {}, 64, std::chrono::seconds(30)}) {}
 
-  std::string_view name() const override { return name_; }
+  std::string_view name() const override { return "x"; }
   std::unique_ptr<jobs::PublishSteps> publish_steps() override {
-    return std::make_unique<EndpointSteps>(provider_, http_, base_);
+    return std::make_unique<EndpointSteps>(provider_, http_, base_, worker_);
   }
   net::awaitable<jobs::Outcome> refresh_token(jobs::JobContext& job) override {
     co_return co_await jobs::refresh_account_token(provider_, job);
@@ -223,7 +226,7 @@ class EndpointPlatform final : public jobs::PlatformAdapter {
   }
 
  private:
-  std::string name_;
+  std::string worker_;
   tokens::TokenProvider& provider_;
   std::string base_;
   http::HttpClient http_;
@@ -236,9 +239,9 @@ std::unique_ptr<platforms::TokenCalls> make_endpoint_token_calls(std::string bas
   return std::make_unique<EndpointTokenCalls>(std::move(base_url), std::move(policy), margin);
 }
 
-std::unique_ptr<jobs::PlatformAdapter> make_endpoint_platform(std::string name, tokens::TokenProvider& provider,
+std::unique_ptr<jobs::PlatformAdapter> make_endpoint_platform(std::string worker, tokens::TokenProvider& provider,
                                                               std::string base_url, http::AddressPolicy policy) {
-  return std::make_unique<EndpointPlatform>(std::move(name), provider, std::move(base_url), std::move(policy));
+  return std::make_unique<EndpointPlatform>(std::move(worker), provider, std::move(base_url), std::move(policy));
 }
 
 }  // namespace schedulo::test

@@ -17,9 +17,10 @@ namespace schedulo::test {
 std::unique_ptr<platforms::TokenCalls> make_endpoint_token_calls(std::string base_url, http::AddressPolicy policy,
                                                                  std::chrono::milliseconds margin);
 
-// Publishes by POST /api/post {"job": id} with the account's token; finds an earlier post by
-// GET /api/post?job=id; refresh_token jobs renew through the provider.
-std::unique_ptr<jobs::PlatformAdapter> make_endpoint_platform(std::string name, tokens::TokenProvider& provider,
+// Platform `x`, publishing by POST /api/post {"job": id} with the account's token and finding an
+// earlier post by GET /api/post?job=id; refresh_token jobs renew through the provider. A published
+// job's result names `worker`, the daemon that published it.
+std::unique_ptr<jobs::PlatformAdapter> make_endpoint_platform(std::string worker, tokens::TokenProvider& provider,
                                                               std::string base_url, http::AddressPolicy policy);
 
 }  // namespace schedulo::test
