@@ -61,6 +61,26 @@ net::awaitable<StepResult> with_token(tokens::TokenProvider& provider, JobContex
   co_return Outcome::retry("the platform refused a freshly renewed token (" + again.reason + ")", "auth_expired");
 }
 
+net::awaitable<StepResult> prepare_token(tokens::TokenProvider& provider, JobContext& job) {
+  const auto ref = account_of(job.job());
+  auto answer = co_await provider.get(ref, lease_guard(job));
+  if (answer.state != tokens::TokenState::ready) co_return token_outcome(answer);
+  if (answer.refreshed) job.log().info("token of {} renewed before publishing", ref.member());
+  co_return std::nullopt;
+}
+
+net::awaitable<TokenForCheck> token_for_check(tokens::TokenProvider& provider, JobContext& job) {
+  auto answer = co_await provider.get(account_of(job.job()), lease_guard(job));
+  TokenForCheck out;
+  switch (answer.state) {
+    case tokens::TokenState::ready: out.token = std::move(answer.token); break;
+    case tokens::TokenState::busy:
+    case tokens::TokenState::unavailable: out.otherwise = Existence::not_now; break;
+    default: out.otherwise = Existence::unknown; break;
+  }
+  co_return out;
+}
+
 net::awaitable<Outcome> refresh_account_token(tokens::TokenProvider& provider, JobContext& job) {
   const auto ref = account_of(job.job());
   auto answer = co_await provider.refresh_now(ref, lease_guard(job));

@@ -7,6 +7,7 @@
 // (no attempt used, no worker held); an account that must be connected again fails the job with a
 // message saying so.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/net.hpp"
@@ -37,6 +38,18 @@ tokens::AccountRef account_of(const Job& job);
 
 // Runs `call` with a valid token of the job's account; see the top of this file.
 net::awaitable<StepResult> with_token(tokens::TokenProvider& provider, JobContext& job, const TokenCall& call);
+
+// Makes sure the job's account has a valid token now (renewing it if due), so the irreversible call
+// that follows does not start with a renewal: for PublishSteps::before_publish. nullopt when ready.
+net::awaitable<StepResult> prepare_token(tokens::TokenProvider& provider, JobContext& job);
+
+// For PublishSteps::find_existing: the token to ask the platform with, or what to answer without one
+// (not_now while another daemon renews it; unknown when the account cannot be used).
+struct TokenForCheck {
+  std::optional<tokens::AccessToken> token;
+  Existence otherwise = Existence::unknown;
+};
+net::awaitable<TokenForCheck> token_for_check(tokens::TokenProvider& provider, JobContext& job);
 
 // A token answer other than `ready` as the end of an attempt: busy defers, a store or lease problem
 // defers (an outage uses no attempt), needs_reauth and the like fail with their message, the rest retry.

@@ -174,8 +174,8 @@ net::awaitable<TokenAnswer> TokenProvider::obtain(const AccountRef& ref, Need ne
     const bool wanted = need == Need::always || rejected || due;
 
     if (account.status == AccountStatus::needs_reauth) {
-      // Nothing can renew it; it keeps working while its access token does.
-      if (!wanted && old_usable) co_return ready(*tokens, account.version, false);
+      // Nothing can renew it; it keeps working while its access token does (due or not).
+      if (old_usable && need != Need::always) co_return ready(*tokens, account.version, false);
       co_return answer(TokenState::needs_reauth, reconnect_message(ref, account.reason), "needs_reauth");
     }
     if (!wanted) co_return ready(*tokens, account.version, false);

@@ -335,6 +335,16 @@ std::string TokenEndpoint::current_refresh_token() const {
   return state_->refresh.empty() ? std::string() : *state_->refresh.begin();
 }
 
+bool TokenEndpoint::refresh_token_works(const std::string& token) const {
+  std::lock_guard lock(state_->mutex);
+  return state_->refresh.count(token) == 1;
+}
+
+bool TokenEndpoint::access_token_works(const std::string& token) const {
+  std::lock_guard lock(state_->mutex);
+  return state_->works(token);
+}
+
 std::vector<std::string> TokenEndpoint::all_tokens() const {
   std::lock_guard lock(state_->mutex);
   return state_->every_token;

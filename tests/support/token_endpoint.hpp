@@ -62,7 +62,9 @@ class TokenEndpoint {
   int stalled_calls() const;     // API calls that reached the stall
   int posts() const;             // distinct posts created
   int posts_for(const std::string& job) const;
-  std::string current_refresh_token() const;
+  std::string current_refresh_token() const;  // of a single seeded account
+  bool refresh_token_works(const std::string& token) const;
+  bool access_token_works(const std::string& token) const;
   // Every token this endpoint ever knew (seeded or issued): none may appear anywhere in plaintext.
   std::vector<std::string> all_tokens() const;
 

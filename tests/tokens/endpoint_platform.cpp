@@ -167,12 +167,16 @@ class EndpointSteps final : public jobs::PublishSteps {
     co_return co_await jobs::with_token(provider_, job, call);
   }
 
+  net::awaitable<jobs::StepResult> before_publish(jobs::JobContext& job) override {
+    co_return co_await jobs::prepare_token(provider_, job);
+  }
+
   net::awaitable<jobs::Existence> find_existing(jobs::JobContext& job, json& ids) override {
-    auto answer = co_await provider_.get(jobs::account_of(job.job()));
-    if (answer.state != tokens::TokenState::ready) co_return jobs::Existence::unknown;
+    auto check = co_await jobs::token_for_check(provider_, job);
+    if (!check.token) co_return check.otherwise;
     http::Request request;
     request.url = base_ + "/api/post?job=" + form_encode(job.lease().id);
-    request.headers.set("Authorization", "Bearer " + answer.token.value.reveal());
+    request.headers.set("Authorization", "Bearer " + check.token->value.reveal());
     request.timeouts = short_timeouts();
     auto response = co_await http_.request(request);
     if (!response) co_return jobs::Existence::unknown;

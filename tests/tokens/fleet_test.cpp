@@ -361,7 +361,7 @@ TEST_F(FleetTest, FiftyJobsOfAnExpiredAccountOverThreeDaemonsMakeExactlyOneRefre
   std::cout << "TOKENS 50 jobs published by " << workers.size() << " daemons, " << deferred_for_token()
             << " deferred while the refresh was out\n";
   EXPECT_GE(workers.size(), 2u);
-  EXPECT_EQ(opened("acct-1").refresh_token.reveal(), endpoint.current_refresh_token());
+  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal())) << "the stored refresh token is not the one that works";
   EXPECT_EQ(account("acct-1").status, AccountStatus::active);
   for (auto& [name, d] : daemons) d->terminate();
   for (auto& [name, d] : daemons) EXPECT_EQ(d->wait_exit(30s), 0) << name;
@@ -384,7 +384,7 @@ TEST_F(FleetTest, ADaemonKilledAfterTheRefreshAnswerArrivedLeavesTheNewTokenStor
   EXPECT_EQ(endpoint.refresh_granted(), 1);
   const auto a = account("acct-1");
   EXPECT_GT(a.version, before);
-  EXPECT_EQ(opened("acct-1").refresh_token.reveal(), endpoint.current_refresh_token());
+  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal())) << "the stored refresh token is not the one that works";
 
   // It works: the restarted daemon takes its job back and finishes it without another refresh.
   endpoint.stall_calls_with_refreshed_tokens(false);
@@ -410,7 +410,7 @@ TEST_F(FleetTest, ADaemonKilledBeforeItsRefreshReachedThePlatformLeavesTheAccoun
   EXPECT_EQ(endpoint.refresh_granted(), 1);
   EXPECT_EQ(endpoint.posts_for("b1"), 1);
   EXPECT_EQ(account("acct-1").status, AccountStatus::active);
-  EXPECT_EQ(opened("acct-1").refresh_token.reveal(), endpoint.current_refresh_token());
+  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal())) << "the stored refresh token is not the one that works";
   EXPECT_FALSE(has_event("needs_reauth", "acct-1"));
 }
 
@@ -551,7 +551,7 @@ TEST_F(FleetTest, VaultRotateReSealsEveryTokenAndTheDaemonWorksWithTheNewKeyAlon
   ASSERT_TRUE(wait_until([&] { return all_in({"r1", "r2", "r3"}, "succeeded"); }, 60s)) << w1.log();
   EXPECT_EQ(endpoint.refresh_granted(), 1);
   EXPECT_EQ(Vault::key_id_of(account("acct-1").refresh_sealed), "k2");
-  EXPECT_EQ(opened("acct-1").refresh_token.reveal(), endpoint.current_refresh_token());
+  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal())) << "the stored refresh token is not the one that works";
   auto list = cli({"account", "list", "--config", cfg, "--status", "active"});
   EXPECT_EQ(count(list.out, "\n"), 3u) << list.out;
 }

@@ -154,7 +154,7 @@ TEST_F(ProviderTest, AValidTokenIsServedWithoutARefresh) {
   seed(1h);
   auto answer = run_for(io, provider->get(ref));
   ASSERT_EQ(answer.state, TokenState::ready) << answer.message;
-  EXPECT_EQ(answer.token.value.reveal(), access0);
+  EXPECT_TRUE(answer.token.value.reveal() == access0);
   EXPECT_FALSE(answer.refreshed);
   EXPECT_EQ(endpoint.refresh_requests(), 0);
 }
@@ -164,11 +164,11 @@ TEST_F(ProviderTest, AnExpiredTokenIsRefreshedOnceAndTheRotatedRefreshTokenIsSto
   auto answer = run_for(io, provider->get(ref));
   ASSERT_EQ(answer.state, TokenState::ready) << answer.message;
   EXPECT_TRUE(answer.refreshed);
-  EXPECT_NE(answer.token.value.reveal(), access0);
+  EXPECT_TRUE(answer.token.value.reveal() != access0);
   EXPECT_EQ(endpoint.refresh_requests(), 1);
   const auto stored = stored_tokens();
-  EXPECT_EQ(stored.refresh_token.reveal(), endpoint.current_refresh_token());
-  EXPECT_EQ(stored.access_token.reveal(), answer.token.value.reveal());
+  EXPECT_TRUE(endpoint.refresh_token_works(stored.refresh_token.reveal())) << "the stored refresh token is not the one that works";
+  EXPECT_TRUE(stored.access_token.reveal() == answer.token.value.reveal());
   EXPECT_GT(stored.access_expires_at_ms, now_epoch_ms() + 3000 * 1000);
   EXPECT_EQ(record().version, answer.token.version);
   EXPECT_GT(answer.token.version, 1);
@@ -236,7 +236,7 @@ TEST_F(ProviderTest, WhileAnotherDaemonRefreshesAStillValidTokenIsServed) {
   ASSERT_EQ(held->state, LockResult::State::taken);
   auto answer = run_for(io, provider->get(ref));
   ASSERT_EQ(answer.state, TokenState::ready);
-  EXPECT_EQ(answer.token.value.reveal(), access0);
+  EXPECT_TRUE(answer.token.value.reveal() == access0);
   EXPECT_EQ(endpoint.refresh_requests(), 0);
 }
 
@@ -249,7 +249,7 @@ TEST_F(ProviderTest, ARefusedRefreshTokenMarksTheAccountNeedsReauthWithAnEventAn
   EXPECT_EQ(result->error_code, "needs_reauth");
   EXPECT_NE(result->error.find("must be connected again"), std::string::npos) << result->error;
   // The endpoint quoted the refused token in its error; neither form of it reaches the message.
-  EXPECT_EQ(result->error.find(refresh0), std::string::npos) << result->error;
+  EXPECT_EQ(result->error.find(refresh0), std::string::npos);
   EXPECT_EQ(endpoint.refresh_refused(), 1);
   const auto a = record();
   EXPECT_EQ(a.status, AccountStatus::needs_reauth);
@@ -284,7 +284,7 @@ TEST_F(ProviderTest, ARefusalOfATokenAnotherDaemonAlreadyReplacedUsesTheNewerOne
   auto p = make_provider("daemon-1", &hooked);
   auto answer = run_for(io, p->get(ref));
   ASSERT_EQ(answer.state, TokenState::ready) << answer.message;
-  EXPECT_EQ(answer.token.value.reveal(), access1);
+  EXPECT_TRUE(answer.token.value.reveal() == access1);
   EXPECT_EQ(endpoint.refresh_refused(), 1);
   EXPECT_EQ(record().status, AccountStatus::active);
   for (const auto& row : pending_rows()) EXPECT_NE(row["dest"], "airtable:events");
@@ -328,10 +328,10 @@ TEST_F(ProviderTest, ATokenReceivedAfterTheLockExpiredIsStillStoredBecauseItIsNe
   EXPECT_TRUE(first_answer->refreshed);
   const auto a = record();
   EXPECT_EQ(a.status, AccountStatus::active);
-  EXPECT_EQ(stored_tokens().refresh_token.reveal(), endpoint.current_refresh_token());
+  EXPECT_TRUE(endpoint.refresh_token_works(stored_tokens().refresh_token.reveal())) << "the stored refresh token is not the one that works";
   auto later = run_for(io, second->get(ref));
   ASSERT_EQ(later.state, TokenState::ready);
-  EXPECT_EQ(later.token.value.reveal(), first_answer->token.value.reveal());
+  EXPECT_TRUE(later.token.value.reveal() == first_answer->token.value.reveal());
 }
 
 TEST_F(ProviderTest, AFailedRefreshKeepsServingTheOldTokenWhileItWorks) {
@@ -339,7 +339,7 @@ TEST_F(ProviderTest, AFailedRefreshKeepsServingTheOldTokenWhileItWorks) {
   endpoint.fail_next_refresh(503);
   auto answer = run_for(io, provider->get(ref));
   ASSERT_EQ(answer.state, TokenState::ready);
-  EXPECT_EQ(answer.token.value.reveal(), access0);
+  EXPECT_TRUE(answer.token.value.reveal() == access0);
   EXPECT_FALSE(answer.refreshed);
   EXPECT_EQ(record().status, AccountStatus::active);
 }
