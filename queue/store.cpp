@@ -204,10 +204,10 @@ net::awaitable<Result<LeaseBatch>> Store::lease(std::int64_t now, const std::str
 net::awaitable<Result<std::vector<std::string>>> Store::settle(const std::vector<Settle>& items, std::int64_t now) {
   redis::Args args{keys_.prefix(), s(static_cast<long long>(now)), s(static_cast<long long>(settings_.retention.count())),
                    s(static_cast<long long>(settings_.idempotency_window.count())), s(settings_.per_account_limit)};
-  args.reserve(args.size() + items.size() * 8);
+  args.reserve(args.size() + items.size() * 9);
   for (const auto& i : items) {
     args.insert(args.end(), {i.id, s(i.token), std::string(to_string(i.outcome)), s(static_cast<long long>(i.due_ms)),
-                             i.error, i.error_code, i.result, i.checkpoint});
+                             i.error, i.error_code, i.result, i.checkpoint, i.outbox});
   }
   auto r = co_await run("settle", std::move(args));
   if (!r) co_return r.error();

@@ -76,6 +76,9 @@ struct Settle {
   Settlement outcome = Settlement::succeeded;
   std::int64_t due_ms = 0;  // retry, defer, wait
   std::string error, error_code, result, checkpoint;
+  // Outbox entries recorded with this outcome (encode_outbox in queue/outbox.hpp); '' = none. Only
+  // appended when the lease still holds.
+  std::string outbox = {};
 };
 
 struct JobRecord {

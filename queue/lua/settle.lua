@@ -4,14 +4,15 @@
 -- are left); defer (rate limit, open circuit: no attempt used); wait (platform processing: no
 -- attempt used, look again at due); release (shutdown hand-back: no attempt used, front of queue).
 -- KEYS: none; ARGV[1] prefix, ARGV[2] now ms, ARGV[3] retention s, ARGV[4] window s, ARGV[5] the
---      per-account limit the leases were taken with (0 = none), then groups of 8: id, token, outcome, due ms, error, error_code, result json, checkpoint json
---      ('' = keep the stored one)
+--      per-account limit the leases were taken with (0 = none), then groups of 9: id, token, outcome, due ms, error, error_code, result json, checkpoint json
+--      ('' = keep the stored one), outbox entries json ('' = none; appended with the outcome, so an
+--      outcome is recorded with its Airtable rows, callbacks and follow-up jobs or not at all)
 -- Returns: per group the resulting state, or LOST_LEASE
 local now = tonumber(ARGV[2])
 local retention, window = ARGV[3], ARGV[4]
 local out = {}
 local account_limit = tonumber(ARGV[5])
-for i = 6, #ARGV, 8 do
+for i = 6, #ARGV, 9 do
   local id, token, outcome, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local err, code, result, checkpoint = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local job = k_job(id)
@@ -23,6 +24,7 @@ for i = 6, #ARGV, 8 do
     redis.call('HDEL', job, 'lease', 'lease_owner')
     release_account(f[2], f[3], account_limit)
     if checkpoint ~= '' then redis.call('HSET', job, 'checkpoint', checkpoint) end
+    outbox_append(ARGV[i + 8], now, retention, window)
     if result ~= '' then redis.call('HSET', job, 'result', result) end
     local attempts = tonumber(f[4])
     if outcome == 'retry' and attempts >= tonumber(f[5]) then

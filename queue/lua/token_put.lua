@@ -22,5 +22,5 @@ redis.call('HSET', rec, 'platform', ARGV[2], 'account', ARGV[3], 'version', v,
            'access', ARGV[8], 'refresh', ARGV[9], 'access_expires_at', ARGV[10], 'refresh_expires_at', ARGV[11],
            'scopes', ARGV[12], 'updated_at', ARGV[5])
 token_index(ARGV[2], ARGV[3], ARGV[6], ARGV[10], ARGV[11])
-token_outbox(ARGV[13])
+token_outbox(ARGV[13], ARGV[5])
 return {1, version}

@@ -9,5 +9,5 @@ local rec = k_token(ARGV[2], ARGV[3])
 local f = redis.call('HMGET', rec, 'version', 'access', 'refresh')
 if f[1] ~= ARGV[4] or (f[2] or '') ~= ARGV[5] or (f[3] or '') ~= ARGV[6] then return 0 end
 redis.call('HSET', rec, 'access', ARGV[7], 'refresh', ARGV[8], 'updated_at', ARGV[9])
-token_outbox(ARGV[10])
+token_outbox(ARGV[10], ARGV[9])
 return 1

@@ -12,5 +12,5 @@ if ARGV[4] ~= '' and f[1] ~= ARGV[4] then return 0 end
 redis.call('HSET', rec, 'status', ARGV[5], 'reason', ARGV[6], 'updated_at', ARGV[7])
 if ARGV[8] == '1' then redis.call('HSET', rec, 'access', '', 'refresh', '') end
 token_index(ARGV[2], ARGV[3], ARGV[5], f[2] or '0', f[3] or '0')
-token_outbox(ARGV[9])
+token_outbox(ARGV[9], ARGV[7])
 return 1

@@ -79,7 +79,7 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, LuaAndCppBuildTheSameKeyNames) {
   const Keys& k = store->keys();
-  redis::Args args{k.prefix(), "id-1", "x", "acct-1", "w-9"};
+  redis::Args args{k.prefix(), "id-1", "x", "acct-1", "w-9", "airtable:posts", "airtable:posts|j-1"};
   auto r = run_for(io, client->eval(script("key_names"), {}, args));
   ASSERT_TRUE(r);
   const std::vector<std::string> expected{k.job("id-1"), k.tombstone("id-1"), k.attempt_log("id-1"),
@@ -87,7 +87,11 @@ TEST_F(StoreTest, LuaAndCppBuildTheSameKeyNames) {
                                           k.by_account("x", "acct-1"), k.total("succeeded"), k.scheduled(),
                                           k.leases(), k.dead(), k.jobs(), k.paused(), k.running_accounts(),
                                           k.sequence(), k.inbox(), k.control(), k.worker_alive("w-9"),
-                                          k.intake_work("w-9"), k.control_work("w-9"), k.workers()};
+                                          k.intake_work("w-9"), k.control_work("w-9"), k.workers(),
+                                          k.outbox_queue("airtable:posts"), k.outbox_item("airtable:posts|j-1"),
+                                          k.outbox_dead_item("airtable:posts|j-1"), k.outbox_history("airtable:posts|j-1"),
+                                          k.outbox_guard("airtable:posts|j-1"), k.outbox_claimed(), k.outbox_dead(),
+                                          k.outbox_dests()};
   ASSERT_EQ(r->elements.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(r->elements[i].str, expected[i]) << i;
 }

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -77,12 +78,23 @@ class TokenStoreTest : public ::testing::Test {
     if (!r || !*r) throw std::runtime_error("no record");
     return **r;
   }
-  std::vector<json> pending_rows() {
-    std::vector<json> rows;
-    for (const auto& e : exec({"LRANGE", keys->token_airtable_pending(), "0", "-1"}).elements)
-      for (const auto& row : json::parse(e.str)) rows.push_back(row);
-    return rows;
+  // What the outbox holds for one record: its fields (JSON values) and, under "@<name>", its
+  // bookkeeping ("@version" counts the appends merged into it).
+  std::map<std::string, json> outbox_row(const std::string& dest, const std::string& key) {
+    std::map<std::string, json> out;
+    const auto r = exec({"HGETALL", keys->outbox_item(dest + "|" + key)});
+    for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+      const auto& name = r.elements[i].str;
+      const auto& value = r.elements[i + 1].str;
+      if (name.starts_with("f:"))
+        out[name.substr(2)] = json::parse(value);
+      else
+        out["@" + name] = value;
+    }
+    return out;
   }
+  std::map<std::string, json> account_row() { return outbox_row("airtable:accounts", "acct-1"); }
+  std::string guard() { return exec({"GET", keys->outbox_guard("airtable:accounts|acct-1")}).str; }
 
   boost::asio::io_context io;
   const std::string k1_line = Vault::generate_key_line("k1");
@@ -98,8 +110,8 @@ TEST_F(TokenStoreTest, LuaAndCppBuildTheSameTokenKeyNames) {
   auto r = run_for(io, client->eval(queue::script("token_key_names"), {}, args));
   ASSERT_TRUE(r);
   const std::vector<std::string> expected{keys->token("x", "acct-1"), keys->token_lock("x", "acct-1"),
-                                          keys->token_accounts(),      keys->token_access_expiry(),
-                                          keys->token_refresh_expiry(), keys->token_airtable_pending()};
+                                          keys->token_accounts(), keys->token_access_expiry(),
+                                          keys->token_refresh_expiry()};
   ASSERT_EQ(r->elements.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(r->elements[i].str, expected[i]) << i;
 }
@@ -128,17 +140,22 @@ TEST_F(TokenStoreTest, PutStoresSealedTokensIndexesTheirExpiryAndOwesAirtableThe
   EXPECT_EQ(opened->refresh_token.reveal(), "rt+/plain-refresh==");
   EXPECT_EQ(opened->scopes, "tweet.read tweet.write");
 
-  const auto rows = pending_rows();
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0]["dest"], "airtable:accounts");
-  EXPECT_EQ(rows[0]["key"], "acct-1");
-  EXPECT_EQ(rows[0]["guard"], 1);
-  EXPECT_EQ(rows[0]["fields"]["Status"], "active");
-  EXPECT_EQ(rows[0]["fields"]["Token Version"], 1);
-  EXPECT_EQ(rows[0]["fields"]["Access Token"], a.access_sealed);
-  EXPECT_EQ(rows[0]["fields"]["Refresh Token"], a.refresh_sealed);
-  EXPECT_EQ(rows[0]["fields"]["Access Expires At"], format_rfc3339_ms(access_exp));
-  EXPECT_EQ(rows.front().dump().find("plain-"), std::string::npos);
+  auto row = account_row();
+  EXPECT_EQ(row["@version"], "1");  // one append
+  EXPECT_EQ(guard(), "1");
+  EXPECT_EQ(row["Account Key"], "acct-1");
+  EXPECT_EQ(row["Platform"], "x");
+  EXPECT_EQ(row["Status"], "active");
+  EXPECT_EQ(row["Token Version"], 1);
+  EXPECT_EQ(row["Token"], a.access_sealed);
+  EXPECT_EQ(row["Refresh Token"], a.refresh_sealed);
+  EXPECT_EQ(row["Key Id"], "k1");
+  EXPECT_EQ(row["Token Expires At"], format_rfc3339_ms(access_exp));
+  EXPECT_EQ(row["Refresh Expires At"], format_rfc3339_ms(refresh_exp));
+  EXPECT_EQ(row["Scopes"], "tweet.read tweet.write");
+  EXPECT_TRUE(row["Error"].is_null());
+  for (const auto& e : exec({"HGETALL", keys->outbox_item("airtable:accounts|acct-1")}).elements)
+    EXPECT_EQ(e.str.find("plain-"), std::string::npos);
 }
 
 TEST_F(TokenStoreTest, AnOlderVersionNeverReplacesANewerOne) {
@@ -151,7 +168,8 @@ TEST_F(TokenStoreTest, AnOlderVersionNeverReplacesANewerOne) {
   auto opened = store->open(load(ref), error);
   ASSERT_TRUE(opened);
   EXPECT_EQ(opened->access_token.reveal(), "access-5");
-  EXPECT_EQ(pending_rows().size(), 1u);  // refused writes owe Airtable nothing
+  EXPECT_EQ(account_row()["@version"], "1");  // refused writes owe Airtable nothing
+  EXPECT_EQ(account_row()["Token Version"], 5);
 }
 
 TEST_F(TokenStoreTest, ConcurrentWritersOnSeparateConnectionsLeaveTheNewestVersion) {
@@ -198,13 +216,12 @@ TEST_F(TokenStoreTest, ConcurrentWritersOnSeparateConnectionsLeaveTheNewestVersi
   ASSERT_TRUE(opened);
   EXPECT_EQ(opened->access_token.reveal(), "access-" + std::to_string(kWrites));
   EXPECT_EQ(opened->refresh_token.reveal(), "refresh-" + std::to_string(kWrites));
-  // Airtable is owed exactly the accepted writes, in the order Redis ran them: each newer than every
-  // write accepted before it.
-  const auto rows = pending_rows();
-  EXPECT_EQ(static_cast<int>(rows.size()), written);
-  for (std::size_t i = 1; i < rows.size(); ++i)
-    EXPECT_GT(rows[i]["guard"].get<int>(), rows[i - 1]["guard"].get<int>()) << i;
-  EXPECT_EQ(rows.back()["guard"], kWrites);
+  // Airtable is owed exactly the accepted writes, and ends with the newest.
+  auto row = account_row();
+  EXPECT_EQ(row["@version"], std::to_string(written));
+  EXPECT_EQ(row["Token Version"], kWrites);
+  EXPECT_EQ(row["Token"], a.access_sealed);
+  EXPECT_EQ(guard(), std::to_string(kWrites));
 }
 
 TEST_F(TokenStoreTest, TheLockIsFencedAndOnlyItsHolderReleasesIt) {
@@ -281,12 +298,17 @@ TEST_F(TokenStoreTest, AStatusChangeNeedsTheVersionItJudgedAndTellsAirtable) {
   EXPECT_EQ(a.reason, "refused");
   EXPECT_TRUE(exec({"ZSCORE", keys->token_access_expiry(), "x:acct-1"}).is_nil());
   EXPECT_TRUE(exec({"ZSCORE", keys->token_refresh_expiry(), "x:acct-1"}).is_nil());
-  auto rows = pending_rows();
-  ASSERT_EQ(rows.size(), 4u);  // two puts, then the account row and the event of the status change
-  EXPECT_EQ(rows[2]["fields"]["Status"], "needs_reauth");
-  EXPECT_EQ(rows[3]["dest"], "airtable:events");
-  EXPECT_EQ(rows[3]["key"], "needs_reauth:x:acct-1:2");
-  EXPECT_EQ(rows[3]["fields"]["Kind"], "needs_reauth");
+  auto row = account_row();
+  EXPECT_EQ(row["@version"], "3");  // two puts and the status change
+  EXPECT_EQ(row["Status"], "needs_reauth");
+  EXPECT_EQ(row["Error"], "refused");
+  EXPECT_EQ(row["Token Version"], 2);
+  auto event = outbox_row("airtable:events", "needs_reauth:x:acct-1:2");
+  EXPECT_EQ(event["Event Key"], "needs_reauth:x:acct-1:2");
+  EXPECT_EQ(event["Kind"], "error");
+  EXPECT_EQ(event["Code"], "needs_reauth");
+  EXPECT_EQ(event["Account"], "acct-1");
+  EXPECT_EQ(event["Message"], "The x account acct-1 must be connected again");
   // A newer token (the user connected again) makes the account active and indexed again.
   ASSERT_TRUE(put(ref, token_set("a3", "r3", exp, exp), 0).written);
   EXPECT_EQ(load(ref).status, AccountStatus::active);
@@ -317,7 +339,8 @@ TEST_F(TokenStoreTest, RewrapReSealsWithTheCurrentKeyUnlessTheRecordChanged) {
   auto opened = rotation.open(rewrapped, error);
   ASSERT_TRUE(opened) << error;
   EXPECT_EQ(opened->refresh_token.reveal(), "r1");
-  EXPECT_EQ(pending_rows().back()["fields"]["Refresh Token"], rewrapped.refresh_sealed);
+  EXPECT_EQ(account_row()["Refresh Token"], rewrapped.refresh_sealed);
+  EXPECT_EQ(account_row()["Key Id"], "k2");
   // A stale read (a refresh stored a newer token since) is not re-sealed over the newer one.
   ASSERT_TRUE(put(ref, token_set("a2", "r2", 0), 0).written);
   EXPECT_FALSE(*run_for(io, rotation.rewrap(rewrapped, now_epoch_ms(), error)));

@@ -22,6 +22,15 @@ local function k_control_work(worker) return P .. ':controlwork:' .. worker end
 local K_WORKERS = P .. ':workers'
 local K_INBOX = P .. ':inbox'
 local K_CONTROL = P .. ':control'
+-- The outbox (queue/outbox.hpp). An item is "<dest>|<key>".
+local function k_ob_queue(dest) return P .. ':outbox:queue:' .. dest end
+local function k_ob_item(item) return P .. ':outbox:item:' .. item end
+local function k_ob_dead_item(item) return P .. ':outbox:deaditem:' .. item end
+local function k_ob_history(item) return P .. ':outbox:history:' .. item end
+local function k_ob_guard(item) return P .. ':outbox:guard:' .. item end
+local K_OB_CLAIMED = P .. ':outbox:claimed'
+local K_OB_DEAD = P .. ':outbox:dead'
+local K_OB_DESTS = P .. ':outbox:dests'
 
 -- Token core (tokens/): names mirror the token block of queue/keys.hpp (TokenKeysTest checks them).
 local function k_token(platform, account) return P .. ':token:' .. platform .. ':' .. account end
@@ -29,7 +38,6 @@ local function k_token_lock(platform, account) return P .. ':tokenlock:' .. plat
 local K_TOKEN_ACCOUNTS = P .. ':tokens:accounts'
 local K_TOKEN_ACCESS_EXPIRY = P .. ':tokens:access_expiry'
 local K_TOKEN_REFRESH_EXPIRY = P .. ':tokens:refresh_expiry'
-local K_TOKEN_AIRTABLE_PENDING = P .. ':tokens:airtable_pending'
 
 -- Error codes returned to C++ (queue/store.hpp mirrors them).
 local LOST_LEASE = -1
@@ -194,6 +202,69 @@ local function replace_job(id, jtype, platform, account, payload, run_at, max_at
   return 'replaced'
 end
 
+-- ---- the outbox (queue/outbox.hpp) -----------------------------------------------------------------
+-- Appends entries (a JSON array, queue/outbox.cpp's encode_outbox) to the outbox. An entry either
+-- creates a job at once (dest 'job': follow-ups, idempotent by their id) or merges its fields into
+-- the one pending item of (dest, key): pending writes to the same record coalesce, the newest value
+-- of each field wins. Field values are JSON texts that Lua never decodes (cjson would round numbers).
+-- An item being written (claimed) is not queued again here; its ack sees the newer version and
+-- queues it. Returns the number of entries dropped as stale (their guard older than one seen).
+local OB_HISTORY_TTL = 90 * 24 * 3600
+local function outbox_append(entries_json, now, retention, window)
+  if entries_json == nil or entries_json == '' then return 0 end
+  local stale = 0
+  for _, e in ipairs(cjson.decode(entries_json)) do
+    if e.dest == 'job' then
+      local j = e.job
+      create_job(j.id, j.type, j.platform, j.account, j.payload, j.run_at, j.max_attempts, now, retention, window)
+    else
+      local item = e.dest .. '|' .. e.key
+      local fresh = true
+      if e.guard then
+        local seen = tonumber(redis.call('GET', k_ob_guard(item)) or '-1')
+        if tonumber(e.guard) < seen then
+          fresh = false
+        else
+          redis.call('SET', k_ob_guard(item), e.guard)
+        end
+      end
+      if not fresh then
+        stale = stale + 1
+      else
+        local key = k_ob_item(item)
+        if redis.call('HINCRBY', key, 'version', 1) == 1 then
+          redis.call('HSET', key, 'dest', e.dest, 'key', e.key, 'first_at', now, 'attempts', 0)
+        end
+        local args = {}
+        for name, value in pairs(e.fields or {}) do
+          args[#args + 1] = 'f:' .. name
+          args[#args + 1] = value
+        end
+        if e.history then
+          local h = k_ob_history(item)
+          redis.call('RPUSH', h, e.history.line)
+          redis.call('LTRIM', h, -tonumber(e.history.keep), -1)
+          redis.call('EXPIRE', h, OB_HISTORY_TTL)
+          args[#args + 1] = 'f:' .. e.history.field
+          args[#args + 1] = cjson.encode(table.concat(redis.call('LRANGE', h, 0, -1), '\n'))
+        end
+        if e.record_id and e.record_id ~= '' then
+          args[#args + 1] = 'record_id'
+          args[#args + 1] = e.record_id
+        end
+        if #args > 0 then redis.call('HSET', key, unpack(args)) end
+        redis.call('SADD', K_OB_DESTS, e.dest)
+        if redis.call('HEXISTS', key, 'claim') == 0 then
+          local due = tonumber(e.due or now)
+          if due < now then due = now end
+          redis.call('ZADD', k_ob_queue(e.dest), 'NX', due, e.key)
+        end
+      end
+    end
+  end
+  return stale
+end
+
 -- ---- the token core (tokens/token_store.hpp) --------------------------------------------------------
 -- Keeps an account's entries in the expiry indexes in step with its record: an account that needs
 -- a person (needs_reauth, revoked) leaves them, so sweeps never try to renew it; an expiry of 0
@@ -214,8 +285,9 @@ local function token_index(platform, account, status, access_expires_at, refresh
   end
 end
 
--- What an account's change owes Airtable, appended in the same step as the change (an encoded row;
--- '' when none). Until the outbox lands they wait in a list of their own.
-local function token_outbox(entries)
-  if entries ~= nil and entries ~= '' then redis.call('RPUSH', K_TOKEN_AIRTABLE_PENDING, entries) end
+-- What an account's change owes Airtable (its Accounts row, Events rows: encode_outbox text, '' for
+-- none), appended to the outbox in the same step as the change. The rows carry the token version
+-- as their guard, so an older row never overwrites a newer one in Airtable either.
+local function token_outbox(entries, now)
+  outbox_append(entries, tonumber(now), 0, 0)
 end
