@@ -60,6 +60,28 @@ net::awaitable<redis::Reply> TokenStore::run(std::string_view name, redis::Args 
 }
 
 net::awaitable<Result<std::optional<StoredAccount>>> TokenStore::load(const AccountRef& ref) {
+  auto cached = co_await load_redis(ref);
+  if (!cached || *cached || !source_) co_return cached;
+  auto durable = co_await source_->load(ref);
+  if (!durable) {
+    log::warn("token store: {} is not in Redis and its Accounts row cannot be read now: {}", ref.member(),
+              durable.error().message());
+    co_return durable.error();
+  }
+  if (!*durable) co_return cached;
+  const StoredAccount& a = **durable;
+  // Back into Redis as it is (sealed values, its version); Airtable already has it, so nothing is
+  // appended to the outbox.
+  redis::Args args{keys_.prefix(), ref.platform, ref.account, s(a.version), s(a.updated_at_ms),
+                   std::string(to_string(a.status)), a.reason, a.access_sealed, a.refresh_sealed,
+                   s(a.access_expires_at_ms), s(a.refresh_expires_at_ms), a.scopes, std::string()};
+  auto put = co_await run("token_put", std::move(args));
+  if (!put) co_return put.error();
+  log::info("token store: {} read back from its Accounts row (version {})", ref.member(), a.version);
+  co_return co_await load_redis(ref);
+}
+
+net::awaitable<Result<std::optional<StoredAccount>>> TokenStore::load_redis(const AccountRef& ref) {
   auto reply = co_await client_.exec("HGETALL", keys_.token(ref.platform, ref.account));
   if (!reply) co_return reply.error();
   if (!reply->is_array()) co_return make_error_code(TokenErrc::bad_reply);

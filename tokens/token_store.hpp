@@ -24,6 +24,7 @@
 #include "queue/keys.hpp"
 #include "queue/redis/client.hpp"
 #include "tokens/account.hpp"
+#include "tokens/account_source.hpp"
 #include "tokens/airtable_rows.hpp"
 #include "tokens/vault.hpp"
 
@@ -57,7 +58,11 @@ class TokenStore {
   const queue::Keys& keys() const { return keys_; }
   redis::Client& client() { return client_; }
 
-  // The account's record; nullopt when the account is unknown.
+  // Where accounts Redis lacks are read from (Airtable's Accounts rows); none by default.
+  void set_source(AccountSource* source) { source_ = source; }
+
+  // The account's record; nullopt when the account is unknown. On a Redis miss, the source's row is
+  // read and written back into Redis (its own version: a newer token stored meanwhile wins).
   net::awaitable<Result<std::optional<StoredAccount>>> load(const AccountRef& ref);
   // Opens a record's sealed tokens (in memory only). On failure `error` says why (key id at most).
   std::optional<platforms::TokenSet> open(const StoredAccount& account, std::string& error) const;
@@ -89,8 +94,10 @@ class TokenStore {
 
  private:
   net::awaitable<redis::Reply> run(std::string_view script, redis::Args args);
+  net::awaitable<Result<std::optional<StoredAccount>>> load_redis(const AccountRef& ref);
 
   redis::Client& client_;
+  AccountSource* source_ = nullptr;
   queue::Keys keys_;
   const Vault& vault_;
 };

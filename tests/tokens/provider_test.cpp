@@ -400,6 +400,47 @@ TEST_F(ProviderTest, AnUnknownAccountIsNotConnected) {
   EXPECT_EQ(outcome.error_code, "not_connected");
 }
 
+// Airtable's Accounts rows as the outbox would leave them there: the fields of the account's row.
+class OutboxRowSource final : public AccountSource {
+ public:
+  OutboxRowSource(redis::Client& client, const queue::Keys& keys) : client_(client), keys_(keys) {}
+  net::awaitable<boost::system::result<std::optional<StoredAccount>>> load(const AccountRef& ref) override {
+    ++reads;
+    auto r = co_await client_.exec("HGETALL", keys_.outbox_item("airtable:accounts|" + ref.account));
+    if (!r) co_return r.error();
+    json fields = json::object();
+    for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2)
+      if (r->elements[i].str.starts_with("f:")) fields[r->elements[i].str.substr(2)] = json::parse(r->elements[i + 1].str);
+    co_return account_from_airtable_row(ref, fields);
+  }
+  int reads = 0;
+
+ private:
+  redis::Client& client_;
+  const queue::Keys& keys_;
+};
+
+TEST_F(ProviderTest, AnAccountRedisLostIsReadBackFromItsAccountsRowOnce) {
+  seed(-1s);
+  OutboxRowSource airtable(*client, *keys);
+  store->set_source(&airtable);
+  // Redis loses the record (a restore from an older snapshot).
+  run_for(io, client->exec("DEL", keys->token("x", "acct-1")));
+  auto answer = run_for(io, provider->get(ref));
+  ASSERT_EQ(answer.state, TokenState::ready) << answer.message;
+  EXPECT_TRUE(answer.refreshed);  // the row's refresh token still worked
+  EXPECT_EQ(airtable.reads, 1);
+  EXPECT_EQ(endpoint.refresh_requests(), 1);
+  EXPECT_EQ(record().status, AccountStatus::active);
+  // From then on Redis answers: Airtable is not read on the job path.
+  auto again = run_for(io, provider->get(ref));
+  ASSERT_EQ(again.state, TokenState::ready);
+  EXPECT_EQ(airtable.reads, 1);
+  // An account Airtable does not know either is not connected.
+  EXPECT_EQ(run_for(io, provider->get(AccountRef{"x", "nobody"})).state, TokenState::not_connected);
+  store->set_source(nullptr);
+}
+
 TEST(ScrubSecretsTest, RemovesPlainAndUrlEncodedForms) {
   const Secret token("rt+/abc def==");
   const std::string text = "bad token rt+/abc def== (rt%2B%2Fabc%20def%3D%3D, rt%2b%2fabc+def%3d%3d)";
