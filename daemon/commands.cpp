@@ -115,10 +115,13 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
   std::optional<tokens::TokenProvider> token_provider;
   if (vault) {
     token_store.emplace(client, queue::Keys(config->redis.prefix), *vault);
-    token_provider.emplace(*token_store, [&](std::string_view platform) -> platforms::TokenCalls* {
-      const auto it = token_calls.find(std::string(platform));
-      return it == token_calls.end() ? nullptr : it->second.get();
-    }, provider_options(*config));
+    token_provider.emplace(
+        *token_store,
+        [&](std::string_view platform) -> platforms::TokenCalls* {
+          const auto it = token_calls.find(std::string(platform));
+          return it == token_calls.end() ? nullptr : it->second.get();
+        },
+        provider_options(*config));
   }
   if (plugin) {
     RunContext context{*config, token_provider ? &*token_provider : nullptr, adapters, token_calls};

@@ -170,8 +170,7 @@ std::vector<Setting> build() {
   add("vault.key_file", Kind::string, "",
       "File of token-encryption keys (or a systemd credential named vault.key_file): one \"<key id> <base64 of 32 "
       "bytes>\" per line, the first sealing new values (schedulo vault keygen prints one).",
-      {}, false,
-      "/etc/schedulo/vault.keys");
+      {}, false, "/etc/schedulo/vault.keys");
   add("workers.concurrency", Kind::integer, 32, "Jobs one daemon runs at once.", int_range(1, 4096));
   add("workers.id", Kind::string, "",
       "This daemon's identity; empty means the host name. Unique per running daemon: a daemon that restarts "

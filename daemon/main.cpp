@@ -73,8 +73,9 @@ int main(int argc, char** argv) {
   auto* account_cmd = app.add_subcommand("account", "connected accounts and their tokens (never shown)");
   account_cmd->require_subcommand(1);
   auto* account_add = account_cmd->add_subcommand(
-      "add", "import tokens obtained elsewhere, as one JSON object on stdin: access_token, refresh_token, "
-             "expires_in or access_expires_at, refresh_expires_in or refresh_expires_at, scopes");
+      "add",
+      "import tokens obtained elsewhere, as one JSON object on stdin: access_token, refresh_token, "
+      "expires_in or access_expires_at, refresh_expires_in or refresh_expires_at, scopes");
   with_config(account_add);
   account_add->add_option("account", account_target, "PLATFORM:ACCOUNT")->required();
   auto* account_show = account_cmd->add_subcommand("show", "status, expiry, scopes and version of one account");

@@ -8,9 +8,9 @@
 #include "daemon/config.hpp"
 #include "jobs/dispatcher.hpp"
 #include "jobs/job_validation.hpp"
-#include "queue/store.hpp"
 #include "queue/keys.hpp"
 #include "queue/redis/client.hpp"
+#include "queue/store.hpp"
 #include "tokens/provider.hpp"
 #include "tokens/vault.hpp"
 

@@ -37,14 +37,17 @@ std::optional<Config> load_config(const std::string& path) {
 std::optional<tokens::AccountRef> parse_target(const std::string& command, const std::string& target) {
   auto ref = tokens::parse_account_ref(target);
   if (!ref || std::find(kPlatforms.begin(), kPlatforms.end(), ref->platform) == kPlatforms.end()) {
-    std::cerr << "schedulo " << command << ": expected PLATFORM:ACCOUNT with PLATFORM one of instagram, facebook, "
-                                           "tiktok, x\n";
+    std::cerr << "schedulo " << command
+              << ": expected PLATFORM:ACCOUNT with PLATFORM one of instagram, facebook, "
+                 "tiktok, x\n";
     return std::nullopt;
   }
   return ref;
 }
 
-json time_or_null(std::int64_t ms) { return ms > 0 ? json(format_rfc3339_ms(ms)) : json(nullptr); }
+json time_or_null(std::int64_t ms) {
+  return ms > 0 ? json(format_rfc3339_ms(ms)) : json(nullptr);
+}
 
 // What an operator may see of an account: everything but the tokens, of which only whether they are
 // there, which key seals them, and whether the vault can open them.
@@ -115,14 +118,15 @@ int command_account_add(const std::string& config_path, const std::string& targe
     return kExitUsage;
   }
   std::vector<std::string> errors;
-  static const std::vector<std::string> kKnown{"access_token",       "refresh_token",      "expires_in",
-                                               "access_expires_at",  "refresh_expires_in", "refresh_expires_at",
-                                               "scopes"};
+  static const std::vector<std::string> kKnown{
+      "access_token",       "refresh_token",      "expires_in", "access_expires_at",
+      "refresh_expires_in", "refresh_expires_at", "scopes"};
   for (auto it = doc.begin(); it != doc.end(); ++it)
     if (std::find(kKnown.begin(), kKnown.end(), it.key()) == kKnown.end())
       errors.push_back(excerpt(it.key()) + ": unknown field");
   platforms::TokenSet tokens;
-  if (!doc.contains("access_token") || !doc["access_token"].is_string() || doc["access_token"].get<std::string>().empty())
+  if (!doc.contains("access_token") || !doc["access_token"].is_string() ||
+      doc["access_token"].get<std::string>().empty())
     errors.emplace_back("access_token: required, a non-empty string");
   else
     tokens.access_token = Secret(doc["access_token"].get<std::string>());
@@ -139,7 +143,8 @@ int command_account_add(const std::string& config_path, const std::string& targe
     const json& scopes = doc["scopes"];
     if (scopes.is_string()) {
       tokens.scopes = scopes.get<std::string>();
-    } else if (scopes.is_array() && std::all_of(scopes.begin(), scopes.end(), [](const json& s) { return s.is_string(); })) {
+    } else if (scopes.is_array() &&
+               std::all_of(scopes.begin(), scopes.end(), [](const json& s) { return s.is_string(); })) {
       for (const auto& s : scopes) tokens.scopes += (tokens.scopes.empty() ? "" : " ") + s.get<std::string>();
     } else {
       errors.emplace_back("scopes: must be a string or a list of strings");
@@ -288,7 +293,8 @@ int command_vault_rotate(const std::string& config_path) {
           if (!*loaded) break;  // removed meanwhile
           const auto& a = **loaded;
           const bool current_access = a.access_sealed.empty() || tokens::Vault::key_id_of(a.access_sealed) == current;
-          const bool current_refresh = a.refresh_sealed.empty() || tokens::Vault::key_id_of(a.refresh_sealed) == current;
+          const bool current_refresh =
+              a.refresh_sealed.empty() || tokens::Vault::key_id_of(a.refresh_sealed) == current;
           if (current_access && current_refresh) {
             ++already;
             break;
@@ -315,8 +321,8 @@ int command_vault_rotate(const std::string& config_path) {
       if (page->size() < static_cast<std::size_t>(kPage)) break;
       after = page->back().member();
     }
-    std::cout << "re-sealed " << resealed << " account(s) with key " << current << "; " << already
-              << " already were; " << failed << " failed\n";
+    std::cout << "re-sealed " << resealed << " account(s) with key " << current << "; " << already << " already were; "
+              << failed << " failed\n";
     if (failed == 0 && vault->key_ids().size() > 1)
       std::cout << "every token is sealed with key " << current
                 << " now: the other keys may leave the key file once Airtable has the new values\n";

@@ -55,9 +55,10 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
         checkpoint["publish_sent"] = false;
         break;
       case Existence::not_now: {
-        Outcome later = Outcome::defer("checking whether the earlier publish went out must wait (the account's token "
-                                       "is being renewed)",
-                                       "token_refreshing", std::chrono::seconds(1));
+        Outcome later = Outcome::defer(
+            "checking whether the earlier publish went out must wait (the account's token "
+            "is being renewed)",
+            "token_refreshing", std::chrono::seconds(1));
         later.checkpoint = checkpoint;
         co_return later;
       }

@@ -14,16 +14,21 @@ tokens::BeforeRefresh lease_guard(JobContext& job) {
 
 }  // namespace
 
-tokens::AccountRef account_of(const Job& job) { return {std::string(to_string(job.platform)), job.account}; }
+tokens::AccountRef account_of(const Job& job) {
+  return {std::string(to_string(job.platform)), job.account};
+}
 
 Outcome token_outcome(const tokens::TokenAnswer& answer) {
   using tokens::TokenState;
   switch (answer.state) {
-    case TokenState::ready: return Outcome::retry("internal error: a ready token treated as a failure", "internal");
-    case TokenState::busy: return Outcome::defer(answer.message, answer.code, answer.retry_after);
+    case TokenState::ready:
+      return Outcome::retry("internal error: a ready token treated as a failure", "internal");
+    case TokenState::busy:
+      return Outcome::defer(answer.message, answer.code, answer.retry_after);
     case TokenState::needs_reauth:
     case TokenState::revoked:
-    case TokenState::not_connected: return Outcome::fail(answer.message, answer.code);
+    case TokenState::not_connected:
+      return Outcome::fail(answer.message, answer.code);
     case TokenState::unavailable:
       if (answer.code == "lease" || answer.code == "token_store")
         return Outcome::defer(answer.message, answer.code, answer.retry_after);
@@ -73,10 +78,16 @@ net::awaitable<TokenForCheck> token_for_check(tokens::TokenProvider& provider, J
   auto answer = co_await provider.get(account_of(job.job()), lease_guard(job));
   TokenForCheck out;
   switch (answer.state) {
-    case tokens::TokenState::ready: out.token = std::move(answer.token); break;
+    case tokens::TokenState::ready:
+      out.token = std::move(answer.token);
+      break;
     case tokens::TokenState::busy:
-    case tokens::TokenState::unavailable: out.otherwise = Existence::not_now; break;
-    default: out.otherwise = Existence::unknown; break;
+    case tokens::TokenState::unavailable:
+      out.otherwise = Existence::not_now;
+      break;
+    default:
+      out.otherwise = Existence::unknown;
+      break;
   }
   co_return out;
 }
@@ -85,7 +96,9 @@ net::awaitable<Outcome> refresh_account_token(tokens::TokenProvider& provider, J
   const auto ref = account_of(job.job());
   auto answer = co_await provider.refresh_now(ref, lease_guard(job));
   if (answer.state != tokens::TokenState::ready) co_return token_outcome(answer);
-  nlohmann::json result = {{"account", ref.account}, {"platform", ref.platform}, {"version", answer.token.version},
+  nlohmann::json result = {{"account", ref.account},
+                           {"platform", ref.platform},
+                           {"version", answer.token.version},
                            {"refreshed", answer.refreshed}};
   if (answer.token.expires_at_ms > 0) result["access_expires_at"] = format_rfc3339_ms(answer.token.expires_at_ms);
   co_return Outcome::success(std::move(result));

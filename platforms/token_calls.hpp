@@ -26,10 +26,10 @@ namespace schedulo::platforms {
 // The tokens of one account as the platform's calls need them (plaintext, in memory only).
 struct TokenSet {
   Secret access_token;
-  Secret refresh_token;                 // empty: the platform has none (Page tokens, Instagram Login)
+  Secret refresh_token;                    // empty: the platform has none (Page tokens, Instagram Login)
   std::int64_t access_expires_at_ms = 0;   // 0: does not expire, or unknown
   std::int64_t refresh_expires_at_ms = 0;  // 0: does not expire, or unknown
-  std::string scopes;                   // granted scopes as the platform lists them
+  std::string scopes;                      // granted scopes as the platform lists them
 };
 
 enum class TokenCallStatus {

@@ -10,16 +10,21 @@ std::optional<AccountRef> parse_account_ref(std::string_view text) {
 
 std::string_view to_string(AccountStatus status) {
   switch (status) {
-    case AccountStatus::active: return "active";
-    case AccountStatus::expiring: return "expiring";
-    case AccountStatus::needs_reauth: return "needs_reauth";
-    case AccountStatus::revoked: return "revoked";
+    case AccountStatus::active:
+      return "active";
+    case AccountStatus::expiring:
+      return "expiring";
+    case AccountStatus::needs_reauth:
+      return "needs_reauth";
+    case AccountStatus::revoked:
+      return "revoked";
   }
   return "active";
 }
 
 std::optional<AccountStatus> account_status_from_string(std::string_view text) {
-  for (const auto s : {AccountStatus::active, AccountStatus::expiring, AccountStatus::needs_reauth, AccountStatus::revoked})
+  for (const auto s :
+       {AccountStatus::active, AccountStatus::expiring, AccountStatus::needs_reauth, AccountStatus::revoked})
     if (to_string(s) == text) return s;
   return std::nullopt;
 }

@@ -33,9 +33,9 @@ struct StoredAccount {
   AccountRef ref;
   std::int64_t version = 0;  // newer tokens have higher versions (tokens/token_store.hpp)
   AccountStatus status = AccountStatus::active;
-  std::string reason;          // why the status is what it is, for people; no secret
-  std::string access_sealed;   // Vault::seal of the access token ("" = none)
-  std::string refresh_sealed;  // Vault::seal of the refresh token ("" = none)
+  std::string reason;                      // why the status is what it is, for people; no secret
+  std::string access_sealed;               // Vault::seal of the access token ("" = none)
+  std::string refresh_sealed;              // Vault::seal of the refresh token ("" = none)
   std::int64_t access_expires_at_ms = 0;   // 0 = never, or unknown
   std::int64_t refresh_expires_at_ms = 0;  // 0 = never, or unknown
   std::string scopes;

@@ -20,7 +20,8 @@ std::int64_t time_ms(const nlohmann::json& fields, const char* name) {
 std::optional<StoredAccount> account_from_airtable_row(const AccountRef& ref, const nlohmann::json& fields) {
   namespace f = airtable::field;
   if (!fields.is_object()) return std::nullopt;
-  if (const auto platform = text(fields, f::kPlatform); !platform.empty() && platform != ref.platform) return std::nullopt;
+  if (const auto platform = text(fields, f::kPlatform); !platform.empty() && platform != ref.platform)
+    return std::nullopt;
   StoredAccount a;
   a.ref = ref;
   a.access_sealed = text(fields, f::kToken);

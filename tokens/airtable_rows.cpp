@@ -12,8 +12,12 @@ namespace {
 
 using json = nlohmann::json;
 
-json time_or_null(std::int64_t ms) { return ms > 0 ? json(format_rfc3339_ms(ms)) : json(nullptr); }
-json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+json time_or_null(std::int64_t ms) {
+  return ms > 0 ? json(format_rfc3339_ms(ms)) : json(nullptr);
+}
+json text_or_null(const std::string& s) {
+  return s.empty() ? json(nullptr) : json(s);
+}
 
 }  // namespace
 

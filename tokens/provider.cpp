@@ -10,8 +10,8 @@
 namespace schedulo::tokens {
 namespace {
 
-using std::chrono::milliseconds;
 using platforms::TokenCallStatus;
+using std::chrono::milliseconds;
 
 constexpr milliseconds kStoreUnreadableWait{1000};
 constexpr milliseconds kUnopenableWait{60000};  // a missing vault key needs a person: look rarely
@@ -93,12 +93,18 @@ std::string scrub_secrets(std::string text, std::initializer_list<const Secret*>
 
 std::string_view to_string(TokenState state) {
   switch (state) {
-    case TokenState::ready: return "ready";
-    case TokenState::busy: return "busy";
-    case TokenState::needs_reauth: return "needs_reauth";
-    case TokenState::revoked: return "revoked";
-    case TokenState::not_connected: return "not_connected";
-    case TokenState::unavailable: return "unavailable";
+    case TokenState::ready:
+      return "ready";
+    case TokenState::busy:
+      return "busy";
+    case TokenState::needs_reauth:
+      return "needs_reauth";
+    case TokenState::revoked:
+      return "revoked";
+    case TokenState::not_connected:
+      return "not_connected";
+    case TokenState::unavailable:
+      return "unavailable";
   }
   return "unavailable";
 }
@@ -108,7 +114,9 @@ TokenProvider::TokenProvider(TokenStore& store, TokenCallsLookup calls, Provider
   options_.lock_ttl = std::max(options_.lock_ttl, options_.refresh_timeout + milliseconds(1000));
 }
 
-std::int64_t TokenProvider::now() const { return options_.now_ms ? options_.now_ms() : now_epoch_ms(); }
+std::int64_t TokenProvider::now() const {
+  return options_.now_ms ? options_.now_ms() : now_epoch_ms();
+}
 
 net::awaitable<TokenAnswer> TokenProvider::get(const AccountRef& ref, const BeforeRefresh& before) {
   co_return co_await obtain(ref, Need::if_due, 0, before);
@@ -123,7 +131,8 @@ net::awaitable<TokenAnswer> TokenProvider::refresh_now(const AccountRef& ref, co
   co_return co_await obtain(ref, Need::always, 0, before);
 }
 
-net::awaitable<void> TokenProvider::report_revoked(const AccountRef& ref, std::int64_t version, const std::string& reason) {
+net::awaitable<void> TokenProvider::report_revoked(const AccountRef& ref, std::int64_t version,
+                                                   const std::string& reason) {
   co_await mark_needs_reauth(ref, version, reason);
 }
 
@@ -148,9 +157,10 @@ net::awaitable<TokenAnswer> TokenProvider::obtain(const AccountRef& ref, Need ne
       co_return answer(TokenState::unavailable, "the token store cannot be read now: " + loaded.error().message(),
                        "token_store", kStoreUnreadableWait);
     if (!*loaded)
-      co_return answer(TokenState::not_connected, "The " + ref.platform + " account " + ref.account +
-                                                      " is not connected (no tokens are stored for it).",
-                       "not_connected");
+      co_return answer(
+          TokenState::not_connected,
+          "The " + ref.platform + " account " + ref.account + " is not connected (no tokens are stored for it).",
+          "not_connected");
     const StoredAccount account = std::move(**loaded);
     if (account.status == AccountStatus::revoked)
       co_return answer(TokenState::revoked, "The " + ref.platform + " account " + ref.account + " was disconnected.",
@@ -248,21 +258,24 @@ net::awaitable<TokenAnswer> TokenProvider::refresh_locked(const AccountRef& ref,
     result.status = TokenCallStatus::unknown;
     result.message = "the platform did not answer the token refresh in time";
   }
-  result.message = scrub_secrets(std::move(result.message),
-                                 {&tokens.access_token, &tokens.refresh_token, &result.access_token, &result.refresh_token});
+  result.message = scrub_secrets(std::move(result.message), {&tokens.access_token, &tokens.refresh_token,
+                                                             &result.access_token, &result.refresh_token});
   result.code = scrub_secrets(std::move(result.code), {&tokens.access_token, &tokens.refresh_token});
 
   switch (result.status) {
     case TokenCallStatus::ok: {
       if (result.access_token.empty()) {
         co_await release();
-        co_return answer(TokenState::unavailable, "the platform's refresh answer held no access token", "token_refresh_bad",
-                         kTransientWait);
+        co_return answer(TokenState::unavailable, "the platform's refresh answer held no access token",
+                         "token_refresh_bad", kTransientWait);
       }
       platforms::TokenSet fresh;
       fresh.access_token = std::move(result.access_token);
       const bool rotated = !result.refresh_token.empty();
-      fresh.refresh_token = rotated ? std::move(result.refresh_token) : tokens.refresh_token;
+      if (rotated)
+        fresh.refresh_token = std::move(result.refresh_token);
+      else
+        fresh.refresh_token = tokens.refresh_token;
       fresh.access_expires_at_ms = result.expires_in ? asked_at + result.expires_in->count() * 1000 : 0;
       fresh.refresh_expires_at_ms = result.refresh_expires_in ? asked_at + result.refresh_expires_in->count() * 1000
                                     : rotated                 ? 0
@@ -284,9 +297,10 @@ net::awaitable<TokenAnswer> TokenProvider::refresh_locked(const AccountRef& ref,
           co_return co_await obtain(ref, Need::if_due, 0, before);
         }
         if (std::chrono::steady_clock::now() >= give_up) {
-          log::error("account {}: a renewed token could not be stored ({}); it is lost and the account may need to "
-                     "be connected again",
-                     ref.member(), put.error().message());
+          log::error(
+              "account {}: a renewed token could not be stored ({}); it is lost and the account may need to "
+              "be connected again",
+              ref.member(), put.error().message());
           co_await release();
           co_return answer(TokenState::unavailable, "a renewed token could not be stored: " + put.error().message(),
                            "token_store", kTransientWait);
@@ -315,10 +329,11 @@ net::awaitable<TokenAnswer> TokenProvider::refresh_locked(const AccountRef& ref,
     case TokenCallStatus::transient: {
       co_await release();
       if (old_usable) co_return ready(tokens, account.version, false);
-      co_return answer(TokenState::unavailable,
-                       "renewing the token failed for now" + (result.message.empty() ? std::string() : ": " + result.message),
-                       result.code.empty() ? "token_refresh_failed" : result.code,
-                       result.retry_after.count() > 0 ? result.retry_after : kTransientWait);
+      co_return answer(
+          TokenState::unavailable,
+          "renewing the token failed for now" + (result.message.empty() ? std::string() : ": " + result.message),
+          result.code.empty() ? "token_refresh_failed" : result.code,
+          result.retry_after.count() > 0 ? result.retry_after : kTransientWait);
     }
     case TokenCallStatus::unknown:
       break;

@@ -31,13 +31,13 @@
 namespace schedulo::tokens {
 
 struct ProviderOptions {
-  std::string owner = "schedulo";                     // this daemon (workers.id), in lock values
-  std::chrono::milliseconds refresh_timeout{15000};   // tokens.refresh_timeout_ms: one refresh call
-  std::chrono::milliseconds lock_ttl{30000};          // tokens.lock_ms (at least refresh_timeout + 1 s)
-  std::chrono::milliseconds busy_wait{1000};          // tokens.defer_ms: how long a waiting job defers
+  std::string owner = "schedulo";                    // this daemon (workers.id), in lock values
+  std::chrono::milliseconds refresh_timeout{15000};  // tokens.refresh_timeout_ms: one refresh call
+  std::chrono::milliseconds lock_ttl{30000};         // tokens.lock_ms (at least refresh_timeout + 1 s)
+  std::chrono::milliseconds busy_wait{1000};         // tokens.defer_ms: how long a waiting job defers
   // How long storing a received token is retried (Redis away) before it is given up as lost.
   std::chrono::milliseconds store_retry{30000};
-  std::function<std::int64_t()> now_ms;               // wall clock (ms since the epoch); tests inject
+  std::function<std::int64_t()> now_ms;  // wall clock (ms since the epoch); tests inject
 };
 
 struct AccessToken {
@@ -59,10 +59,10 @@ std::string_view to_string(TokenState state);
 
 struct TokenAnswer {
   TokenState state = TokenState::unavailable;
-  AccessToken token;            // ready
-  bool refreshed = false;       // ready: this call refreshed the token
-  std::string message;          // for people; no secret
-  std::string code;             // machine code: needs_reauth, token_refresh_unknown, ...
+  AccessToken token;       // ready
+  bool refreshed = false;  // ready: this call refreshed the token
+  std::string message;     // for people; no secret
+  std::string code;        // machine code: needs_reauth, token_refresh_unknown, ...
   std::chrono::milliseconds retry_after{0};
 };
 
@@ -73,10 +73,10 @@ using BeforeRefresh = std::function<net::awaitable<bool>(std::chrono::millisecon
 using TokenCallsLookup = std::function<platforms::TokenCalls*(std::string_view platform)>;
 
 struct ProviderCounters {
-  std::uint64_t refreshes = 0;      // refresh calls made by this daemon
-  std::uint64_t refreshed = 0;      // ... that brought a token stored as the newest
-  std::uint64_t busy = 0;           // answers `busy` (another daemon was refreshing)
-  std::uint64_t needs_reauth = 0;   // accounts this daemon marked needs_reauth
+  std::uint64_t refreshes = 0;     // refresh calls made by this daemon
+  std::uint64_t refreshed = 0;     // ... that brought a token stored as the newest
+  std::uint64_t busy = 0;          // answers `busy` (another daemon was refreshing)
+  std::uint64_t needs_reauth = 0;  // accounts this daemon marked needs_reauth
 };
 
 class TokenProvider {

@@ -15,15 +15,19 @@ class Category final : public boost::system::error_category {
   const char* name() const noexcept override { return "tokens"; }
   std::string message(int code) const override {
     switch (static_cast<TokenErrc>(code)) {
-      case TokenErrc::script_failed: return "a token script failed in Redis (see the log)";
-      case TokenErrc::bad_reply: return "a token script answered in an unexpected shape";
+      case TokenErrc::script_failed:
+        return "a token script failed in Redis (see the log)";
+      case TokenErrc::bad_reply:
+        return "a token script answered in an unexpected shape";
     }
     return "unknown token store error";
   }
 };
 #pragma GCC diagnostic pop
 
-std::string s(std::int64_t v) { return std::to_string(v); }
+std::string s(std::int64_t v) {
+  return std::to_string(v);
+}
 
 std::int64_t number(const std::map<std::string, std::string>& m, const char* key) {
   const auto it = m.find(key);
@@ -72,9 +76,19 @@ net::awaitable<Result<std::optional<StoredAccount>>> TokenStore::load(const Acco
   const StoredAccount& a = **durable;
   // Back into Redis as it is (sealed values, its version); Airtable already has it, so nothing is
   // appended to the outbox.
-  redis::Args args{keys_.prefix(), ref.platform, ref.account, s(a.version), s(a.updated_at_ms),
-                   std::string(to_string(a.status)), a.reason, a.access_sealed, a.refresh_sealed,
-                   s(a.access_expires_at_ms), s(a.refresh_expires_at_ms), a.scopes, std::string()};
+  redis::Args args{keys_.prefix(),
+                   ref.platform,
+                   ref.account,
+                   s(a.version),
+                   s(a.updated_at_ms),
+                   std::string(to_string(a.status)),
+                   a.reason,
+                   a.access_sealed,
+                   a.refresh_sealed,
+                   s(a.access_expires_at_ms),
+                   s(a.refresh_expires_at_ms),
+                   a.scopes,
+                   std::string()};
   auto put = co_await run("token_put", std::move(args));
   if (!put) co_return put.error();
   log::info("token store: {} read back from its Accounts row (version {})", ref.member(), a.version);
@@ -86,7 +100,8 @@ net::awaitable<Result<std::optional<StoredAccount>>> TokenStore::load_redis(cons
   if (!reply) co_return reply.error();
   if (!reply->is_array()) co_return make_error_code(TokenErrc::bad_reply);
   std::map<std::string, std::string> m;
-  for (std::size_t i = 0; i + 1 < reply->elements.size(); i += 2) m[reply->elements[i].str] = reply->elements[i + 1].str;
+  for (std::size_t i = 0; i + 1 < reply->elements.size(); i += 2)
+    m[reply->elements[i].str] = reply->elements[i + 1].str;
   // A record without a version is only a sequence drawn for a write that has not happened.
   if (m.find("version") == m.end()) co_return std::optional<StoredAccount>();
   StoredAccount a;
@@ -128,8 +143,8 @@ std::optional<platforms::TokenSet> TokenStore::open(const StoredAccount& a, std:
 }
 
 net::awaitable<Result<PutResult>> TokenStore::put(const AccountRef& ref, const platforms::TokenSet& tokens,
-                                                  std::int64_t version, AccountStatus status,
-                                                  const std::string& reason, std::int64_t now_ms) {
+                                                  std::int64_t version, AccountStatus status, const std::string& reason,
+                                                  std::int64_t now_ms) {
   if (version <= 0) {
     redis::Args next_args{keys_.prefix(), ref.platform, ref.account};
     auto next = co_await run("token_next_version", std::move(next_args));
@@ -143,16 +158,29 @@ net::awaitable<Result<PutResult>> TokenStore::put(const AccountRef& ref, const p
   a.version = version;
   a.status = status;
   a.reason = reason;
-  a.access_sealed = tokens.access_token.empty() ? std::string() : vault_.seal(tokens.access_token.reveal(), seal_context(ref, "access"));
-  a.refresh_sealed =
-      tokens.refresh_token.empty() ? std::string() : vault_.seal(tokens.refresh_token.reveal(), seal_context(ref, "refresh"));
+  a.access_sealed = tokens.access_token.empty()
+                        ? std::string()
+                        : vault_.seal(tokens.access_token.reveal(), seal_context(ref, "access"));
+  a.refresh_sealed = tokens.refresh_token.empty()
+                         ? std::string()
+                         : vault_.seal(tokens.refresh_token.reveal(), seal_context(ref, "refresh"));
   a.access_expires_at_ms = tokens.access_expires_at_ms;
   a.refresh_expires_at_ms = tokens.refresh_expires_at_ms;
   a.scopes = tokens.scopes;
   a.updated_at_ms = now_ms;
-  redis::Args args{keys_.prefix(), ref.platform, ref.account, s(version), s(now_ms), std::string(to_string(a.status)),
-                   a.reason, a.access_sealed, a.refresh_sealed, s(a.access_expires_at_ms), s(a.refresh_expires_at_ms),
-                   a.scopes, encode_for_airtable(a, no_events)};
+  redis::Args args{keys_.prefix(),
+                   ref.platform,
+                   ref.account,
+                   s(version),
+                   s(now_ms),
+                   std::string(to_string(a.status)),
+                   a.reason,
+                   a.access_sealed,
+                   a.refresh_sealed,
+                   s(a.access_expires_at_ms),
+                   s(a.refresh_expires_at_ms),
+                   a.scopes,
+                   encode_for_airtable(a, no_events)};
   auto reply = co_await run("token_put", std::move(args));
   if (!reply) co_return reply.error();
   if (!reply->is_array() || reply->elements.size() != 2) co_return make_error_code(TokenErrc::bad_reply);
@@ -207,8 +235,15 @@ net::awaitable<Result<bool>> TokenStore::set_status(const AccountRef& ref, std::
     a.access_sealed.clear();
     a.refresh_sealed.clear();
   }
-  redis::Args args{keys_.prefix(), ref.platform, ref.account, s(a.version), std::string(to_string(status)), reason,
-                   s(now_ms), wipe ? "1" : "0", encode_for_airtable(a, events)};
+  redis::Args args{keys_.prefix(),
+                   ref.platform,
+                   ref.account,
+                   s(a.version),
+                   std::string(to_string(status)),
+                   reason,
+                   s(now_ms),
+                   wipe ? "1" : "0",
+                   encode_for_airtable(a, events)};
   auto reply = co_await run("token_status", std::move(args));
   if (!reply) co_return Result<bool>(boost::system::in_place_error, reply.error());
   co_return Result<bool>(reply->integer == 1);
@@ -219,14 +254,16 @@ net::awaitable<Result<bool>> TokenStore::rewrap(const StoredAccount& read, std::
   if (!tokens) co_return Result<bool>(false);
   const std::vector<AccountEvent> no_events;
   StoredAccount a = read;
-  a.access_sealed = tokens->access_token.empty() ? std::string()
-                                                 : vault_.seal(tokens->access_token.reveal(), seal_context(read.ref, "access"));
+  a.access_sealed = tokens->access_token.empty()
+                        ? std::string()
+                        : vault_.seal(tokens->access_token.reveal(), seal_context(read.ref, "access"));
   a.refresh_sealed = tokens->refresh_token.empty()
                          ? std::string()
                          : vault_.seal(tokens->refresh_token.reveal(), seal_context(read.ref, "refresh"));
   a.updated_at_ms = now_ms;
-  redis::Args args{keys_.prefix(), read.ref.platform, read.ref.account, s(read.version), read.access_sealed,
-                   read.refresh_sealed, a.access_sealed, a.refresh_sealed, s(now_ms), encode_for_airtable(a, no_events)};
+  redis::Args args{
+      keys_.prefix(),      read.ref.platform, read.ref.account, s(read.version), read.access_sealed,
+      read.refresh_sealed, a.access_sealed,   a.refresh_sealed, s(now_ms),       encode_for_airtable(a, no_events)};
   auto reply = co_await run("token_rewrap", std::move(args));
   if (!reply) co_return Result<bool>(boost::system::in_place_error, reply.error());
   co_return Result<bool>(reply->integer == 1);
@@ -234,7 +271,8 @@ net::awaitable<Result<bool>> TokenStore::rewrap(const StoredAccount& read, std::
 
 net::awaitable<Result<std::vector<AccountRef>>> TokenStore::list(const std::string& after, int max) {
   const std::string from = after.empty() ? std::string("-") : "(" + after;
-  auto reply = co_await client_.exec("ZRANGEBYLEX", keys_.token_accounts(), from, "+", "LIMIT", "0", std::to_string(max));
+  auto reply =
+      co_await client_.exec("ZRANGEBYLEX", keys_.token_accounts(), from, "+", "LIMIT", "0", std::to_string(max));
   if (!reply) co_return reply.error();
   std::vector<AccountRef> out;
   for (const auto& e : reply->elements)

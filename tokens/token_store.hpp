@@ -35,7 +35,9 @@ using Result = boost::system::result<T>;
 
 enum class TokenErrc { script_failed = 1, bad_reply };
 const boost::system::error_category& token_category();
-inline boost::system::error_code make_error_code(TokenErrc e) { return {static_cast<int>(e), token_category()}; }
+inline boost::system::error_code make_error_code(TokenErrc e) {
+  return {static_cast<int>(e), token_category()};
+}
 
 struct PutResult {
   bool written = false;
@@ -45,9 +47,9 @@ struct PutResult {
 struct LockResult {
   enum class State { taken, held, no_account };
   State state = State::held;
-  std::int64_t fence = 0;           // taken: the fence (and the version the refreshed token gets)
-  std::chrono::milliseconds left{}; // held: how long the holder's lock still lasts
-  std::string value;                // taken: "<owner>/<fence>", what unlock() needs
+  std::int64_t fence = 0;            // taken: the fence (and the version the refreshed token gets)
+  std::chrono::milliseconds left{};  // held: how long the holder's lock still lasts
+  std::string value;                 // taken: "<owner>/<fence>", what unlock() needs
 };
 
 class TokenStore {

@@ -102,18 +102,23 @@ std::optional<Vault> Vault::from_text(std::string_view text, std::string& error)
       error = where + ": key id " + std::string(id) + " appears twice";
       return std::nullopt;
     }
-    auto bytes = unbase64(encoded);
-    if (!bytes || bytes->size() != kKeyBytes) {
-      const std::size_t got = bytes ? bytes->size() : 0;
-      if (bytes) OPENSSL_cleanse(bytes->data(), bytes->size());
-      error = where + ": key " + std::string(id) + " must be base64 of exactly 32 bytes" +
-              (bytes ? " (it is " + std::to_string(got) + ")" : " (it is not valid base64)");
+    auto decoded = unbase64(encoded);
+    if (!decoded) {
+      error = where + ": key " + std::string(id) + " must be base64 of exactly 32 bytes (it is not valid base64)";
+      return std::nullopt;
+    }
+    std::string& bytes = *decoded;
+    if (bytes.size() != kKeyBytes) {
+      const std::size_t got = bytes.size();
+      OPENSSL_cleanse(bytes.data(), bytes.size());
+      error = where + ": key " + std::string(id) + " must be base64 of exactly 32 bytes (it is " +
+              std::to_string(got) + ")";
       return std::nullopt;
     }
     Key key;
     key.id = std::string(id);
-    std::copy(bytes->begin(), bytes->end(), key.bytes.begin());
-    OPENSSL_cleanse(bytes->data(), bytes->size());
+    std::copy(bytes.begin(), bytes.end(), key.bytes.begin());
+    OPENSSL_cleanse(bytes.data(), bytes.size());
     vault.keys_.push_back(std::move(key));
   }
   if (vault.keys_.empty()) {
@@ -161,7 +166,9 @@ std::vector<std::string> Vault::key_ids() const {
   return ids;
 }
 
-bool Vault::has_key(std::string_view id) const { return find(id) != nullptr; }
+bool Vault::has_key(std::string_view id) const {
+  return find(id) != nullptr;
+}
 
 std::string Vault::key_id_of(std::string_view sealed) {
   if (!sealed.starts_with(kFormat) || sealed.size() <= kFormat.size() || sealed[kFormat.size()] != ':') return {};
@@ -212,29 +219,29 @@ Opened Vault::open(std::string_view sealed, std::string_view context) const {
     result.error = "sealed with key " + id + ", which the vault key file does not hold";
     return result;
   }
-  auto blob = unbase64(sealed.substr(kFormat.size() + 1 + id.size() + 1));
-  if (!blob || blob->size() < kNonceBytes + kTagBytes) {
+  auto decoded = unbase64(sealed.substr(kFormat.size() + 1 + id.size() + 1));
+  if (!decoded || decoded->size() < kNonceBytes + kTagBytes) {
     result.error = "a sealed value with key " + id + " is truncated or not base64";
     return result;
   }
-  const auto* in = reinterpret_cast<const unsigned char*>(blob->data());
-  const std::size_t length = blob->size() - kNonceBytes - kTagBytes;
+  const std::string& blob = *decoded;
+  const auto* in = reinterpret_cast<const unsigned char*>(blob.data());
+  const std::size_t length = blob.size() - kNonceBytes - kTagBytes;
   std::string plain(length, '\0');
   auto* out = reinterpret_cast<unsigned char*>(plain.data());
   const std::string aad = associated_data(id, context);
   std::array<unsigned char, kTagBytes> tag{};
-  std::copy(in + kNonceBytes + length, in + blob->size(), tag.begin());
+  std::copy(in + kNonceBytes + length, in + blob.size(), tag.begin());
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   int n = 0;
-  const bool ok =
-      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceBytes), nullptr) == 1 &&
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key->bytes.data(), in) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
-                        static_cast<int>(aad.size())) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), out, &n, in + kNonceBytes, static_cast<int>(length)) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) == 1 &&
-      EVP_DecryptFinal_ex(ctx.get(), out + n, &n) == 1;
+  const bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceBytes), nullptr) == 1 &&
+                  EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key->bytes.data(), in) == 1 &&
+                  EVP_DecryptUpdate(ctx.get(), nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
+                                    static_cast<int>(aad.size())) == 1 &&
+                  EVP_DecryptUpdate(ctx.get(), out, &n, in + kNonceBytes, static_cast<int>(length)) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) == 1 &&
+                  EVP_DecryptFinal_ex(ctx.get(), out + n, &n) == 1;
   if (!ok) {
     OPENSSL_cleanse(plain.data(), plain.size());
     result.error = "a value sealed with key " + id + " failed authentication (altered, or bound to another account)";

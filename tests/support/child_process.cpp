@@ -65,7 +65,9 @@ std::string read_file(const std::string& path) {
 
 Child::Child(std::vector<std::string> args, std::string log) : args_(std::move(args)), log_(std::move(log)) {}
 
-Child::~Child() { kill9(); }
+Child::~Child() {
+  kill9();
+}
 
 void Child::start() {
   if (pid_ > 0) throw std::logic_error(args_[0] + " is already running");
@@ -108,7 +110,9 @@ std::optional<int> Child::wait_exit(std::chrono::milliseconds limit) {
   return std::nullopt;
 }
 
-std::string Child::log() const { return read_file(log_); }
+std::string Child::log() const {
+  return read_file(log_);
+}
 
 CommandResult run_command(const std::vector<std::string>& args, const std::string& input) {
   char tmpl[] = "/tmp/schedulo-cmd.XXXXXX";

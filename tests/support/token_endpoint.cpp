@@ -38,7 +38,7 @@ struct TokenEndpoint::State {
   std::vector<std::string> every_token;
   std::map<std::string, std::string> posts_by_job;
   std::int64_t lifetime_s = 3600;
-  std::vector<Hold> holds;  // for the next refresh requests, in order
+  std::vector<Hold> holds;    // for the next refresh requests, in order
   std::vector<int> failures;  // statuses for the next refresh requests, in order
   bool stall = false;
 
@@ -165,7 +165,8 @@ struct TokenEndpoint::State {
     if (!ok) {
       ++api_refused;
       notify();
-      co_return server::Response::json(401, R"({"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"})");
+      co_return server::Response::json(
+          401, R"({"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"})");
     }
     co_return std::nullopt;
   }
@@ -312,13 +313,27 @@ void TokenEndpoint::stall_calls_with_refreshed_tokens(bool on) {
     });
 }
 
-int TokenEndpoint::refresh_requests() const { return state_->refresh_requests; }
-int TokenEndpoint::refresh_granted() const { return state_->refresh_granted; }
-int TokenEndpoint::refresh_refused() const { return state_->refresh_refused; }
-int TokenEndpoint::held_refreshes() const { return state_->held; }
-int TokenEndpoint::api_calls() const { return state_->api_calls; }
-int TokenEndpoint::api_refused() const { return state_->api_refused; }
-int TokenEndpoint::stalled_calls() const { return state_->stalled; }
+int TokenEndpoint::refresh_requests() const {
+  return state_->refresh_requests;
+}
+int TokenEndpoint::refresh_granted() const {
+  return state_->refresh_granted;
+}
+int TokenEndpoint::refresh_refused() const {
+  return state_->refresh_refused;
+}
+int TokenEndpoint::held_refreshes() const {
+  return state_->held;
+}
+int TokenEndpoint::api_calls() const {
+  return state_->api_calls;
+}
+int TokenEndpoint::api_refused() const {
+  return state_->api_refused;
+}
+int TokenEndpoint::stalled_calls() const {
+  return state_->stalled;
+}
 
 int TokenEndpoint::posts() const {
   std::lock_guard lock(state_->mutex);

@@ -46,21 +46,21 @@ class TokenEndpoint {
   // expired), `refresh` is the one refresh token that works.
   void seed(const std::string& access, std::int64_t access_expires_at_ms, const std::string& refresh);
   void set_access_lifetime(std::chrono::seconds lifetime);  // expires_in of tokens a refresh issues
-  void revoke_all_access_tokens();                           // the API refuses every token issued so far
+  void revoke_all_access_tokens();                          // the API refuses every token issued so far
 
-  void hold_next_refresh(Hold hold);  // one refresh request, the next to arrive
+  void hold_next_refresh(Hold hold);   // one refresh request, the next to arrive
   void fail_next_refresh(int status);  // the next refresh answers `status` without consuming anything
-  void release_held();                // the held refreshes answer (whoever still listens)
+  void release_held();                 // the held refreshes answer (whoever still listens)
   void stall_calls_with_refreshed_tokens(bool on);
 
   int refresh_requests() const;  // POST /oauth/token with grant_type=refresh_token
   int refresh_granted() const;
   int refresh_refused() const;
-  int held_refreshes() const;    // requests that reached the hold
-  int api_calls() const;         // /api/* requests
-  int api_refused() const;       // answered 401
-  int stalled_calls() const;     // API calls that reached the stall
-  int posts() const;             // distinct posts created
+  int held_refreshes() const;  // requests that reached the hold
+  int api_calls() const;       // /api/* requests
+  int api_refused() const;     // answered 401
+  int stalled_calls() const;   // API calls that reached the stall
+  int posts() const;           // distinct posts created
   int posts_for(const std::string& job) const;
   std::string current_refresh_token() const;  // of a single seeded account
   bool refresh_token_works(const std::string& token) const;

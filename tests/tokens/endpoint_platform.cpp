@@ -45,7 +45,8 @@ http::Timeouts short_timeouts() {
 class EndpointTokenCalls final : public platforms::TokenCalls {
  public:
   EndpointTokenCalls(std::string base, http::AddressPolicy policy, std::chrono::milliseconds margin)
-      : base_(std::move(base)), http_(http::ClientOptions{std::move(policy), {}, 16, std::chrono::seconds(30)}),
+      : base_(std::move(base)),
+        http_(http::ClientOptions{std::move(policy), {}, 16, std::chrono::seconds(30)}),
         margin_(margin) {}
 
   std::chrono::milliseconds refresh_margin() const override { return margin_; }
@@ -67,10 +68,10 @@ class EndpointTokenCalls final : public platforms::TokenCalls {
     if (!response) {
       // A request that may have been sent: the refresh token may be spent.
       const auto kind = response.error().kind;
-      result.status = kind == http::ErrorKind::network || kind == http::ErrorKind::timeout ||
-                              kind == http::ErrorKind::cancelled
-                          ? TokenCallStatus::unknown
-                          : TokenCallStatus::transient;
+      result.status =
+          kind == http::ErrorKind::network || kind == http::ErrorKind::timeout || kind == http::ErrorKind::cancelled
+              ? TokenCallStatus::unknown
+              : TokenCallStatus::transient;
       result.message = "token endpoint: " + response.error().message;
       co_return result;
     }
@@ -153,8 +154,8 @@ class EndpointSteps final : public jobs::PublishSteps {
       request.timeouts = short_timeouts();
       auto response = co_await http_.request(request);
       if (!response)
-        co_return jobs::TokenUse::done(jobs::Outcome::retry("the test API did not answer: " + response.error().message,
-                                                            "outcome_unknown"));
+        co_return jobs::TokenUse::done(
+            jobs::Outcome::retry("the test API did not answer: " + response.error().message, "outcome_unknown"));
       if (response->status == 401) co_return jobs::TokenUse::expired("HTTP 401 Unauthorized");
       if (!response->ok())
         co_return jobs::TokenUse::done(
@@ -199,7 +200,9 @@ class EndpointSteps final : public jobs::PublishSteps {
 class EndpointPlatform final : public jobs::PlatformAdapter {
  public:
   EndpointPlatform(std::string worker, tokens::TokenProvider& provider, std::string base, http::AddressPolicy policy)
-      : worker_(std::move(worker)), provider_(provider), base_(std::move(base)),
+      : worker_(std::move(worker)),
+        provider_(provider),
+        base_(std::move(base)),
         http_(http::ClientOptions{std::move(policy), {}, 64, std::chrono::seconds(30)}) {}
 
   std::string_view name() const override { return "x"; }

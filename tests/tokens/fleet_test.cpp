@@ -143,9 +143,10 @@ class FleetTest : public ::testing::Test {
   Child& daemon(const std::string& worker, int refresh_timeout_ms = 20000) {
     auto& d = daemons[worker];
     if (!d)
-      d = std::make_unique<Child>(std::vector<std::string>{TOKEN_WORKER_BIN, "--config", config(worker, refresh_timeout_ms),
-                                                           "--endpoint", endpoint.url(), "--margin-ms", "60000"},
-                                  dir + "/" + worker + ".log");
+      d = std::make_unique<Child>(
+          std::vector<std::string>{TOKEN_WORKER_BIN, "--config", config(worker, refresh_timeout_ms), "--endpoint",
+                                   endpoint.url(), "--margin-ms", "60000"},
+          dir + "/" + worker + ".log");
     return *d;
   }
 
@@ -190,8 +191,8 @@ class FleetTest : public ::testing::Test {
     std::vector<queue::NewJob> batch;
     jobs::ValidationContext context;
     for (const auto& id : ids) {
-      const json doc = {{"id", id}, {"type", "publish"}, {"platform", "x"}, {"account", account},
-                        {"post", {{"text", "post " + id}}}};
+      const json doc = {
+          {"id", id}, {"type", "publish"}, {"platform", "x"}, {"account", account}, {"post", {{"text", "post " + id}}}};
       auto parsed = jobs::validate_job(doc, context);
       ASSERT_TRUE(parsed.job) << parsed.errors.front().message;
       batch.push_back(jobs::to_new_job(std::move(*parsed.job), 5));
@@ -260,11 +261,16 @@ class FleetTest : public ::testing::Test {
         out += k.str + "\n";
         const auto type = run_for(io, client->exec("TYPE", k.str))->str;
         redis::Reply r;
-        if (type == "string") r = run_for(io, client->exec("GET", k.str));
-        else if (type == "hash") r = run_for(io, client->exec("HGETALL", k.str));
-        else if (type == "list") r = run_for(io, client->exec("LRANGE", k.str, "0", "-1"));
-        else if (type == "set") r = run_for(io, client->exec("SMEMBERS", k.str));
-        else if (type == "zset") r = run_for(io, client->exec("ZRANGE", k.str, "0", "-1", "WITHSCORES"));
+        if (type == "string")
+          r = run_for(io, client->exec("GET", k.str));
+        else if (type == "hash")
+          r = run_for(io, client->exec("HGETALL", k.str));
+        else if (type == "list")
+          r = run_for(io, client->exec("LRANGE", k.str, "0", "-1"));
+        else if (type == "set")
+          r = run_for(io, client->exec("SMEMBERS", k.str));
+        else if (type == "zset")
+          r = run_for(io, client->exec("ZRANGE", k.str, "0", "-1", "WITHSCORES"));
         if (!r) continue;
         out += r->str + "\n";
         for (const auto& e : r->elements) out += e.str + "\n";
@@ -300,7 +306,9 @@ class FleetTest : public ::testing::Test {
     for (std::size_t i = 0; i < secrets.size(); ++i) {
       const std::string& s = secrets[i];
       const std::vector<std::pair<std::string, std::string>> forms{
-          {"plain", s}, {"URL-encoded", percent_encoded(s, false)}, {"url-encoded (lower case)", percent_encoded(s, true)}};
+          {"plain", s},
+          {"URL-encoded", percent_encoded(s, false)},
+          {"url-encoded (lower case)", percent_encoded(s, true)}};
       for (const auto& [place, text] : places)
         for (const auto& [form, needle] : forms)
           EXPECT_EQ(text.find(needle), std::string::npos) << "token #" << i << " (" << form << ") found in " << place;
@@ -357,7 +365,8 @@ TEST_F(FleetTest, FiftyJobsOfAnExpiredAccountOverThreeDaemonsMakeExactlyOneRefre
   std::cout << "TOKENS 50 jobs published by " << workers.size() << " daemons, " << deferred_for_token()
             << " deferred while the refresh was out\n";
   EXPECT_GE(workers.size(), 2u);
-  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal())) << "the stored refresh token is not the one that works";
+  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal()))
+      << "the stored refresh token is not the one that works";
   EXPECT_EQ(account("acct-1").status, AccountStatus::active);
   for (auto& [name, d] : daemons) d->terminate();
   for (auto& [name, d] : daemons) EXPECT_EQ(d->wait_exit(30s), 0) << name;
@@ -380,7 +389,8 @@ TEST_F(FleetTest, ADaemonKilledAfterTheRefreshAnswerArrivedLeavesTheNewTokenStor
   EXPECT_EQ(endpoint.refresh_granted(), 1);
   const auto a = account("acct-1");
   EXPECT_GT(a.version, before);
-  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal())) << "the stored refresh token is not the one that works";
+  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal()))
+      << "the stored refresh token is not the one that works";
 
   // It works: the restarted daemon takes its job back and finishes it without another refresh.
   endpoint.stall_calls_with_refreshed_tokens(false);
@@ -406,7 +416,8 @@ TEST_F(FleetTest, ADaemonKilledBeforeItsRefreshReachedThePlatformLeavesTheAccoun
   EXPECT_EQ(endpoint.refresh_granted(), 1);
   EXPECT_EQ(endpoint.posts_for("b1"), 1);
   EXPECT_EQ(account("acct-1").status, AccountStatus::active);
-  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal())) << "the stored refresh token is not the one that works";
+  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal()))
+      << "the stored refresh token is not the one that works";
   EXPECT_FALSE(has_event("needs_reauth", "acct-1"));
 }
 
@@ -445,9 +456,8 @@ TEST_F(FleetTest, ADaemonKilledAfterThePlatformSpentTheRefreshTokenKeepsWorkingW
   ASSERT_TRUE(wait_until([&] { return job("d1")["state"] == "succeeded"; }, 60s)) << w1.log();
   // Once the lock is gone, the next job tries the refresh: refused, so the account needs to be
   // connected again, and the job still goes out with the access token that works.
-  ASSERT_TRUE(wait_until([&] {
-    return run_for(io, client->exec("EXISTS", keys->token_lock("x", "acct-1")))->integer == 0;
-  }, 30s));
+  ASSERT_TRUE(wait_until(
+      [&] { return run_for(io, client->exec("EXISTS", keys->token_lock("x", "acct-1")))->integer == 0; }, 30s));
   enqueue({"d2"}, "acct-1");
   ASSERT_TRUE(wait_until([&] { return job("d2")["state"] == "succeeded"; }, 60s)) << w1.log();
   EXPECT_EQ(account("acct-1").status, AccountStatus::needs_reauth);
@@ -458,7 +468,7 @@ TEST_F(FleetTest, ADaemonKilledAfterThePlatformSpentTheRefreshTokenKeepsWorkingW
 }
 
 TEST_F(FleetTest, NoTokenAppearsInPlaintextAnywhere) {
-  seed("acct-1", -1s);                         // renewed: old and new tokens
+  seed("acct-1", -1s);                           // renewed: old and new tokens
   seed("acct-2", -1s, /*refresh_works=*/false);  // refused: the endpoint quotes the token it refused
   for (const char* w : {"w1", "w2", "w3"}) start(daemon(w));
   const auto good = ids("g", 10), bad = ids("h", 2);
@@ -466,12 +476,14 @@ TEST_F(FleetTest, NoTokenAppearsInPlaintextAnywhere) {
   enqueue(bad, "acct-2");
   ASSERT_TRUE(wait_until([&] { return all_in(good, "succeeded") && all_in(bad, "failed"); }, 120s));
   // An account imported by an operator, and what the commands show.
-  const std::string imported_access = TokenEndpoint::make_token("at"), imported_refresh = TokenEndpoint::make_token("rt");
+  const std::string imported_access = TokenEndpoint::make_token("at"),
+                    imported_refresh = TokenEndpoint::make_token("rt");
   extra_secrets.push_back(imported_access);
   extra_secrets.push_back(imported_refresh);
   const std::string cfg = config("cli", 15000);
-  auto add = cli({"account", "add", "--config", cfg, "x:acct-3"},
-                 json({{"access_token", imported_access}, {"refresh_token", imported_refresh}, {"expires_in", 7200}}).dump());
+  auto add =
+      cli({"account", "add", "--config", cfg, "x:acct-3"},
+          json({{"access_token", imported_access}, {"refresh_token", imported_refresh}, {"expires_in", 7200}}).dump());
   EXPECT_EQ(add.status, 0) << add.err;
   EXPECT_EQ(cli({"account", "show", "--config", cfg, "x:acct-1"}).status, 0);
   EXPECT_EQ(cli({"account", "list", "--config", cfg}).status, 0);
@@ -495,10 +507,12 @@ TEST_F(FleetTest, VaultRotateReSealsEveryTokenAndTheDaemonWorksWithTheNewKeyAlon
     const bool expired = name == "acct-1";
     const std::int64_t exp = now_epoch_ms() + (expired ? -1000 : 3600000);
     endpoint.seed(access, exp, refresh);
-    auto add = cli({"account", "add", "--config", cfg, "x:" + name},
-                   json({{"access_token", access}, {"refresh_token", refresh},
-                         {"access_expires_at", format_rfc3339_ms(exp)}, {"scopes", {"tweet.read", "tweet.write"}}})
-                       .dump());
+    auto add =
+        cli({"account", "add", "--config", cfg, "x:" + name}, json({{"access_token", access},
+                                                                    {"refresh_token", refresh},
+                                                                    {"access_expires_at", format_rfc3339_ms(exp)},
+                                                                    {"scopes", {"tweet.read", "tweet.write"}}})
+                                                                  .dump());
     ASSERT_EQ(add.status, 0) << add.err;
     EXPECT_NE(add.out.find("sealed with key k1"), std::string::npos) << add.out;
   }
@@ -513,9 +527,7 @@ TEST_F(FleetTest, VaultRotateReSealsEveryTokenAndTheDaemonWorksWithTheNewKeyAlon
   EXPECT_EQ(shown["scopes"], "tweet.read tweet.write");
 
   // Rotation: k2 first, k1 still there; every token re-sealed with k2, progress shown.
-  {
-    std::ofstream(key_file, std::ios::trunc) << k2_only << k1;
-  }
+  { std::ofstream(key_file, std::ios::trunc) << k2_only << k1; }
   auto rotate = cli({"vault", "rotate", "--config", cfg});
   ASSERT_EQ(rotate.status, 0) << rotate.err;
   EXPECT_NE(rotate.err.find("vault rotate: 3/3 accounts (3 re-sealed with key k2, 0 already, 0 failed)"),
@@ -546,7 +558,8 @@ TEST_F(FleetTest, VaultRotateReSealsEveryTokenAndTheDaemonWorksWithTheNewKeyAlon
   ASSERT_TRUE(wait_until([&] { return all_in({"r1", "r2", "r3"}, "succeeded"); }, 60s)) << w1.log();
   EXPECT_EQ(endpoint.refresh_granted(), 1);
   EXPECT_EQ(Vault::key_id_of(account("acct-1").refresh_sealed), "k2");
-  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal())) << "the stored refresh token is not the one that works";
+  EXPECT_TRUE(endpoint.refresh_token_works(opened("acct-1").refresh_token.reveal()))
+      << "the stored refresh token is not the one that works";
   auto list = cli({"account", "list", "--config", cfg, "--status", "active"});
   EXPECT_EQ(count(list.out, "\n"), 3u) << list.out;
 }

@@ -36,12 +36,15 @@ Vault vault_of(const std::string& text) {
   return std::move(*v);
 }
 
-http::AddressPolicy loopback() { return *http::AddressPolicy::from_entries({"127.0.0.0/8"}).policy; }
+http::AddressPolicy loopback() {
+  return *http::AddressPolicy::from_entries({"127.0.0.0/8"}).policy;
+}
 
 // Runs the calls of `inner`, letting a test act just before each refresh goes out.
 class HookedCalls final : public platforms::TokenCalls {
  public:
-  HookedCalls(platforms::TokenCalls& inner, std::function<net::awaitable<void>()> hook) : inner_(inner), hook_(std::move(hook)) {}
+  HookedCalls(platforms::TokenCalls& inner, std::function<net::awaitable<void>()> hook)
+      : inner_(inner), hook_(std::move(hook)) {}
   std::chrono::milliseconds refresh_margin() const override { return inner_.refresh_margin(); }
   bool can_refresh(const platforms::TokenSet& t) const override { return inner_.can_refresh(t); }
   net::awaitable<platforms::TokenCallResult> refresh(const platforms::TokenSet& t) override {
@@ -85,7 +88,8 @@ class ProviderTest : public ::testing::Test {
     o.lock_ttl = timeout + 10s;
     o.busy_wait = 100ms;
     platforms::TokenCalls* c = with ? with : calls.get();
-    return std::make_unique<TokenProvider>(*store, [c](std::string_view p) { return p == "x" ? c : nullptr; }, o);
+    return std::make_unique<TokenProvider>(
+        *store, [c](std::string_view p) { return p == "x" ? c : nullptr; }, o);
   }
 
   // The account's tokens in the store and at the endpoint: the access token valid for `access_for`
@@ -178,7 +182,8 @@ TEST_F(ProviderTest, AnExpiredTokenIsRefreshedOnceAndTheRotatedRefreshTokenIsSto
   EXPECT_TRUE(answer.token.value.reveal() != access0);
   EXPECT_EQ(endpoint.refresh_requests(), 1);
   const auto stored = stored_tokens();
-  EXPECT_TRUE(endpoint.refresh_token_works(stored.refresh_token.reveal())) << "the stored refresh token is not the one that works";
+  EXPECT_TRUE(endpoint.refresh_token_works(stored.refresh_token.reveal()))
+      << "the stored refresh token is not the one that works";
   EXPECT_TRUE(stored.access_token.reveal() == answer.token.value.reveal());
   EXPECT_GT(stored.access_expires_at_ms, now_epoch_ms() + 3000 * 1000);
   EXPECT_EQ(record().version, answer.token.version);
@@ -308,10 +313,13 @@ TEST_F(ProviderTest, ATokenReceivedAfterTheLockExpiredIsStillStoredBecauseItIsNe
   std::optional<TokenAnswer> first_answer;
   auto ex = io.get_executor();
   net::Event first_done(ex);
-  net::asio::co_spawn(ex, [&]() -> net::awaitable<void> {
-    first_answer = co_await first->get(ref);
-    first_done.set();
-  }, net::asio::detached);
+  net::asio::co_spawn(
+      ex,
+      [&]() -> net::awaitable<void> {
+        first_answer = co_await first->get(ref);
+        first_done.set();
+      },
+      net::asio::detached);
   auto second_answer = run_for(io, [&]() -> net::awaitable<TokenAnswer> {
     net::Timer poll(co_await net::asio::this_coro::executor);
     while (endpoint.held_refreshes() < 1) {
@@ -337,7 +345,8 @@ TEST_F(ProviderTest, ATokenReceivedAfterTheLockExpiredIsStillStoredBecauseItIsNe
   EXPECT_TRUE(first_answer->refreshed);
   const auto a = record();
   EXPECT_EQ(a.status, AccountStatus::active);
-  EXPECT_TRUE(endpoint.refresh_token_works(stored_tokens().refresh_token.reveal())) << "the stored refresh token is not the one that works";
+  EXPECT_TRUE(endpoint.refresh_token_works(stored_tokens().refresh_token.reveal()))
+      << "the stored refresh token is not the one that works";
   auto later = run_for(io, second->get(ref));
   ASSERT_EQ(later.state, TokenState::ready);
   EXPECT_TRUE(later.token.value.reveal() == first_answer->token.value.reveal());
@@ -410,7 +419,8 @@ class OutboxRowSource final : public AccountSource {
     if (!r) co_return r.error();
     json fields = json::object();
     for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2)
-      if (r->elements[i].str.starts_with("f:")) fields[r->elements[i].str.substr(2)] = json::parse(r->elements[i + 1].str);
+      if (r->elements[i].str.starts_with("f:"))
+        fields[r->elements[i].str.substr(2)] = json::parse(r->elements[i + 1].str);
     co_return account_from_airtable_row(ref, fields);
   }
   int reads = 0;

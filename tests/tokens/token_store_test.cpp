@@ -5,8 +5,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
-#include <map>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -192,16 +192,19 @@ TEST_F(TokenStoreTest, ConcurrentWritersOnSeparateConnectionsLeaveTheNewestVersi
     for (int i = 0; i < kWrites; ++i) {
       const int v = versions[i];
       TokenStore& s = *stores[i % kConnections];
-      net::asio::co_spawn(co_await net::asio::this_coro::executor, [&, v, &s = s]() -> net::awaitable<void> {
-        const auto set = token_set("access-" + std::to_string(v), "refresh-" + std::to_string(v), 0);
-        auto r = co_await s.put(ref, set, v, AccountStatus::active, "", now_epoch_ms());
-        if (r && r->written) {
-          ++written;
-        } else if (r) {
-          ++refused;
-        }
-        done.done();
-      }, net::asio::detached);
+      net::asio::co_spawn(
+          co_await net::asio::this_coro::executor,
+          [&, v, &s = s]() -> net::awaitable<void> {
+            const auto set = token_set("access-" + std::to_string(v), "refresh-" + std::to_string(v), 0);
+            auto r = co_await s.put(ref, set, v, AccountStatus::active, "", now_epoch_ms());
+            if (r && r->written) {
+              ++written;
+            } else if (r) {
+              ++refused;
+            }
+            done.done();
+          },
+          net::asio::detached);
     }
     co_await done.wait();
     co_return 0;
@@ -290,9 +293,11 @@ TEST_F(TokenStoreTest, AStatusChangeNeedsTheVersionItJudgedAndTellsAirtable) {
   ASSERT_TRUE(put(ref, token_set("a1", "r1", exp, exp), 0).written);
   ASSERT_TRUE(put(ref, token_set("a2", "r2", exp, exp), 0).written);
   const std::vector<AccountEvent> events{{"needs_reauth", "The x account acct-1 must be connected again"}};
-  EXPECT_FALSE(*run_for(io, store->set_status(ref, 1, AccountStatus::needs_reauth, "refused", now_epoch_ms(), false, events)));
+  EXPECT_FALSE(
+      *run_for(io, store->set_status(ref, 1, AccountStatus::needs_reauth, "refused", now_epoch_ms(), false, events)));
   EXPECT_EQ(load(ref).status, AccountStatus::active);
-  EXPECT_TRUE(*run_for(io, store->set_status(ref, 2, AccountStatus::needs_reauth, "refused", now_epoch_ms(), false, events)));
+  EXPECT_TRUE(
+      *run_for(io, store->set_status(ref, 2, AccountStatus::needs_reauth, "refused", now_epoch_ms(), false, events)));
   const auto a = load(ref);
   EXPECT_EQ(a.status, AccountStatus::needs_reauth);
   EXPECT_EQ(a.reason, "refused");
@@ -317,7 +322,8 @@ TEST_F(TokenStoreTest, AStatusChangeNeedsTheVersionItJudgedAndTellsAirtable) {
 
 TEST_F(TokenStoreTest, RevokingWipesTheSealedTokens) {
   ASSERT_TRUE(put(ref, token_set("a1", "r1", 0), 0).written);
-  EXPECT_TRUE(*run_for(io, store->set_status(ref, std::nullopt, AccountStatus::revoked, "disconnected", now_epoch_ms(), true)));
+  EXPECT_TRUE(
+      *run_for(io, store->set_status(ref, std::nullopt, AccountStatus::revoked, "disconnected", now_epoch_ms(), true)));
   const auto a = load(ref);
   EXPECT_EQ(a.status, AccountStatus::revoked);
   EXPECT_TRUE(a.access_sealed.empty());
@@ -354,7 +360,8 @@ TEST_F(TokenStoreTest, RewrapReSealsWithTheCurrentKeyUnlessTheRecordChanged) {
 }
 
 TEST_F(TokenStoreTest, ListWalksAccountsInKeyOrder) {
-  for (const std::string name : {"c", "a", "e", "b", "d"}) ASSERT_TRUE(put(AccountRef{"x", name}, token_set("a", "r", 0), 0).written);
+  for (const std::string name : {"c", "a", "e", "b", "d"})
+    ASSERT_TRUE(put(AccountRef{"x", name}, token_set("a", "r", 0), 0).written);
   auto first = run_for(io, store->list("", 2));
   ASSERT_TRUE(first);
   ASSERT_EQ(first->size(), 2u);

@@ -15,9 +15,12 @@ int main(int argc, char** argv) {
   long margin_ms = 60000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--config") config = argv[i + 1];
-    else if (flag == "--endpoint") endpoint = argv[i + 1];
-    else if (flag == "--margin-ms") margin_ms = std::strtol(argv[i + 1], nullptr, 10);
+    if (flag == "--config")
+      config = argv[i + 1];
+    else if (flag == "--endpoint")
+      endpoint = argv[i + 1];
+    else if (flag == "--margin-ms")
+      margin_ms = std::strtol(argv[i + 1], nullptr, 10);
   }
   if (config.empty() || endpoint.empty()) {
     std::cerr << "usage: token_worker --config FILE --endpoint URL [--margin-ms N]\n";
@@ -27,7 +30,8 @@ int main(int argc, char** argv) {
   return daemon::command_run(config, [&](daemon::RunContext& run) {
     if (!run.tokens) return;  // command_run said why (no vault)
     auto policy = http::AddressPolicy::from_entries(run.config.security.allow_private_hosts);
-    run.token_calls["x"] = test::make_endpoint_token_calls(endpoint, *policy.policy, std::chrono::milliseconds(margin_ms));
+    run.token_calls["x"] =
+        test::make_endpoint_token_calls(endpoint, *policy.policy, std::chrono::milliseconds(margin_ms));
     run.adapters["x"] = test::make_endpoint_platform(run.config.workers.id, *run.tokens, endpoint, *policy.policy);
   });
 }

@@ -17,7 +17,9 @@ Vault vault_of(const std::string& text) {
   return std::move(*v);
 }
 
-std::string key_line(const std::string& id) { return Vault::generate_key_line(id); }
+std::string key_line(const std::string& id) {
+  return Vault::generate_key_line(id);
+}
 
 const AccountRef kRef{"x", "acct-1"};
 
