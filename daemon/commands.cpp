@@ -90,7 +90,7 @@ int command_config_example() {
   return kExitOk;
 }
 
-int command_run(const std::string& config_path) {
+int command_run(const std::string& config_path, const RunPlugin& plugin) {
   auto config = load_or_report(config_path);
   if (!config) return kExitUsage;
   init_logging(*config);
@@ -130,6 +130,33 @@ int command_run(const std::string& config_path) {
   if (config->workers.mode == "noop")
     for (const auto& p : kPlatforms)
       adapters[p] = jobs::make_noop_platform(p, std::chrono::milliseconds(config->workers.noop_delay_ms));
+
+  // The token core (tokens/): without a vault no token can be stored or read, which only noop mode
+  // can live with.
+  std::string vault_error;
+  auto vault = load_vault(*config, vault_error);
+  if (!vault && !config->vault.key_file.empty()) {
+    log::error("{}", vault_error);
+    return kExitUsage;
+  }
+  if (!vault && config->workers.mode == "live") log::warn("{}", vault_error);
+  std::map<std::string, std::unique_ptr<platforms::TokenCalls>> token_calls;
+  std::optional<tokens::TokenStore> token_store;
+  std::optional<tokens::TokenProvider> token_provider;
+  if (vault) {
+    token_store.emplace(client, queue::Keys(config->redis.prefix), *vault);
+    token_provider.emplace(
+        *token_store,
+        [&](std::string_view platform) -> platforms::TokenCalls* {
+          const auto it = token_calls.find(std::string(platform));
+          return it == token_calls.end() ? nullptr : it->second.get();
+        },
+        provider_options(*config));
+  }
+  if (plugin) {
+    RunContext context{*config, token_provider ? &*token_provider : nullptr, adapters, token_calls};
+    plugin(context);
+  }
   options.platform_blocked = [&breaker](std::string_view platform) { return breaker.blocked_for(platform); };
   jobs::Dispatcher dispatcher(
       store, blocking,

@@ -1,11 +1,30 @@
 #pragma once
 // The `schedulo` subcommands. Each returns the process exit status documented in interface.md.
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "daemon/config.hpp"
+#include "jobs/platform.hpp"
+#include "platforms/token_calls.hpp"
+#include "tokens/provider.hpp"
+
 namespace schedulo::daemon {
 
-int command_run(const std::string& config_path);
+// What `schedulo run` is extended with before it starts consuming: platform adapters and their token
+// calls, by platform name. Each platform registers its own; the token tests add a test platform
+// (tests/tokens/token_worker.cpp) to run the real daemon against their endpoint.
+struct RunContext {
+  const Config& config;
+  tokens::TokenProvider* tokens;  // null when no vault is configured
+  std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>>& adapters;
+  std::map<std::string, std::unique_ptr<platforms::TokenCalls>>& token_calls;
+};
+using RunPlugin = std::function<void(RunContext&)>;
+
+int command_run(const std::string& config_path, const RunPlugin& plugin = {});
 // jobs: JSON texts; "-" reads one job per line from stdin. Validates all, then enqueues all.
 int command_enqueue(const std::string& config_path, const std::vector<std::string>& jobs);
 int command_cancel(const std::string& config_path, const std::string& id);

@@ -249,6 +249,9 @@ Config build_config(const std::map<std::string, json>& v) {
   c.notifications.window_s = integer("notifications.window_s");
   c.notifications.airtable_unreachable_after_ms =
       static_cast<int>(integer("notifications.airtable_unreachable_after_ms"));
+  c.tokens.refresh_timeout_ms = static_cast<int>(integer("tokens.refresh_timeout_ms"));
+  c.tokens.lock_ms = static_cast<int>(integer("tokens.lock_ms"));
+  c.tokens.defer_ms = static_cast<int>(integer("tokens.defer_ms"));
   return c;
 }
 

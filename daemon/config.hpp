@@ -122,6 +122,11 @@ struct Config {
     long long window_s = 0;
     int airtable_unreachable_after_ms = 0;
   } notifications;
+  struct {
+    int refresh_timeout_ms = 0;
+    int lock_ms = 0;
+    int defer_ms = 0;
+  } tokens;
 };
 
 struct ConfigError {

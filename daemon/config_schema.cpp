@@ -197,8 +197,9 @@ std::vector<Setting> build() {
         return std::nullopt;
       });
   add("vault.key_file", Kind::string, "",
-      "File of token-encryption keys (or a systemd credential named vault.key_file).", {}, false,
-      "/etc/schedulo/vault.keys");
+      "File of token-encryption keys (or a systemd credential named vault.key_file): one \"<key id> <base64 of 32 "
+      "bytes>\" per line, the first sealing new values (schedulo vault keygen prints one).",
+      {}, false, "/etc/schedulo/vault.keys");
   add("workers.concurrency", Kind::integer, 32, "Jobs one daemon runs at once.", int_range(1, 4096));
   add("workers.id", Kind::string, "",
       "This daemon's identity; empty means the host name. Unique per running daemon: a daemon that restarts "
@@ -292,6 +293,17 @@ std::vector<Setting> build() {
       int_range(1, 30LL * 24 * 3600));
   add("notifications.airtable_unreachable_after_ms", Kind::integer, 600000,
       "Airtable unreachable for longer than this becomes a notification.", int_range(1000, 86400000));
+  // ---- token core (tokens/) ----
+  add("tokens.refresh_timeout_ms", Kind::integer, 15000, "Deadline of one token refresh call to a platform.",
+      int_range(500, 300000));
+  add("tokens.lock_ms", Kind::integer, 30000,
+      "How long one daemon's refresh lock on an account lasts unless released (at least "
+      "tokens.refresh_timeout_ms + 1 s is used); a crashed daemon's lock frees after it.",
+      int_range(1000, 600000));
+  add("tokens.defer_ms", Kind::integer, 1000,
+      "How long a job that needs a token another daemon is renewing waits before it looks again (deferred: no "
+      "attempt used, no worker held).",
+      int_range(10, 60000));
   return s;
 }
 

@@ -5,6 +5,7 @@
 
 #include "daemon/cli_help.hpp"
 #include "daemon/commands.hpp"
+#include "daemon/token_commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace schedulo::daemon;
@@ -76,6 +77,30 @@ int main(int argc, char** argv) {
   check->add_option("file", check_path, "configuration file")->required();
   auto* example = config->add_subcommand("example", "print a complete commented example");
 
+  // ---- token core: accounts and the vault (daemon/token_commands.hpp) ----
+  std::string account_target, account_platform, account_status, key_id;
+  auto* account_cmd = app.add_subcommand("account", "connected accounts and their tokens (never shown)");
+  account_cmd->require_subcommand(1);
+  auto* account_add = account_cmd->add_subcommand(
+      "add",
+      "import tokens obtained elsewhere, as one JSON object on stdin: access_token, refresh_token, "
+      "expires_in or access_expires_at, refresh_expires_in or refresh_expires_at, scopes");
+  with_config(account_add);
+  account_add->add_option("account", account_target, "PLATFORM:ACCOUNT")->required();
+  auto* account_show = account_cmd->add_subcommand("show", "status, expiry, scopes and version of one account");
+  with_config(account_show);
+  account_show->add_option("account", account_target, "PLATFORM:ACCOUNT")->required();
+  auto* account_list = account_cmd->add_subcommand("list", "every account, one JSON object per line");
+  with_config(account_list);
+  account_list->add_option("--platform", account_platform, "instagram, facebook, tiktok or x");
+  account_list->add_option("--status", account_status, "active, expiring, needs_reauth or revoked");
+  auto* vault_cmd = app.add_subcommand("vault", "the token vault's keys");
+  vault_cmd->require_subcommand(1);
+  auto* vault_rotate = vault_cmd->add_subcommand("rotate", "re-seal every stored token with the key file's first key");
+  with_config(vault_rotate);
+  auto* vault_keygen = vault_cmd->add_subcommand("keygen", "print a new key line for vault.key_file");
+  vault_keygen->add_option("--id", key_id, "the key's id (default: k<date>T<time>)");
+
   describe_commands(app);  // after every command is declared: footers and the error format
   try {
     app.parse(argc, argv);
@@ -95,6 +120,11 @@ int main(int argc, char** argv) {
     if (*dead_purge) return command_dead_purge(config_path, before);
     if (*pause) return command_pause(config_path, target, true);
     if (*resume) return command_pause(config_path, target, false);
+    if (*account_add) return command_account_add(config_path, account_target);
+    if (*account_show) return command_account_show(config_path, account_target);
+    if (*account_list) return command_account_list(config_path, account_platform, account_status);
+    if (*vault_rotate) return command_vault_rotate(config_path);
+    if (*vault_keygen) return command_vault_keygen(key_id);
     if (*check) return command_config_check(check_path);
     if (*example) return command_config_example();
   } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 
 #include "common/log.hpp"
 #include "platforms/errors/default_limits.hpp"
@@ -106,6 +108,32 @@ queue::BreakerOptions breaker_options(const Config& config) {
 errors::GuardOptions guard_options(const Config& config) {
   errors::GuardOptions o;
   o.max_wait = std::chrono::milliseconds(config.limits.max_wait_ms);
+  return o;
+}
+
+std::optional<tokens::Vault> load_vault(const Config& config, std::string& error) {
+  std::string path = config.vault.key_file;
+  if (path.empty()) {
+    const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+    std::error_code ec;
+    if (credentials && std::filesystem::is_regular_file(std::string(credentials) + "/vault.key_file", ec))
+      path = std::string(credentials) + "/vault.key_file";
+  }
+  if (path.empty()) {
+    error = "vault.key_file: not set (nor a systemd credential of that name); tokens cannot be stored or read";
+    return std::nullopt;
+  }
+  auto vault = tokens::Vault::load_file(path, error);
+  if (!vault) error = "vault.key_file: " + error;
+  return vault;
+}
+
+tokens::ProviderOptions provider_options(const Config& config) {
+  tokens::ProviderOptions o;
+  o.owner = config.workers.id;
+  o.refresh_timeout = std::chrono::milliseconds(config.tokens.refresh_timeout_ms);
+  o.lock_ttl = std::chrono::milliseconds(config.tokens.lock_ms);
+  o.busy_wait = std::chrono::milliseconds(config.tokens.defer_ms);
   return o;
 }
 

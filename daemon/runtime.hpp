@@ -14,6 +14,8 @@
 #include "queue/rate_limiter.hpp"
 #include "queue/redis/client.hpp"
 #include "queue/store.hpp"
+#include "tokens/provider.hpp"
+#include "tokens/vault.hpp"
 
 namespace schedulo::daemon {
 
@@ -29,6 +31,11 @@ queue::LimiterOptions limiter_options(const Config& config);
 queue::LimitTable limit_table(const Config& config);  // defaults, the Airtable share, then limits.rules
 queue::BreakerOptions breaker_options(const Config& config);
 errors::GuardOptions guard_options(const Config& config);
+
+// The token vault: vault.key_file, or else the systemd credential named vault.key_file. nullopt with
+// `error` (naming the key, never key material) when neither is there or the file is not valid.
+std::optional<tokens::Vault> load_vault(const Config& config, std::string& error);
+tokens::ProviderOptions provider_options(const Config& config);
 
 // Runs `body` on a fresh io_context with a started client; returns body's exit status.
 int run_with_redis(const Config& config,

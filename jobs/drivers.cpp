@@ -54,6 +54,14 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
         job.log().info("publish of an earlier attempt did not reach the platform; publishing again");
         checkpoint["publish_sent"] = false;
         break;
+      case Existence::not_now: {
+        Outcome later = Outcome::defer(
+            "checking whether the earlier publish went out must wait (the account's token "
+            "is being renewed)",
+            "token_refreshing", std::chrono::seconds(1));
+        later.checkpoint = checkpoint;
+        co_return later;
+      }
       case Existence::unknown:
         co_return Outcome::review(
             "The post may or may not have been published (the platform's answer was lost) and the platform "
@@ -66,6 +74,14 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
     const PublishStep step = kSteps[i];
     const auto limit = steps.deadline(step);
     if (step == PublishStep::publish) {
+      // The token first (renewing it is not the irreversible call): an attempt that ends or dies here
+      // has not sent anything.
+      if (auto stop = co_await steps.before_publish(job)) {
+        Outcome early = std::move(*stop);
+        checkpoint["ids"] = ids;
+        if (early.checkpoint.is_null()) early.checkpoint = checkpoint;
+        co_return early;
+      }
       // Rule 10: an irreversible call starts only on a lease that outlives it.
       if (!co_await job.ensure_lease_covers(limit))
         co_return Outcome::defer("the job's lease could not be extended before publishing", "lease", std::chrono::seconds(1));

@@ -20,7 +20,9 @@ std::string_view to_string(PublishStep step);
 // A step either completes (nullopt: the driver records `ids` and goes on) or ends the attempt.
 using StepResult = std::optional<Outcome>;
 
-enum class Existence { found, not_found, unknown };
+// not_now: the platform cannot be asked yet (the account's token is being renewed): the attempt
+// defers and asks again, deciding nothing.
+enum class Existence { found, not_found, unknown, not_now };
 
 // The publish state machine's platform half. Every step may add the ids it created to `ids`; the
 // driver records them on the job before the next step, so a later attempt resumes rather than
@@ -29,6 +31,13 @@ class PublishSteps {
  public:
   virtual ~PublishSteps() = default;
   virtual net::awaitable<StepResult> run(PublishStep step, JobContext& job, nlohmann::json& ids) = 0;
+  // Runs before the publish step is marked sent: what must be ready for the irreversible call and
+  // may take time or fail on its own, above all the account's token (jobs/token_use.hpp,
+  // prepare_token), so that a crash while it is renewed does not leave the job "publish_sent".
+  virtual net::awaitable<StepResult> before_publish(JobContext& job) {
+    (void)job;
+    co_return std::nullopt;
+  }
   // After an attempt whose publish call had no known outcome: does the post exist? Ask by the ids
   // recorded first. On `found`, put the post's id in ids["published_id"].
   virtual net::awaitable<Existence> find_existing(JobContext& job, nlohmann::json& ids) = 0;

@@ -39,6 +39,18 @@ class Keys {
   std::string worker_alive(std::string_view worker) const { return at(":worker:", worker); }  // TTL
   std::string workers() const { return prefix_ + ":workers"; }  // set of ids that have beaten
 
+  // Token core (tokens/). An account's token record: a hash of sealed tokens, expiries, scopes, status
+  // and version (tokens/token_store.hpp); its refresh lock (a string "<owner>/<fence>" with a TTL).
+  std::string token(std::string_view platform, std::string_view account) const {
+    return at(":token:", platform) + ":" + std::string(account);
+  }
+  std::string token_lock(std::string_view platform, std::string_view account) const {
+    return at(":tokenlock:", platform) + ":" + std::string(account);
+  }
+  std::string token_accounts() const { return prefix_ + ":tokens:accounts"; }  // zset "platform:account", 0
+  std::string token_access_expiry() const { return prefix_ + ":tokens:access_expiry"; }    // zset -> ms
+  std::string token_refresh_expiry() const { return prefix_ + ":tokens:refresh_expiry"; }  // zset -> ms
+
   // ---- the outbox (queue/outbox.hpp): one pending record per (dest, key), coalesced ----------------
   // An item's id is "<dest>|<key>" (dest never holds '|').
   std::string outbox_queue(std::string_view dest) const { return at(":outbox:queue:", dest); }  // zset key -> due ms

@@ -24,6 +24,7 @@ class ScriptedSteps final : public PublishSteps {
   std::vector<std::string> calls;
   int publish_hangs = 0;  // this many publish calls never answer
   Existence existence = Existence::not_found;
+  StepResult before;  // what before_publish answers (the token not ready, ...)
 
   net::awaitable<StepResult> run(PublishStep step, JobContext&, json& ids) override {
     calls.emplace_back(to_string(step));
@@ -37,6 +38,10 @@ class ScriptedSteps final : public PublishSteps {
       ids["published_id"] = "p-1";
     }
     co_return std::nullopt;
+  }
+  net::awaitable<StepResult> before_publish(JobContext&) override {
+    calls.emplace_back("before_publish");
+    co_return before;
   }
   net::awaitable<Existence> find_existing(JobContext&, json& ids) override {
     calls.emplace_back("find_existing");
@@ -88,7 +93,8 @@ TEST_F(PublishDriverTest, RunsEveryStepInOrderAndRecordsTheIds) {
   ScriptedSteps steps;
   auto out = run_for(io, run_publish(*ctx, steps));
   EXPECT_EQ(out.kind, Outcome::Kind::succeeded);
-  EXPECT_EQ(steps.calls, (std::vector<std::string>{"validate", "stage", "create", "upload", "publish", "confirm"}));
+  EXPECT_EQ(steps.calls, (std::vector<std::string>{"validate", "stage", "create", "upload", "before_publish", "publish",
+                                                   "confirm"}));
   EXPECT_EQ(out.result["published_id"], "p-1");
   EXPECT_EQ(ctx->checkpoint()["done"], "confirm");
   EXPECT_EQ(ctx->checkpoint()["ids"]["container"], "c-1");
@@ -102,7 +108,7 @@ TEST_F(PublishDriverTest, ResumesAfterTheLastRecordedStep) {
   ScriptedSteps steps;
   auto out = run_for(io, run_publish(*again, steps));
   EXPECT_EQ(out.kind, Outcome::Kind::succeeded);
-  EXPECT_EQ(steps.calls, (std::vector<std::string>{"publish", "confirm"}));
+  EXPECT_EQ(steps.calls, (std::vector<std::string>{"before_publish", "publish", "confirm"}));
   EXPECT_EQ(out.result["container"], "c-9");
 }
 
@@ -136,7 +142,7 @@ TEST_F(PublishDriverTest, AnUnansweredPublishThatDidNotLandIsSentAgain) {
   second.existence = Existence::not_found;
   auto done = run_for(io, run_publish(*again, second));
   EXPECT_EQ(done.kind, Outcome::Kind::succeeded);
-  EXPECT_EQ(second.calls, (std::vector<std::string>{"find_existing", "publish", "confirm"}));
+  EXPECT_EQ(second.calls, (std::vector<std::string>{"find_existing", "before_publish", "publish", "confirm"}));
 }
 
 TEST_F(PublishDriverTest, WhenThePlatformCannotTellTheJobNeedsReview) {
@@ -150,6 +156,31 @@ TEST_F(PublishDriverTest, WhenThePlatformCannotTellTheJobNeedsReview) {
   auto out = run_for(io, run_publish(*again, second));
   EXPECT_EQ(out.kind, Outcome::Kind::needs_review);
   EXPECT_EQ(out.error_code, "outcome_unknown");
+  EXPECT_EQ(second.calls, (std::vector<std::string>{"find_existing"}));
+}
+
+TEST_F(PublishDriverTest, AnAttemptEndedBeforePublishingIsNotMarkedSent) {
+  auto ctx = leased("p7");
+  ScriptedSteps steps;
+  steps.before = Outcome::defer("another daemon is renewing the token", "token_refreshing", 100ms);
+  auto out = run_for(io, run_publish(*ctx, steps));
+  EXPECT_EQ(out.kind, Outcome::Kind::defer);
+  EXPECT_EQ(steps.calls, (std::vector<std::string>{"validate", "stage", "create", "upload", "before_publish"}));
+  EXPECT_EQ(out.checkpoint["done"], "upload");
+  EXPECT_FALSE(out.checkpoint.value("publish_sent", false));
+}
+
+TEST_F(PublishDriverTest, AnEarlierPublishThatCannotBeCheckedYetDefersWithoutDeciding) {
+  auto ctx = leased("p8");
+  ScriptedSteps first;
+  first.publish_hangs = 1;
+  settle(*ctx, run_for(io, run_publish(*ctx, first)), queue::Settlement::retry);
+  auto again = next_attempt();
+  ScriptedSteps second;
+  second.existence = Existence::not_now;
+  auto out = run_for(io, run_publish(*again, second));
+  EXPECT_EQ(out.kind, Outcome::Kind::defer);
+  EXPECT_EQ(out.checkpoint["publish_sent"], true);
   EXPECT_EQ(second.calls, (std::vector<std::string>{"find_existing"}));
 }
 

@@ -71,6 +71,13 @@ local function notify_final(id, state, now)
           message = f[3] or '', action = action, error_code = f[4] or ''}, now)
 end
 
+-- Token core (tokens/): names mirror the token block of queue/keys.hpp (TokenKeysTest checks them).
+local function k_token(platform, account) return P .. ':token:' .. platform .. ':' .. account end
+local function k_token_lock(platform, account) return P .. ':tokenlock:' .. platform .. ':' .. account end
+local K_TOKEN_ACCOUNTS = P .. ':tokens:accounts'
+local K_TOKEN_ACCESS_EXPIRY = P .. ':tokens:access_expiry'
+local K_TOKEN_REFRESH_EXPIRY = P .. ':tokens:refresh_expiry'
+
 -- Error codes returned to C++ (queue/store.hpp mirrors them).
 local LOST_LEASE = -1
 local CONTROL_PENDING = -2
@@ -296,4 +303,31 @@ local function outbox_append(entries_json, now, retention, window)
     end
   end
   return stale
+end
+
+-- ---- the token core (tokens/token_store.hpp) --------------------------------------------------------
+-- Keeps an account's entries in the expiry indexes in step with its record: an account that needs
+-- a person (needs_reauth, revoked) leaves them, so sweeps never try to renew it; an expiry of 0
+-- (never, or unknown) has no entry.
+local function token_index(platform, account, status, access_expires_at, refresh_expires_at)
+  local member = platform .. ':' .. account
+  redis.call('ZADD', K_TOKEN_ACCOUNTS, 0, member)
+  local live = status ~= 'needs_reauth' and status ~= 'revoked'
+  if live and tonumber(access_expires_at) > 0 then
+    redis.call('ZADD', K_TOKEN_ACCESS_EXPIRY, access_expires_at, member)
+  else
+    redis.call('ZREM', K_TOKEN_ACCESS_EXPIRY, member)
+  end
+  if live and tonumber(refresh_expires_at) > 0 then
+    redis.call('ZADD', K_TOKEN_REFRESH_EXPIRY, refresh_expires_at, member)
+  else
+    redis.call('ZREM', K_TOKEN_REFRESH_EXPIRY, member)
+  end
+end
+
+-- What an account's change owes Airtable (its Accounts row, Events rows: encode_outbox text, '' for
+-- none), appended to the outbox in the same step as the change. The rows carry the token version
+-- as their guard, so an older row never overwrites a newer one in Airtable either.
+local function token_outbox(entries, now)
+  outbox_append(entries, tonumber(now), 0, 0)
 end
