@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/runtime.hpp"
 #include "jobs/intake.hpp"
 #include "queue/outbox.hpp"
 #include "queue/store.hpp"
@@ -116,26 +117,6 @@ bool split_array(std::string_view text, std::vector<std::string_view>& out) {
     skip_space();
     return i == text.size();
   }
-}
-
-json record_json(const queue::JobRecord& record) {
-  json out = json::object();
-  for (const auto& [k, v] : record.fields) {
-    if (k == "lease") continue;  // the fencing token is internal
-    if (k == "payload" || k == "result" || k == "checkpoint") {
-      auto parsed = json::parse(v, nullptr, false);
-      out[k] = parsed.is_discarded() ? json(v) : parsed;
-    } else {
-      out[k] = v;
-    }
-  }
-  json attempts = json::array();
-  for (const auto& line : record.attempt_log) {
-    auto parsed = json::parse(line, nullptr, false);
-    attempts.push_back(parsed.is_discarded() ? json(line) : parsed);
-  }
-  out["attempt_log"] = attempts;
-  return out;
 }
 
 json row_json(const std::map<std::string, std::string>& row) {

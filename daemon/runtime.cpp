@@ -172,4 +172,25 @@ int run_with_redis(const Config& config,
   return status;
 }
 
+nlohmann::json record_json(const queue::JobRecord& record) {
+  using json = nlohmann::json;
+  json out = json::object();
+  for (const auto& [k, v] : record.fields) {
+    if (k == "lease") continue;  // the fencing token is internal
+    if (k == "payload" || k == "result" || k == "checkpoint") {
+      auto parsed = json::parse(v, nullptr, false);
+      out[k] = parsed.is_discarded() ? json(v) : parsed;
+    } else {
+      out[k] = v;
+    }
+  }
+  json attempts = json::array();
+  for (const auto& line : record.attempt_log) {
+    auto parsed = json::parse(line, nullptr, false);
+    attempts.push_back(parsed.is_discarded() ? json(line) : parsed);
+  }
+  out["attempt_log"] = attempts;
+  return out;
+}
+
 }  // namespace schedulo::daemon

@@ -43,4 +43,8 @@ int run_with_redis(const Config& config,
 // The same, with the queue store over the client.
 int run_with_store(const Config& config, const std::function<net::awaitable<int>(queue::Store&)>& body);
 
+// A job's record as the CLI's `status` and the API's GET /v1/jobs/{id} show it: the hash's fields
+// (JSON ones parsed, the lease's fencing token left out) and the attempt log.
+nlohmann::json record_json(const queue::JobRecord& record);
+
 }  // namespace schedulo::daemon
