@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
 #include "daemon/api_runtime.hpp"
+#include "daemon/live_platforms.hpp"
 #include "daemon/progress.hpp"
 #include "daemon/runtime.hpp"
 #include "daemon/systemd_notify.hpp"
@@ -133,6 +134,9 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
         },
         provider_options(*config));
   }
+  if (config->workers.mode == "live")
+    add_live_platforms({*config, *http_client, *guard, token_provider ? &*token_provider : nullptr, store}, adapters,
+                       token_calls);
   if (plugin) {
     RunContext context{*config, token_provider ? &*token_provider : nullptr, adapters, token_calls};
     plugin(context);
