@@ -19,4 +19,11 @@ int command_pause(const std::string& config_path, const std::string& target, boo
 int command_config_check(const std::string& config_path);
 int command_config_example();
 
+// Airtable and the outbox (issue 7, docs/airtable.md).
+int command_resync(const std::string& config_path, bool dry_run);
+// action: "check" (exit 1 when something is missing) or "init".
+int command_airtable(const std::string& config_path, const std::string& action);
+// action: "stats", "dead" (list), "retry" (item "<dest>|<key>" or "all").
+int command_outbox(const std::string& config_path, const std::string& action, const std::string& item);
+
 }  // namespace schedulo::daemon

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -42,6 +43,12 @@ struct DispatcherOptions {
   RetryPolicy retry;
   ValidationContext validation;
   std::vector<std::string> platforms{"instagram", "facebook", "tiktok", "x"};
+  // What an ended attempt records in the outbox with its outcome, atomically (queue::encode_outbox
+  // text; outbox/records.hpp builds the Airtable rows and follow-up jobs); unset = nothing.
+  std::function<std::string(const Job&, const Outcome&, queue::Settlement, int attempt)> record_outcome;
+  // Runs before a job's driver; an outcome ends the attempt without it (e.g. the account must be
+  // reconnected, outbox/account_cache.hpp). Unset = every job runs.
+  std::function<net::awaitable<std::optional<Outcome>>(const Job&)> preflight;
 };
 
 struct DispatcherCounters {

@@ -31,6 +31,12 @@ local function k_ob_guard(item) return P .. ':outbox:guard:' .. item end
 local K_OB_CLAIMED = P .. ':outbox:claimed'
 local K_OB_DEAD = P .. ':outbox:dead'
 local K_OB_DESTS = P .. ':outbox:dests'
+local function k_pace(bucket) return P .. ':pace:' .. bucket end
+local function k_pace_pause(bucket) return P .. ':pacepause:' .. bucket end
+local function k_calls(counter) return P .. ':calls:' .. counter end
+local function k_calls_warned(counter) return P .. ':callswarned:' .. counter end
+local function k_account_cache(account) return P .. ':accountcache:' .. account end
+local K_ACCOUNT_SWEEP = P .. ':accountsweep'
 
 -- Error codes returned to C++ (queue/store.hpp mirrors them).
 local LOST_LEASE = -1
