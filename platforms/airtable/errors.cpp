@@ -112,12 +112,14 @@ std::string field_named_in(std::string_view message) {
 }
 
 std::string record_named_in(std::string_view message) {
-  const auto at = message.find("rec");
-  if (at == std::string_view::npos) return {};
-  std::size_t end = at + 3;
-  while (end < message.size() && std::isalnum(static_cast<unsigned char>(message[end]))) ++end;
-  if (end - at != 17) return {};  // "rec" and 14 letters or digits
-  return std::string(message.substr(at, end - at));
+  // The first word that is "rec" and 14 letters or digits ("Could not find record recXXXX...").
+  for (auto at = message.find("rec"); at != std::string_view::npos; at = message.find("rec", at + 1)) {
+    if (at > 0 && std::isalnum(static_cast<unsigned char>(message[at - 1]))) continue;
+    std::size_t end = at + 3;
+    while (end < message.size() && std::isalnum(static_cast<unsigned char>(message[end]))) ++end;
+    if (end - at == 17) return std::string(message.substr(at, end - at));
+  }
+  return {};
 }
 
 }  // namespace schedulo::airtable

@@ -437,5 +437,22 @@ TEST_F(StoreTest, StatsCountWhatIsWhere) {
   EXPECT_EQ(run_for(io, store->stats({"x"}, kT0))->totals.at("succeeded"), 1);
 }
 
+// Found by issue 7's writeback tests: three settlements in one call freed one held job, and the
+// rest stayed held forever with nothing of that account running.
+TEST_F(StoreTest, SettlementsBatchedInOneCallLetAsManyHeldJobsGo) {
+  settings.per_account_limit = 3;
+  Store limited(*client, store->keys(), settings);
+  std::vector<NewJob> jobs;
+  for (int i = 0; i < 8; ++i) jobs.push_back(job("h" + std::to_string(i), "x", "same"));
+  enqueue(jobs);
+  auto first = run_for(io, limited.lease(kT0, "w1", 10, {{"x", 10}}))->jobs;
+  ASSERT_EQ(first.size(), 3u);
+  std::vector<Settle> done;
+  for (const auto& l : first) done.push_back(Settle{l.id, l.token, Settlement::succeeded, 0, "", "", "", ""});
+  run_for(io, limited.settle(done, kT0));
+  auto next = run_for(io, limited.lease(kT0, "w1", 10, {{"x", 10}}))->jobs;
+  EXPECT_EQ(next.size(), 3u);
+}
+
 }  // namespace
 }  // namespace schedulo::queue

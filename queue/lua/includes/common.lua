@@ -55,11 +55,11 @@ local function release_account(platform, account, limit)
   end
   local left = redis.call('HINCRBY', K_RUNNING_ACCOUNTS, key, -1)
   if left <= 0 then redis.call('HDEL', K_RUNNING_ACCOUNTS, key) end
-  -- Jobs are held only while the account is at its limit, so only a release from there frees one.
-  if limit == nil or left + 1 >= limit then
-    local held = redis.call('RPOP', k_held(platform, account))
-    if held then redis.call('RPUSH', k_ready(platform), held) end
-  end
+  -- Every slot given back lets one held job go (a lease holds it again if the account is still at
+  -- its limit). Releasing only from the limit lost slots: settlements batched in one call (3 -> 2 -> 1)
+  -- released one job for three slots, and the rest stayed held with nothing running to free them.
+  local held = redis.call('RPOP', k_held(platform, account))
+  if held then redis.call('RPUSH', k_ready(platform), held) end
 end
 
 local function log_attempt(id, now, attempt, outcome, error, code, retention)
