@@ -2,6 +2,8 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -84,12 +86,44 @@ bool parse_level(std::string_view name, spdlog::level::level_enum& out) {
   return false;
 }
 
+namespace {
+
+// A secret also travels URL-encoded (a query string, a form body): each spelling is scrubbed.
+std::vector<std::string> spellings(std::string_view secret) {
+  std::vector<std::string> out{std::string(secret)};
+  for (const char* hex : {"0123456789ABCDEF", "0123456789abcdef"}) {
+    for (const bool form : {false, true}) {
+      std::string encoded;
+      for (const char c : secret) {
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+          encoded += c;
+        } else if (form && c == ' ') {
+          encoded += '+';
+        } else {
+          encoded += '%';
+          encoded += hex[u >> 4];
+          encoded += hex[u & 0xf];
+        }
+      }
+      if (std::find(out.begin(), out.end(), encoded) == out.end()) out.push_back(std::move(encoded));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void register_secret(std::string_view secret) {
   if (secret.size() < kMinSecretLength) return;
   std::lock_guard lock(state().mutex);
-  for (const auto& s : state().secrets)
-    if (s == secret) return;
-  state().secrets.emplace_back(secret);
+  for (auto& spelling : spellings(secret)) {
+    if (std::find(state().secrets.begin(), state().secrets.end(), spelling) != state().secrets.end()) continue;
+    state().secrets.push_back(std::move(spelling));
+  }
+  // Longer spellings first: an encoded form is scrubbed whole before its raw part could match.
+  std::stable_sort(state().secrets.begin(), state().secrets.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
 std::string scrub(std::string line) {

@@ -15,6 +15,7 @@
 #include "queue/durability.hpp"
 #include "outbox/resync.hpp"
 #include "queue/outbox.hpp"
+#include "queue/notifier.hpp"
 
 namespace schedulo::daemon {
 namespace {
@@ -121,6 +122,21 @@ int command_run(const std::string& config_path) {
   redis::Client client(io.get_executor(), redis_options(*config));
   redis::Client blocking(io.get_executor(), redis_options(*config));
   queue::Store store(client, queue::Keys(config->redis.prefix), queue_settings(*config));
+  // The fleet's rate limits, circuit breakers and notifications (issue 5). Platform adapters make
+  // every external call through `guard`, with buckets from limit_table(config).
+  queue::RateLimiter limiter(client, store.keys(), limiter_options(*config));
+  queue::CircuitBreaker breaker(client, store.keys(), breaker_options(*config));
+  queue::Notifier notifier(client, store.keys());
+  std::unique_ptr<http::HttpClient> http_client;
+  std::unique_ptr<errors::CallGuard> guard;
+  if (config->workers.mode == "live") {
+    http::ClientOptions ho;
+    if (auto policy = http::AddressPolicy::from_entries(config->security.allow_private_hosts); policy.policy)
+      ho.policy = std::move(*policy.policy);
+    ho.ca_file = config->tls.ca_file;
+    http_client = std::make_unique<http::HttpClient>(std::move(ho));
+    guard = std::make_unique<errors::CallGuard>(*http_client, limiter, breaker, notifier, guard_options(*config));
+  }
 
   // Airtable (issue 7): the outbox writer, the account cache and its sweep, when configured.
   auto options = dispatcher_options(*config);
@@ -147,10 +163,14 @@ int command_run(const std::string& config_path) {
   if (config->workers.mode == "noop")
     for (const auto& p : kPlatforms)
       adapters[p] = jobs::make_noop_platform(p, std::chrono::milliseconds(config->workers.noop_delay_ms));
-  jobs::Dispatcher dispatcher(store, blocking, [&](std::string_view platform) -> jobs::PlatformAdapter* {
-    const auto it = adapters.find(std::string(platform));
-    return it == adapters.end() ? nullptr : it->second.get();
-  }, options);
+  options.platform_blocked = [&breaker](std::string_view platform) { return breaker.blocked_for(platform); };
+  jobs::Dispatcher dispatcher(
+      store, blocking,
+      [&](std::string_view platform) -> jobs::PlatformAdapter* {
+        const auto it = adapters.find(std::string(platform));
+        return it == adapters.end() ? nullptr : it->second.get();
+      },
+      std::move(options));
 
   int status = kExitOk;
   bool stopping = false;
@@ -187,6 +207,8 @@ int command_run(const std::string& config_path) {
     if (!co_await redis_ready(client, *config, stopping)) {
       status = stopping ? kExitOk : kExitFailure;
     } else {
+      auto window = co_await notifier.set_window(std::chrono::seconds(config->notifications.window_s));
+      if (!window) log::warn("could not record notifications.window_s in Redis: {}", window.error().message());
       log::info("ready: consuming jobs");
       systemd.notify("READY=1");
       net::Event sweep_stop(io.get_executor());

@@ -230,6 +230,22 @@ Config build_config(const std::map<std::string, json>& v) {
   c.jobs.idempotency_window_s = std::max(integer("jobs.idempotency_window_s"), c.jobs.retention_s);
   c.jobs.retry_base_ms = static_cast<int>(integer("jobs.retry_base_ms"));
   c.jobs.retry_cap_ms = static_cast<int>(integer("jobs.retry_cap_ms"));
+  c.limits.max_wait_ms = static_cast<int>(integer("limits.max_wait_ms"));
+  c.limits.margin_ms = static_cast<int>(integer("limits.margin_ms"));
+  c.limits.rules = v.at("limits.rules").get<std::vector<std::string>>();
+  c.limits.usage_slow_from_percent = static_cast<int>(integer("limits.usage_slow_from_percent"));
+  c.limits.usage_spacing_ms = static_cast<int>(integer("limits.usage_spacing_ms"));
+  c.limits.usage_stop_ms = static_cast<int>(integer("limits.usage_stop_ms"));
+  c.breaker.failure_threshold = static_cast<int>(integer("breaker.failure_threshold"));
+  c.breaker.window_ms = static_cast<int>(integer("breaker.window_ms"));
+  c.breaker.min_calls = static_cast<int>(integer("breaker.min_calls"));
+  c.breaker.failure_rate_percent = static_cast<int>(integer("breaker.failure_rate_percent"));
+  c.breaker.open_ms = static_cast<int>(integer("breaker.open_ms"));
+  c.breaker.max_open_ms = std::max(static_cast<int>(integer("breaker.max_open_ms")), c.breaker.open_ms);
+  c.breaker.probe_timeout_ms = static_cast<int>(integer("breaker.probe_timeout_ms"));
+  c.notifications.window_s = integer("notifications.window_s");
+  c.notifications.airtable_unreachable_after_ms =
+      static_cast<int>(integer("notifications.airtable_unreachable_after_ms"));
   return c;
 }
 

@@ -97,6 +97,28 @@ struct Config {
     int retry_base_ms = 0;
     int retry_cap_ms = 0;
   } jobs;
+  // Rate limits, circuit breakers and notifications (issue 5).
+  struct {
+    int max_wait_ms = 0;
+    int margin_ms = 0;
+    std::vector<std::string> rules;
+    int usage_slow_from_percent = 0;
+    int usage_spacing_ms = 0;
+    int usage_stop_ms = 0;
+  } limits;
+  struct {
+    int failure_threshold = 0;
+    int window_ms = 0;
+    int min_calls = 0;
+    int failure_rate_percent = 0;
+    int open_ms = 0;
+    int max_open_ms = 0;
+    int probe_timeout_ms = 0;
+  } breaker;
+  struct {
+    long long window_s = 0;
+    int airtable_unreachable_after_ms = 0;
+  } notifications;
 };
 
 struct ConfigError {

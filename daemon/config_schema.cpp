@@ -6,6 +6,7 @@
 #include "outbox/records.hpp"
 #include "platforms/http/address_policy.hpp"
 #include "platforms/http/url.hpp"
+#include "queue/rate_limiter.hpp"
 #include "queue/redis/redis_url.hpp"
 
 namespace schedulo::daemon {
@@ -249,6 +250,57 @@ std::vector<Setting> build() {
   add("jobs.retry_base_ms", Kind::integer, 5000, "First retry back-off ceiling (doubles per attempt).",
       int_range(1, 3600000));
   add("jobs.retry_cap_ms", Kind::integer, 3600000, "Largest retry back-off.", int_range(1, 86400000));
+  // ---- rate limits, circuit breakers, notifications (issue 5) ----
+  add("limits.max_wait_ms", Kind::integer, 5000,
+      "A call that would wait longer than this for a rate limit (or an open circuit) is deferred to its time "
+      "instead of holding a worker; shorter waits are slept.",
+      int_range(0, 600000));
+  add("limits.margin_ms", Kind::integer, 20,
+      "Added to every rate-limit period so requests that travel at uneven speeds still arrive within the "
+      "platform's window (costs margin/period of a budget).",
+      int_range(0, 10000));
+  add(
+      "limits.rules", Kind::string_list, json::array(),
+      "Static rate limits added to or replacing the defaults: platform:scope:name=LIMIT/PERIOD[+BURST], scope "
+      "app, account or endpoint, PERIOD like 500ms, 1s, 15m, 24h.",
+      [](const json& v) -> std::optional<std::string> {
+        queue::LimitTable table;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          std::string error;
+          if (!table.add_rule(v[i].get<std::string>(), error)) return "entry " + std::to_string(i) + ": " + error;
+        }
+        return std::nullopt;
+      },
+      false, json::array({"x:account:tweets_create=100/15m", "tiktok:account:video_init=6/1m+1"}));
+  add("limits.usage_slow_from_percent", Kind::integer, 75,
+      "Meta usage headers: from this percentage on, calls are spaced further apart the nearer usage is to 100.",
+      int_range(1, 99));
+  add("limits.usage_spacing_ms", Kind::integer, 1000,
+      "Meta usage headers: the spacing halfway between the slow-down point and 100 % (it grows without bound "
+      "towards 100).",
+      int_range(1, 3600000));
+  add("limits.usage_stop_ms", Kind::integer, 60000,
+      "Meta usage at 100 % without an estimated_time_to_regain_access: how long calls stop.",
+      int_range(1000, 86400000));
+  add("breaker.failure_threshold", Kind::integer, 5, "Consecutive failed calls that open a platform's circuit.",
+      int_range(1, 1000));
+  add("breaker.window_ms", Kind::integer, 60000, "Window of the error-rate rule.", int_range(1000, 3600000));
+  add("breaker.min_calls", Kind::integer, 20, "Calls in the window before the error rate can open the circuit.",
+      int_range(1, 100000));
+  add("breaker.failure_rate_percent", Kind::integer, 50, "Error rate in the window that opens the circuit.",
+      int_range(1, 100));
+  add("breaker.open_ms", Kind::integer, 30000,
+      "How long an opened circuit defers the platform's jobs before one probes; doubles after each failed probe.",
+      int_range(100, 3600000));
+  add("breaker.max_open_ms", Kind::integer, 300000, "Longest an open circuit waits between probes.",
+      int_range(100, 86400000));
+  add("breaker.probe_timeout_ms", Kind::integer, 60000,
+      "How long a half-open probe is awaited before another caller may probe.", int_range(1000, 3600000));
+  add("notifications.window_s", Kind::integer, 3600,
+      "At most one notification per kind and account (or platform) in this window, fleet-wide.",
+      int_range(1, 30LL * 24 * 3600));
+  add("notifications.airtable_unreachable_after_ms", Kind::integer, 600000,
+      "Airtable unreachable for longer than this becomes a notification.", int_range(1000, 86400000));
   return s;
 }
 

@@ -1,9 +1,11 @@
 #include "daemon/runtime.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
+#include "platforms/errors/default_limits.hpp"
 
 namespace schedulo::daemon {
 
@@ -170,6 +172,51 @@ int run_with_airtable(const Config& config,
       });
   io.run();
   return status;
+}
+
+queue::LimiterOptions limiter_options(const Config& config) {
+  queue::LimiterOptions o;
+  o.margin = std::chrono::milliseconds(config.limits.margin_ms);
+  o.usage_slow_from = config.limits.usage_slow_from_percent;
+  o.usage_spacing = std::chrono::milliseconds(config.limits.usage_spacing_ms);
+  o.usage_stop = std::chrono::milliseconds(config.limits.usage_stop_ms);
+  return o;
+}
+
+queue::LimitTable limit_table(const Config& config) {
+  auto table = errors::default_limits();
+  // The fleet's share of the base's 5 requests/s as a whole number per the shortest whole number of
+  // seconds (2.5/s is 5 per 2 s), so the margin still applies to a short window.
+  const double rps = config.airtable.requests_per_second;
+  long long seconds = 1;
+  while (seconds < 1000 &&
+         std::abs(rps * static_cast<double>(seconds) - std::round(rps * static_cast<double>(seconds))) > 1e-6)
+    ++seconds;
+  table.set("airtable:app:base",
+            queue::BucketLimit{std::llround(rps * static_cast<double>(seconds)), std::chrono::seconds(seconds), 0});
+  for (const auto& rule : config.limits.rules) {
+    std::string error;
+    table.add_rule(rule, error);  // checked when the configuration was loaded
+  }
+  return table;
+}
+
+queue::BreakerOptions breaker_options(const Config& config) {
+  queue::BreakerOptions o;
+  o.failure_threshold = config.breaker.failure_threshold;
+  o.window = std::chrono::milliseconds(config.breaker.window_ms);
+  o.min_calls = config.breaker.min_calls;
+  o.failure_rate_percent = config.breaker.failure_rate_percent;
+  o.open_for = std::chrono::milliseconds(config.breaker.open_ms);
+  o.max_open = std::chrono::milliseconds(config.breaker.max_open_ms);
+  o.probe_timeout = std::chrono::milliseconds(config.breaker.probe_timeout_ms);
+  return o;
+}
+
+errors::GuardOptions guard_options(const Config& config) {
+  errors::GuardOptions o;
+  o.max_wait = std::chrono::milliseconds(config.limits.max_wait_ms);
+  return o;
 }
 
 int run_with_store(const Config& config, const std::function<net::awaitable<int>(queue::Store&)>& body) {

@@ -15,8 +15,12 @@
 #include "outbox/schema_check.hpp"
 #include "platforms/http/client.hpp"
 #include "queue/store.hpp"
+#include "platforms/errors/call_guard.hpp"
+#include "queue/circuit_breaker.hpp"
 #include "queue/keys.hpp"
+#include "queue/rate_limiter.hpp"
 #include "queue/redis/client.hpp"
+#include "queue/store.hpp"
 
 namespace schedulo::daemon {
 
@@ -26,6 +30,12 @@ jobs::ValidationContext validation_context(const Config& config);
 queue::QueueSettings queue_settings(const Config& config);
 jobs::DispatcherOptions dispatcher_options(const Config& config);
 inline const std::vector<std::string> kPlatforms{"instagram", "facebook", "tiktok", "x"};
+// Rate limits, circuit breakers and the call guard (issue 5), from limits.*, breaker.* and
+// airtable.requests_per_second.
+queue::LimiterOptions limiter_options(const Config& config);
+queue::LimitTable limit_table(const Config& config);  // defaults, the Airtable share, then limits.rules
+queue::BreakerOptions breaker_options(const Config& config);
+errors::GuardOptions guard_options(const Config& config);
 
 // ---- Airtable (issue 7) ----
 // Whether outcomes go to Airtable: airtable.writeback with a base id and a token.

@@ -11,6 +11,7 @@
 #include "common/rfc3339.hpp"
 #include "jobs/drivers.hpp"
 #include "jobs/intake.hpp"
+#include "platforms/errors/messages.hpp"
 
 namespace schedulo::jobs {
 
@@ -229,12 +230,34 @@ struct Dispatcher::State {
       return;
     }
     slot.context = std::make_unique<JobContext>(store, std::move(*parsed.job), std::move(lease), deadline);
+    if (o.platform_blocked) {
+      if (const auto wait = o.platform_blocked(platform)) {
+        defer_unrun(id, *wait);
+        return;
+      }
+    }
     auto signal = slot.cancel;
     asio::co_spawn(ex, run_job(id),
                    asio::bind_cancellation_slot(signal->slot(), [this, id, signal](const std::exception_ptr& e) {
                      if (e) log::JobLog(id).error("driver ended with an unexpected exception; the lease will expire");
                      finish_slot(id);
                    }));
+  }
+
+  // The platform's circuit is open: the job goes back, unrun and with its attempt given back, to when
+  // it may be probed, spread over a tenth of the wait (at most 2 s) so the jobs do not return as a herd.
+  void defer_unrun(const std::string& id, milliseconds wait) {
+    std::uniform_int_distribution<long long> spread(0, std::min<long long>(wait.count() / 10, 2000));
+    queue::Settle s;
+    s.id = id;
+    s.token = in_flight.at(id).context->lease().token;
+    s.outcome = queue::Settlement::defer;
+    s.due_ms = now() + wait.count() + spread(rng);
+    s.error = errors::friendly_message("", "circuit_open", "", errors::ErrorClass::transient).text();
+    s.error_code = "circuit_open";
+    to_settle.push_back(std::move(s));
+    settle_signal->notify();
+    finish_slot(id);
   }
 
   // ---- background loops -----------------------------------------------------------------------

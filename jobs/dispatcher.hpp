@@ -49,6 +49,9 @@ struct DispatcherOptions {
   // Runs before a job's driver; an outcome ends the attempt without it (e.g. the account must be
   // reconnected, outbox/account_cache.hpp). Unset = every job runs.
   std::function<net::awaitable<std::optional<Outcome>>(const Job&)> preflight;
+  // How long a platform is known to refuse calls (its circuit is open: queue::CircuitBreaker::
+  // blocked_for); its jobs are then deferred that long without running, using no attempt. Empty: never.
+  std::function<std::optional<std::chrono::milliseconds>(std::string_view platform)> platform_blocked;
 };
 
 struct DispatcherCounters {

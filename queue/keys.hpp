@@ -58,6 +58,19 @@ class Keys {
   // An Accounts row cached from Airtable (outbox/account_cache.hpp), by Account Key or record id.
   std::string account_cache(std::string_view account) const { return at(":accountcache:", account); }
   std::string account_sweep_lock() const { return prefix_ + ":accountsweep"; }  // one sweeper per fleet
+  // ---- rate limits, circuit breakers, notifications (issue 5) ----
+  // A rate-limit bucket: hash {tat, blocked_until, usage, usage_until, regain_at}, PEXPIRE'd once idle.
+  std::string rate_bucket(std::string_view platform, std::string_view scope, std::string_view key) const {
+    return at(":rate:", platform) + ":" + std::string(scope) + ":" + std::string(key);
+  }
+  std::string breaker(std::string_view platform) const { return at(":breaker:", platform); }  // hash
+  // Notification records (JSON, LPUSH; the outbox drains from the right, oldest first).
+  std::string notifications() const { return prefix_ + ":notifications"; }
+  // Set while a notification of `kind` about `subject` (an account, or a platform) was sent in the window.
+  std::string notified(std::string_view kind, std::string_view subject) const {
+    return at(":notified:", kind) + ":" + std::string(subject);
+  }
+  std::string settings() const { return prefix_ + ":settings"; }  // hash of fleet-wide settings
 
  private:
   std::string at(std::string_view middle, std::string_view tail) const {

@@ -250,6 +250,12 @@ TEST_F(LogTest, SixCharacterStringIsRegistered) {
   EXPECT_EQ(log::scrub("aWq6Jp3b"), "a[redacted]b");
 }
 
+TEST_F(LogTest, URLEncodedSpellingsOfASecretAreRedactedToo) {
+  log::register_secret("tok/en+1= x");
+  EXPECT_EQ(log::scrub("q=tok%2Fen%2B1%3D%20x&r=tok%2fen%2b1%3d+x raw=tok/en+1= x"),
+            "q=[redacted]&r=[redacted] raw=[redacted]");
+}
+
 // --- parsing names -------------------------------------------------------------------------------
 
 TEST(LogParse, FormatNamesAreTextAndJson) {

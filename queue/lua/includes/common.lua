@@ -37,6 +37,45 @@ local function k_calls(counter) return P .. ':calls:' .. counter end
 local function k_calls_warned(counter) return P .. ':callswarned:' .. counter end
 local function k_account_cache(account) return P .. ':accountcache:' .. account end
 local K_ACCOUNT_SWEEP = P .. ':accountsweep'
+-- Rate limits, circuit breakers and notifications (issue 5).
+local function k_rate(platform, scope, key) return P .. ':rate:' .. platform .. ':' .. scope .. ':' .. key end
+local function k_breaker(platform) return P .. ':breaker:' .. platform end
+local K_NOTIFICATIONS = P .. ':notifications'
+local function k_notified(kind, subject) return P .. ':notified:' .. kind .. ':' .. subject end
+local K_SETTINGS = P .. ':settings'
+
+-- Records a notification for the outbox, at most one per kind and subject (an account, or a platform
+-- for platform-wide kinds) per window. The window is fleet-wide: notifications.window_s, written to
+-- the settings hash by each daemon at start (an hour when none did). Fields: kind, subject, platform,
+-- account, job_id, message, action, error_code (strings; '' when not known). Returns 1 recorded, 0
+-- suppressed as a duplicate. The record format is the outbox's contract (README "Notifications").
+local function notify(f, now)
+  local window = tonumber(redis.call('HGET', K_SETTINGS, 'notify_window_s') or '') or 3600
+  local at = math.floor(now)
+  if not redis.call('SET', k_notified(f.kind, f.subject), at, 'NX', 'EX', math.max(1, math.floor(window))) then
+    return 0
+  end
+  redis.call('LPUSH', K_NOTIFICATIONS, cjson.encode({
+    id = f.kind .. ':' .. f.subject .. ':' .. at, kind = f.kind, subject = f.subject, platform = f.platform or '',
+    account = f.account or '', job_id = f.job_id or '', message = f.message or '', action = f.action or '',
+    error_code = f.error_code or '', at = at}))
+  return 1
+end
+
+-- A job that ended dead or needs_review is a critical failure: one notification per account (the
+-- platform when the job names none) and kind per window, written with the state change itself.
+local function notify_final(id, state, now)
+  local f = redis.call('HMGET', k_job(id), 'platform', 'account', 'error', 'error_code')
+  local subject = f[2]
+  if not subject or subject == '' then subject = f[1] or 'unknown' end
+  if not subject or subject == '' then subject = 'unknown' end
+  local action = 'Retry it with `schedulo dead retry` once the cause is fixed.'
+  if state == 'needs_review' then
+    action = 'Check the account for the post, then retry or purge the job; nothing is posted again without you.'
+  end
+  notify({kind = 'job_' .. state, subject = subject, platform = f[1] or '', account = f[2] or '', job_id = id,
+          message = f[3] or '', action = action, error_code = f[4] or ''}, now)
+end
 
 -- Error codes returned to C++ (queue/store.hpp mirrors them).
 local LOST_LEASE = -1
@@ -77,6 +116,7 @@ local function finalize(id, state, now, retention, window, logged)
   redis.call('INCR', k_total(state))
   if state == 'dead' or state == 'needs_review' then
     redis.call('ZADD', K_DEAD, now, id)
+    notify_final(id, state, now)
   else
     redis.call('EXPIRE', k_job(id), retention)
     if logged ~= false then redis.call('EXPIRE', k_log(id), retention) end

@@ -1,0 +1,61 @@
+#include "platforms/errors/default_limits.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace schedulo::errors {
+
+queue::LimitTable default_limits() {
+  static constexpr const char* kRules[] = {
+      // X API v2 (section 3.6): per user ("account") and per app, 15-minute windows unless noted.
+      "x:account:tweets_create=100/15m",
+      "x:app:tweets_create=10000/24h",
+      "x:account:tweets_delete=50/15m",
+      "x:account:tweets_lookup=5000/15m",  // GET /2/tweets
+      "x:app:tweets_lookup=3500/15m",
+      "x:account:tweet_lookup=900/15m",  // GET /2/tweets/:id
+      "x:app:tweet_lookup=450/15m",
+      "x:account:users_me=75/15m",
+      "x:account:user_tweets=900/15m",
+      "x:app:user_tweets=10000/15m",
+      "x:account:tweets_analytics=300/15m",
+      "x:app:tweets_analytics=300/15m",
+      "x:account:media_upload=500/15m",  // one-shot POST /2/media/upload
+      "x:app:media_upload=50000/24h",
+      "x:account:media_status=1000/15m",
+      "x:app:media_status=100000/24h",
+      "x:account:media_chunked=1875/15m",  // initialize, append, finalize
+      "x:app:media_chunked=180000/24h",
+      "x:account:media_metadata=500/15m",
+      "x:app:media_metadata=50000/24h",
+      "x:app:usage=50/15m",
+      // TikTok (sections 2.2-2.8): posting endpoints per user token, Display API per app, 1-minute windows.
+      "tiktok:account:creator_info=20/1m",
+      "tiktok:account:video_init=6/1m",
+      "tiktok:account:inbox_init=6/1m",
+      "tiktok:account:content_init=6/1m",
+      "tiktok:account:status_fetch=30/1m",
+      "tiktok:app:user_info=600/1m",
+      "tiktok:app:video_list=600/1m",
+      "tiktok:app:video_query=600/1m",
+      // Instagram (section 1.1): containers per account per rolling 24 h; publishing quota (50 per
+      // content_publishing_limit, 100 per the guide: read at runtime, 50 until then).
+      "instagram:account:containers=400/24h",
+      "instagram:account:media_publish=50/24h",
+      // Facebook Pages (section 4.2): API-published reels per Page per rolling 24 h.
+      "facebook:account:video_reels=30/24h",
+      // Airtable (section 5.2): 5/s per base of which the fleet takes airtable.requests_per_second
+      // (set from config), 50/s per token owner.
+      "airtable:app:base=3/1s",
+      "airtable:app:token=50/1s",
+  };
+  queue::LimitTable table;
+  for (const char* rule : kRules) {
+    std::string error;
+    if (!table.add_rule(rule, error))
+      throw std::logic_error(std::string("bad default rate limit ") + rule + ": " + error);
+  }
+  return table;
+}
+
+}  // namespace schedulo::errors

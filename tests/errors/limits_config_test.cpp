@@ -1,0 +1,54 @@
+// The limits.*, breaker.* and notifications.* configuration keys and what the daemon builds from
+// them (label `errors`).
+#include <gtest/gtest.h>
+
+#include "daemon/config.hpp"
+#include "daemon/runtime.hpp"
+
+namespace schedulo::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+ConfigResult load(const std::string& text) {
+  return load_config_text(text, ConfigSources{});
+}
+
+TEST(LimitsConfigTest, DefaultsComeFromTheReferenceAndTheAirtableShare) {
+  auto r = load(R"({"airtable": {"requests_per_second": 2.5}})");
+  ASSERT_TRUE(r.config) << format_errors(r.errors);
+  const auto table = limit_table(*r.config);
+  EXPECT_EQ(table.find("x", "account", "tweets_create"), (queue::BucketLimit{100, 15min, 0}));
+  EXPECT_EQ(table.find("airtable", "app", "base"), (queue::BucketLimit{5, 2s, 0})) << "2.5/s as 5 per 2 s";
+  EXPECT_EQ(limiter_options(*r.config).margin, 20ms);
+  EXPECT_EQ(guard_options(*r.config).max_wait, 5000ms);
+  EXPECT_EQ(breaker_options(*r.config).failure_threshold, 5);
+  EXPECT_EQ(r.config->notifications.window_s, 3600);
+}
+
+TEST(LimitsConfigTest, RulesOverrideAndAddLimits) {
+  auto r = load(R"({"limits": {"rules": ["x:account:tweets_create=17/24h", "bubble:app:workflow=10/1s+5"],
+                               "max_wait_ms": 250, "margin_ms": 0},
+                    "breaker": {"open_ms": 1000, "max_open_ms": 500}})");
+  ASSERT_TRUE(r.config) << format_errors(r.errors);
+  const auto table = limit_table(*r.config);
+  EXPECT_EQ(table.find("x", "account", "tweets_create"), (queue::BucketLimit{17, 24h, 0}));
+  EXPECT_EQ(table.find("bubble", "app", "workflow"), (queue::BucketLimit{10, 1s, 5}));
+  EXPECT_EQ(guard_options(*r.config).max_wait, 250ms);
+  EXPECT_EQ(limiter_options(*r.config).margin, 0ms);
+  EXPECT_EQ(breaker_options(*r.config).max_open, 1000ms) << "never shorter than the first opening";
+}
+
+TEST(LimitsConfigTest, ABadRuleIsRefusedNamingTheKeyAndTheEntry) {
+  auto r = load(R"({"limits": {"rules": ["x:account:tweets_create=100/15m", "x:user:t=1/1s"]}})");
+  ASSERT_FALSE(r.config);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].key, "limits.rules");
+  EXPECT_EQ(r.errors[0].message, "entry 1: the scope must be app, account or endpoint");
+  auto env = load_config_text("{}", ConfigSources{{{"SCHEDULO_LIMITS__RULES", "tiktok:account:video_init=6"}}, ""});
+  ASSERT_FALSE(env.config);
+  EXPECT_EQ(env.errors[0].key, "limits.rules");
+}
+
+}  // namespace
+}  // namespace schedulo::daemon
