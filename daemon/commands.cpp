@@ -89,7 +89,8 @@ net::awaitable<json> outbox_json(queue::Store& store, const Config& config) {
     out["oldest_due_ms"] = st->oldest_due_age_ms;
   }
   if (!config.airtable.base_id.empty()) {
-    outbox::AirtablePacer pacer(store.client(), store.keys(), pacing_options(config));
+    queue::RateLimiter limiter(store.client(), store.keys(), limiter_options(config));
+    outbox::AirtablePacer pacer(store.client(), store.keys(), limiter, pacing_options(config));
     auto b = co_await pacer.budget(now);
     if (b)
       out["airtable"] = {{"month", b->month}, {"calls", b->calls}, {"monthly_call_budget", b->budget},
@@ -149,7 +150,7 @@ int command_run(const std::string& config_path) {
   if (airtable_enabled(*config)) {
     http.emplace(http_options(*config));
     outbox_store.emplace(client, store.keys(), queue_settings(*config));
-    pacer.emplace(client, store.keys(), pacing_options(*config));
+    pacer.emplace(client, store.keys(), limiter, pacing_options(*config));
     accounts_client.emplace(*http, airtable_config(*config), pacer->before_call(outbox::CallClass::essential));
     accounts.emplace(client, store.keys(), *accounts_client, account_cache_options(*config));
     writer.emplace(*outbox_store, *http, airtable_config(*config), *pacer, writer_options(*config));

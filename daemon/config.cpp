@@ -184,7 +184,6 @@ Config build_config(const std::map<std::string, json>& v) {
   c.airtable.requests_per_second = v.at("airtable.requests_per_second").get<double>();
   c.airtable.monthly_call_budget = integer("airtable.monthly_call_budget");
   c.airtable.writeback = v.at("airtable.writeback").get<bool>();
-  c.airtable.token_requests_per_second = v.at("airtable.token_requests_per_second").get<double>();
   c.airtable.budget_warn_percent = static_cast<int>(integer("airtable.budget_warn_percent"));
   c.airtable.budget_reserve_percent = static_cast<int>(integer("airtable.budget_reserve_percent"));
   c.airtable.writers = static_cast<int>(integer("airtable.writers"));

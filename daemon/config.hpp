@@ -49,7 +49,6 @@ struct Config {
     long long monthly_call_budget = 0;
     // The writer, the budget and the account cache (issue 7, docs/airtable.md).
     bool writeback = true;
-    double token_requests_per_second = 0;
     int budget_warn_percent = 0;
     int budget_reserve_percent = 0;
     int writers = 0;

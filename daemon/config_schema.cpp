@@ -131,13 +131,6 @@ std::vector<Setting> build() {
   add("airtable.writeback", Kind::boolean, true,
       "Write job outcomes to the Airtable tables (needs airtable.base_id and airtable.token; without them nothing "
       "is recorded for Airtable).");
-  add("airtable.token_requests_per_second", Kind::number, 50,
-      "The fleet's share of the token owner's 50 requests/s across all bases.",
-      [](const json& v) -> std::optional<std::string> {
-        const double d = v.get<double>();
-        if (!(d > 0 && d <= 50)) return "must be more than 0 and at most 50 (Airtable's limit per token owner)";
-        return std::nullopt;
-      });
   add("airtable.budget_warn_percent", Kind::integer, 80,
       "An Events row when this share of airtable.monthly_call_budget is used.", int_range(1, 100));
   add("airtable.budget_reserve_percent", Kind::integer, 10,

@@ -100,9 +100,8 @@ airtable::ClientConfig airtable_config(const Config& config) {
 outbox::PacingOptions pacing_options(const Config& config) {
   outbox::PacingOptions o;
   o.base_id = config.airtable.base_id;
-  o.token = config.airtable.token;
-  o.base_rps = config.airtable.requests_per_second;
-  o.token_rps = config.airtable.token_requests_per_second;
+  std::tie(o.base_bucket, o.token_bucket) =
+      outbox::airtable_buckets(limit_table(config), config.airtable.base_id, config.airtable.token);
   o.monthly_budget = config.airtable.monthly_call_budget;
   o.reserve_percent = config.airtable.budget_reserve_percent;
   o.warn_percent = config.airtable.budget_warn_percent;
@@ -153,7 +152,8 @@ int run_with_airtable(const Config& config,
   // After the io_context, so it goes first: its pooled connections hold the context's sockets.
   http::HttpClient http(http_options(config));
   queue::Store store(redis, queue::Keys(config.redis.prefix), queue_settings(config));
-  outbox::AirtablePacer pacer(redis, store.keys(), pacing_options(config));
+  queue::RateLimiter limiter(redis, store.keys(), limiter_options(config));
+  outbox::AirtablePacer pacer(redis, store.keys(), limiter, pacing_options(config));
   airtable::Client client(http, airtable_config(config), pacer.before_call(outbox::CallClass::essential));
   redis.start();
   int status = 1;

@@ -143,7 +143,13 @@ struct AirtableWriter::State {
 
     milliseconds lane_wait{0};
     std::int64_t retry_due = now_epoch_ms();
-    if (result.stopped) {
+    if (result.stopped && result.stopped->type == "BUDGET" && dest == airtable::kAnalyticsDest) {
+      // Only the reserve is left: Analytics wait for the next month (or a larger budget); the lane
+      // goes on with Posts, Accounts and Events at once.
+      analytics_blocked_until = retry_due + kBudgetRecheck.count();
+      retry_due = std::min(AirtablePacer::month_end_ms(retry_due), analytics_blocked_until);
+      log::warn("airtable: {}; Analytics rows wait, Posts and Accounts go on", result.stopped->message);
+    } else if (result.stopped) {
       ++failures;
       lane_wait = co_await wait_for(*result.stopped, failures);
       retry_due += lane_wait.count();
@@ -223,12 +229,12 @@ struct AirtableWriter::State {
   net::awaitable<void> lane(int index) {
     bool prepaid = false;
     CallClass call_class = CallClass::essential;
-    // The first call of a batch was paced before the claim; the splits of a refused batch are paced
-    // here like any other call.
+    // The first call of a batch took its rate slot before the claim and pays its budget here; the
+    // splits of a refused batch are paced and counted like any other call.
     airtable::Client client(http, config, [this, &prepaid, &call_class]() -> net::awaitable<std::optional<airtable::Error>> {
       if (prepaid) {
         prepaid = false;
-        co_return std::nullopt;
+        co_return co_await pacer.charge(call_class);
       }
       co_return co_await pacer.acquire(call_class);
     });
@@ -251,13 +257,8 @@ struct AirtableWriter::State {
         continue;
       }
       call_class = dest == airtable::kAnalyticsDest ? CallClass::low : CallClass::essential;
-      auto refused = co_await pacer.acquire(call_class);
+      auto refused = co_await pacer.take_slot();
       if (refused) {
-        if (call_class == CallClass::low && refused->type == "BUDGET") {
-          analytics_blocked_until = now_epoch_ms() + kBudgetRecheck.count();
-          log::warn("airtable: {}; Analytics rows wait, Posts and Accounts go on", refused->message);
-          continue;
-        }
         co_await pause(co_await wait_for(*refused, ++failures));
         continue;
       }

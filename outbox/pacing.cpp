@@ -30,12 +30,6 @@ std::string digest(const std::string& token) {
   return out;
 }
 
-std::string ms_text(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", ms);
-  return buf;
-}
-
 net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   net::Timer t(co_await net::asio::this_coro::executor);
   t.expires_after(d);
@@ -44,9 +38,13 @@ net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
 
 }  // namespace
 
-AirtablePacer::AirtablePacer(redis::Client& redis, queue::Keys keys, PacingOptions options)
-    : redis_(redis), keys_(std::move(keys)), options_(std::move(options)),
-      base_bucket_("airtable:base:" + options_.base_id), token_bucket_("airtable:token:" + digest(options_.token)) {}
+std::pair<queue::Bucket, queue::Bucket> airtable_buckets(const queue::LimitTable& table, const std::string& base_id,
+                                                         const std::string& token) {
+  return {table.bucket("airtable", "app", "base", base_id), table.bucket("airtable", "app", "token", digest(token))};
+}
+
+AirtablePacer::AirtablePacer(redis::Client& redis, queue::Keys keys, queue::RateLimiter& limiter, PacingOptions options)
+    : redis_(redis), keys_(std::move(keys)), limiter_(limiter), options_(std::move(options)) {}
 
 std::string AirtablePacer::month_of(std::int64_t now_ms) { return format_rfc3339_ms(now_ms).substr(0, 7); }
 
@@ -68,43 +66,63 @@ std::string AirtablePacer::counter(std::int64_t now_ms) const {
 }
 
 net::awaitable<std::optional<airtable::Error>> AirtablePacer::acquire(CallClass call_class) {
+  // The rate first (both buckets at once, shared by the fleet), then the month's budget: a slot taken
+  // at the very edge of the budget is wasted, but the budget is never overspent.
+  auto refused = co_await take_slot();
+  if (refused) co_return refused;
+  co_return co_await charge(call_class);
+}
+
+net::awaitable<std::optional<airtable::Error>> AirtablePacer::take_slot() {
+  const std::vector<queue::Bucket> buckets{options_.base_bucket, options_.token_bucket};
+  int failures = 0;
+  for (;;) {
+    auto permit = co_await limiter_.acquire(buckets, options_.max_wait);
+    if (!permit) {
+      if (++failures >= kRedisTries)
+        co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "REDIS", "the rate limiter in Redis is unreachable");
+      co_await sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    if (permit->granted) co_return std::nullopt;
+    co_await sleep_for(std::clamp(permit->wait, std::chrono::milliseconds(1), kLongestSleep));
+  }
+}
+
+net::awaitable<std::optional<airtable::Error>> AirtablePacer::charge(CallClass call_class) {
   const long long budget = options_.monthly_budget;
   const long long reserve = budget * options_.reserve_percent / 100;
   const long long warn = budget > 0 ? std::max<long long>(1, (budget * options_.warn_percent + 99) / 100) : 0;
   int failures = 0;
   for (;;) {
     const auto now = now_epoch_ms();
-    redis::Args args{keys_.prefix(), std::to_string(now), counter(now), std::to_string(budget), std::to_string(reserve),
-                     call_class == CallClass::essential ? "essential" : "low", std::to_string(warn),
-                     base_bucket_, ms_text(1000.0 / options_.base_rps), "0",
-                     token_bucket_, ms_text(1000.0 / options_.token_rps), "0"};
-    auto r = co_await redis_.eval(queue::script("pace"), {}, std::move(args));
+    redis::Args args{keys_.prefix(), counter(now), std::to_string(budget), std::to_string(reserve),
+                     call_class == CallClass::essential ? "essential" : "low", std::to_string(warn)};
+    auto r = co_await redis_.eval(queue::script("call_budget"), {}, std::move(args));
     if (!r || r->is_error() || r->elements.size() < 2) {
       if (++failures >= kRedisTries)
-        co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "REDIS", "the pacing state in Redis is unreachable");
+        co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "REDIS", "the call budget in Redis is unreachable");
       co_await sleep_for(std::chrono::milliseconds(200));
       continue;
     }
     const auto& e = r->elements;
-    if (e[0].integer == 1) {
-      if (e.size() >= 3 && e[2].integer == 1 && on_warning) {
-        BudgetState st{month_of(now), e[1].integer, budget, budget > 0 ? 100.0 * static_cast<double>(e[1].integer) / static_cast<double>(budget) : 0};
-        on_warning(st);
-      }
-      co_return std::nullopt;
-    }
     if (e[0].integer == -1)
       co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "BUDGET",
                                 "the monthly Airtable call budget is spent" +
                                     std::string(call_class == CallClass::low ? " (what is left is kept for Posts and Accounts)" : ""));
-    co_await sleep_for(std::clamp(std::chrono::milliseconds(e[1].integer), std::chrono::milliseconds(1), kLongestSleep));
+    if (e.size() >= 3 && e[2].integer == 1 && on_warning) {
+      const BudgetState st{month_of(now), e[1].integer, budget,
+                           budget > 0 ? 100.0 * static_cast<double>(e[1].integer) / static_cast<double>(budget) : 0};
+      on_warning(st);
+    }
+    co_return std::nullopt;
   }
 }
 
 net::awaitable<void> AirtablePacer::pause(std::chrono::milliseconds how_long) {
-  redis::Args args{keys_.prefix(), base_bucket_, std::to_string(how_long.count())};
-  auto r = co_await redis_.eval(queue::script("pace_pause"), {}, std::move(args));
-  if (!r || r->is_error()) log::warn("airtable: could not record the 30 s pause of the base in Redis");
+  const std::vector<queue::RateObservation> blocked{queue::RateObservation{options_.base_bucket, how_long, std::nullopt, "rate_limited"}};
+  auto r = co_await limiter_.observe(blocked);
+  if (!r) log::warn("airtable: could not record the 30 s block of the base in Redis");
 }
 
 airtable::BeforeCall AirtablePacer::before_call(CallClass call_class) {

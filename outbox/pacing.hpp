@@ -1,12 +1,10 @@
 #pragma once
-// Airtable's limits for the whole fleet (architecture rules 4 and 9): a share of the base's
-// 5 requests/s (airtable.requests_per_second, default 3) and of the token owner's 50, paced in Redis
-// so every daemon draws from the same buckets; a base answered with 429 is paused for 30 s for
-// everyone; every call is counted against the month, with an Events row at the warning threshold and
-// the last part of the budget kept for Posts, Accounts and Events (Analytics wait).
-//
-// Interim: the GCRA runs in queue/lua/pace.lua until issue 5's limiter lands; switching replaces the
-// bucket part of acquire() only (the budget stays here).
+// Airtable's limits for the whole fleet (architecture rules 4 and 9): every call waits for the fleet's
+// rate limiter (queue/rate_limiter.hpp, issue 5) on two buckets at once, the base's share
+// (airtable.requests_per_second, default 3 of its 5 requests/s) and the token owner's 50/s; a base
+// answered with 429 is blocked there for 30 s for every daemon; and every call is counted against the
+// month (airtable.monthly_call_budget), with an Events row at the warning threshold and the last part
+// of the budget kept for Posts, Accounts and Events (Analytics wait).
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -16,19 +14,25 @@
 #include "common/net.hpp"
 #include "platforms/airtable/client.hpp"
 #include "queue/keys.hpp"
+#include "queue/rate_limiter.hpp"
 #include "queue/redis/client.hpp"
 
 namespace schedulo::outbox {
 
 struct PacingOptions {
   std::string base_id;
-  std::string token;  // only a digest of it names the token's bucket
-  double base_rps = 3;
-  double token_rps = 50;
+  queue::Bucket base_bucket;   // airtable_buckets() builds both from the limit table
+  queue::Bucket token_bucket;
+  std::chrono::milliseconds max_wait{1000};  // one limiter call sleeps at most this; longer waits loop
   long long monthly_budget = 0;  // 0 = no budget
   int reserve_percent = 10;      // of the budget, kept for essential calls
   int warn_percent = 80;         // an Events row when the month's calls pass it
 };
+
+// The base's and the token owner's buckets ("airtable:app:base" and "airtable:app:token" rules; the
+// token's bucket is named by a digest of it, never the token).
+std::pair<queue::Bucket, queue::Bucket> airtable_buckets(const queue::LimitTable& table, const std::string& base_id,
+                                                         const std::string& token);
 
 enum class CallClass { essential, low };
 
@@ -41,18 +45,24 @@ struct BudgetState {
 
 class AirtablePacer {
  public:
-  AirtablePacer(redis::Client& redis, queue::Keys keys, PacingOptions options);
+  AirtablePacer(redis::Client& redis, queue::Keys keys, queue::RateLimiter& limiter, PacingOptions options);
 
-  // Waits until a call may go and counts it. An Error (kind not_sent) when the budget for this class
-  // is spent this month, or Redis stays unreachable.
+  // Waits until a call may go and counts it: take_slot() then charge(). An Error (kind not_sent) when
+  // the budget for this class is spent this month, or Redis stays unreachable.
   net::awaitable<std::optional<airtable::Error>> acquire(CallClass call_class);
-  // Everyone's calls to the base wait this long (a 429).
+  // The rate part alone: waits for a slot in both buckets (fleet-wide). The writer takes it before
+  // claiming a batch, so the batch fills while it waits.
+  net::awaitable<std::optional<airtable::Error>> take_slot();
+  // The budget part alone: counts one call against the month (refused when spent for this class).
+  // Charged just before a request goes, so a slot whose claim came back empty costs no budget.
+  net::awaitable<std::optional<airtable::Error>> charge(CallClass call_class);
+  // Every daemon's calls to the base wait this long (a 429).
   net::awaitable<void> pause(std::chrono::milliseconds how_long);
   // A BeforeCall for airtable::Client drawing from this pacer.
   airtable::BeforeCall before_call(CallClass call_class);
   net::awaitable<std::optional<BudgetState>> budget(std::int64_t now_ms);
 
-  // Called once per month, by the daemon whose call crossed the warning threshold.
+  // Called once per month, by the daemon whose call reached the warning threshold.
   std::function<void(const BudgetState&)> on_warning;
   const PacingOptions& options() const { return options_; }
   // When the month of `now_ms` (UTC) ends, ms since the epoch.
@@ -64,8 +74,8 @@ class AirtablePacer {
 
   redis::Client& redis_;
   queue::Keys keys_;
+  queue::RateLimiter& limiter_;
   PacingOptions options_;
-  std::string base_bucket_, token_bucket_;
 };
 
 }  // namespace schedulo::outbox

@@ -49,10 +49,7 @@ class Keys {
   std::string outbox_claimed() const { return prefix_ + ":outbox:claimed"; }  // zset item -> claim deadline ms
   std::string outbox_dead() const { return prefix_ + ":outbox:dead"; }        // zset item -> dead at ms
   std::string outbox_dests() const { return prefix_ + ":outbox:dests"; }      // set of dest names seen
-  // Call pacing and budgets of an external API shared by the fleet (pace.lua): a bucket's theoretical
-  // arrival time, a bucket's pause (after a 429), calls counted per month and the month's warning flag.
-  std::string pace(std::string_view bucket) const { return at(":pace:", bucket); }
-  std::string pace_pause(std::string_view bucket) const { return at(":pacepause:", bucket); }
+  // An external API's calls counted per month, and the month's warning flag (call_budget.lua).
   std::string calls(std::string_view counter) const { return at(":calls:", counter); }
   std::string calls_warned(std::string_view counter) const { return at(":callswarned:", counter); }
   // An Accounts row cached from Airtable (outbox/account_cache.hpp), by Account Key or record id.

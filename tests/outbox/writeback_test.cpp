@@ -86,11 +86,14 @@ class Writeback : public ::testing::Test {
     config.base_url = "http://127.0.0.1:" + std::to_string(sandbox.port());
     config.base_id = kBase;
     config.token = kToken;
+    // The emulator's limits are lifted below, and the fleet's share with them: tests need not take minutes.
+    queue::LimitTable table;
+    table.set("airtable:app:base", {200, 1000ms, 0});
+    table.set("airtable:app:token", {200, 1000ms, 0});
     pacing.base_id = kBase;
-    pacing.token = kToken;
-    pacing.base_rps = 200;  // the emulator's limits are lifted below: tests need not take minutes
-    pacing.token_rps = 200;
-    pacer = std::make_unique<AirtablePacer>(*client, *keys, pacing);
+    std::tie(pacing.base_bucket, pacing.token_bucket) = airtable_buckets(table, kBase, kToken);
+    limiter = std::make_unique<queue::RateLimiter>(*client, *keys);
+    pacer = std::make_unique<AirtablePacer>(*client, *keys, *limiter, pacing);
     writer_options.worker_id = "w-" + keys->prefix();
     for (const auto& t : airtable::schema()) {
       std::string name(t.logical);
@@ -220,6 +223,7 @@ class Writeback : public ::testing::Test {
   http::HttpClient http;
   airtable::ClientConfig config;
   PacingOptions pacing;
+  std::unique_ptr<queue::RateLimiter> limiter;
   std::unique_ptr<AirtablePacer> pacer;
   WriterOptions writer_options;
   jobs::DispatcherOptions dispatcher_options;
@@ -436,9 +440,12 @@ TEST_F(Writeback, ATooManyRequestsAnswerPausesTheBaseForTheFleetFor30Seconds) {
   fault({{"kind", "rate_limit"}, {"route", "airtable.update"}, {"count", 1}});
   AirtableWriter writer(*outbox, http, config, *pacer, writer_options);
   run_until(nullptr, &writer, [&]() -> net::awaitable<bool> { co_return writer.counters().rate_limited == 1; });
-  auto pause = run_for(io, client->exec("PTTL", keys->pace_pause(std::string("airtable:base:") + kBase)));
-  ASSERT_TRUE(pause);
-  EXPECT_GT(pause->integer, 25'000);
+  // The block is in the fleet's limiter: every daemon's calls to this base wait it out.
+  auto blocked = run_for(io, client->exec("HGET", keys->rate_bucket("airtable", "app", std::string("base:") + kBase),
+                                          "blocked_until"));
+  ASSERT_TRUE(blocked);
+  ASSERT_TRUE(blocked->is_string()) << redis::describe(*blocked);
+  EXPECT_GT(std::stod(blocked->str), static_cast<double>(now_epoch_ms() + 25'000));
   auto st = run_for(io, outbox->stats(now_epoch_ms()));
   ASSERT_TRUE(st);
   EXPECT_EQ(st->due.at("airtable:posts"), 0) << "the items wait out the pause";
@@ -450,7 +457,7 @@ TEST_F(Writeback, NearTheBudgetPostsGoBeforeAnalyticsAndAnEventsRowWarnsAt80Perc
   pacing.monthly_budget = 10;  // the warning at 8 calls; the last 2 kept for Posts, Accounts and Events
   pacing.warn_percent = 80;
   pacing.reserve_percent = 20;
-  pacer = std::make_unique<AirtablePacer>(*client, *keys, pacing);
+  pacer = std::make_unique<AirtablePacer>(*client, *keys, *limiter, pacing);
   auto rows_of = [](const std::string& dest, int from, int n) {
     std::vector<queue::OutboxEntry> out;
     for (int i = from; i < from + n; ++i) {

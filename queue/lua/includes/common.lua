@@ -31,8 +31,6 @@ local function k_ob_guard(item) return P .. ':outbox:guard:' .. item end
 local K_OB_CLAIMED = P .. ':outbox:claimed'
 local K_OB_DEAD = P .. ':outbox:dead'
 local K_OB_DESTS = P .. ':outbox:dests'
-local function k_pace(bucket) return P .. ':pace:' .. bucket end
-local function k_pace_pause(bucket) return P .. ':pacepause:' .. bucket end
 local function k_calls(counter) return P .. ':calls:' .. counter end
 local function k_calls_warned(counter) return P .. ':callswarned:' .. counter end
 local function k_account_cache(account) return P .. ':accountcache:' .. account end
