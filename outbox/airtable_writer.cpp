@@ -248,6 +248,7 @@ struct AirtableWriter::State {
         if (back && *back > 0) log::info("outbox: {} claim(s) of a stopped writer went back", *back);
       }
       co_await record_warning();
+      if (index == 0) co_await pump_notifications();
       bool nothing_due = false;
       const std::string dest = co_await choose(partial_since, nothing_due);
       if (dest.empty()) {
@@ -265,6 +266,23 @@ struct AirtableWriter::State {
       prepaid = true;
       const auto wait = co_await write_one(client, prepaid, dest, failures);
       if (wait.count() > 0 && !flush_over()) co_await pause(wait);
+    }
+  }
+
+  // Notification records (issue 5's queue::Notifier, <prefix>:notifications) become Events rows: taken
+  // to this worker's work list, then appended to the outbox and dropped from the list in one step.
+  net::awaitable<void> pump_notifications() {
+    const auto& keys = outbox.keys();
+    for (int round = 0; round < 10; ++round) {
+      auto taken = co_await outbox.take(keys.notifications(), keys.notification_work(o.worker_id), 100);
+      if (!taken || taken->empty()) co_return;
+      const auto now = now_epoch_ms();
+      std::vector<queue::OutboxEntry> entries;
+      for (const auto& record : *taken)
+        if (auto e = notification_entry(record, now)) entries.push_back(std::move(*e));
+      auto r = co_await outbox.append(entries, now, {}, keys.notification_work(o.worker_id), taken->size());
+      if (!r) co_return;  // they stay in the work list and are taken again
+      if (taken->size() < 100) co_return;
     }
   }
 

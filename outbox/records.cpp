@@ -218,6 +218,25 @@ OutcomeRecords outcome_records(const jobs::Job& job, const jobs::Outcome& outcom
   return out;
 }
 
+std::optional<queue::OutboxEntry> notification_entry(std::string_view record, std::int64_t now_ms) {
+  const auto n = json::parse(record, nullptr, false);
+  if (!n.is_object()) return std::nullopt;
+  auto text = [&](const char* name) { return n.contains(name) && n[name].is_string() ? n[name].get<std::string>() : std::string(); };
+  std::string key = text("id");
+  if (key.empty()) key = "notification:" + text("kind") + ":" + text("subject") + ":" + std::to_string(now_ms);
+  std::int64_t at = now_ms;
+  if (n.contains("at") && n["at"].is_number()) {
+    const auto v = n["at"].get<double>();
+    at = static_cast<std::int64_t>(v < 1e11 ? v * 1000 : v);  // seconds or ms since the epoch
+  }
+  std::string message = text("message");
+  if (const auto action = text("action"); !action.empty()) message += (message.empty() ? "" : " ") + action;
+  const std::string kind = text("kind");
+  auto e = event_entry(key, "notification", kind.empty() ? text("error_code") : kind, message, at, text("job_id"),
+                       text("account"));
+  return e;
+}
+
 queue::OutboxEntry event_entry(const std::string& key, const std::string& kind, const std::string& code,
                                const std::string& message, std::int64_t now_ms, const std::string& job_id,
                                const std::string& account) {

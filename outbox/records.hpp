@@ -42,6 +42,10 @@ queue::OutboxEntry event_entry(const std::string& key, const std::string& kind, 
                                const std::string& message, std::int64_t now_ms, const std::string& job_id = {},
                                const std::string& account = {});
 
+// The Events row of a notification record (issue 5's queue::Notifier: {id, kind, subject, platform,
+// account, job_id, message, action, error_code, at}); nullopt for a record that is not JSON.
+std::optional<queue::OutboxEntry> notification_entry(std::string_view record, std::int64_t now_ms);
+
 // "1h", "24h", "7d", "90m", "30s" -> seconds; nullopt for anything else.
 std::optional<std::chrono::seconds> parse_offset(std::string_view text);
 // The label used in a follow-up's id: 3600 s -> "1h", 86400 s -> "1d".

@@ -55,6 +55,8 @@ class Keys {
   // An Accounts row cached from Airtable (outbox/account_cache.hpp), by Account Key or record id.
   std::string account_cache(std::string_view account) const { return at(":accountcache:", account); }
   std::string account_sweep_lock() const { return prefix_ + ":accountsweep"; }  // one sweeper per fleet
+  // Notifications (notifications()) a writer took and has not turned into Events rows yet.
+  std::string notification_work(std::string_view worker) const { return at(":notifywork:", worker); }
   // ---- rate limits, circuit breakers, notifications (issue 5) ----
   // A rate-limit bucket: hash {tat, blocked_until, usage, usage_until, regain_at}, PEXPIRE'd once idle.
   std::string rate_bucket(std::string_view platform, std::string_view scope, std::string_view key) const {

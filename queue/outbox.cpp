@@ -119,6 +119,16 @@ net::awaitable<Result<long long>> Outbox::reclaim(std::int64_t now, const std::s
   co_return r->integer;
 }
 
+net::awaitable<Result<std::vector<std::string>>> Outbox::take(const std::string& source, const std::string& work,
+                                                               int max) {
+  redis::Args args{keys_.prefix(), source, work, std::to_string(max)};
+  auto r = co_await run("claim", std::move(args));
+  if (!r) co_return r.error();
+  std::vector<std::string> out;
+  for (auto& e : r->elements) out.push_back(std::move(e.str));
+  co_return out;
+}
+
 net::awaitable<Result<std::vector<long long>>> Outbox::due_counts(const std::vector<std::string>& dests,
                                                                    std::int64_t now) {
   std::vector<redis::Args> cmds;

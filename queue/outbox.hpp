@@ -119,6 +119,10 @@ class Outbox {
   net::awaitable<Result<OutboxStats>> stats(std::int64_t now);
   net::awaitable<Result<std::vector<DeadOutboxItem>>> dead_list(int limit);
   net::awaitable<Result<long long>> dead_retry(const std::vector<std::string>& items, std::int64_t now);
+  // Moves up to `max` entries from the right (oldest) end of `source` to `work` and returns them,
+  // oldest first; entries a crashed run left in `work` come back first (queue/lua/claim.lua). The
+  // caller appends what it made of them with append(..., work, handled).
+  net::awaitable<Result<std::vector<std::string>>> take(const std::string& source, const std::string& work, int max);
   // Due counts of the given dests (one round trip): what a writer looks at to choose its next batch.
   net::awaitable<Result<std::vector<long long>>> due_counts(const std::vector<std::string>& dests, std::int64_t now);
 

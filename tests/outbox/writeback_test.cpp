@@ -543,5 +543,33 @@ TEST_F(Writeback, ResyncRebuildsTheJobsThatHadNotStartedFromThePostsTable) {
   EXPECT_EQ(again->present, 5) << "the same id is one job";
 }
 
+TEST_F(Writeback, NotificationRecordsBecomeEventsRows) {
+  // What issue 5's queue::Notifier pushes (LPUSH, oldest at the right).
+  const json first{{"id", "job_dead:demo-x:1795700000000"}, {"kind", "job_dead"}, {"subject", "demo-x"},
+                   {"platform", "x"}, {"account", "demo-x"}, {"job_id", "j-9"}, {"message", "The post failed 5 times."},
+                   {"action", "Retry it with `schedulo dead retry` once the cause is fixed."}, {"error_code", "E1"},
+                   {"at", 1795700000000LL}};
+  json second = first;
+  second["id"] = "account_needs_reauth:demo-tiktok:1795700000001";
+  second["kind"] = "account_needs_reauth";
+  second["account"] = "demo-tiktok";
+  run_for(io, client->exec("LPUSH", keys->notifications(), first.dump(), second.dump()));
+  AirtableWriter writer(*outbox, http, config, *pacer, writer_options);
+  run_until(nullptr, &writer, [&]() -> net::awaitable<bool> {
+    auto left = co_await client->exec("LLEN", keys->notifications());
+    auto work = co_await client->exec("LLEN", keys->notification_work(writer_options.worker_id));
+    co_return left && left->integer == 0 && work && work->integer == 0 && co_await outbox_left() == 0;
+  });
+  const auto events = by_key("Events", f::kEventKey);
+  ASSERT_EQ(events.size(), 2u);
+  const auto& e = events.at("job_dead:demo-x:1795700000000");
+  EXPECT_EQ(e["Kind"], "notification");
+  EXPECT_EQ(e["Code"], "job_dead");
+  EXPECT_EQ(e["Job ID"], "j-9");
+  EXPECT_EQ(e["Account"], "demo-x");
+  EXPECT_NE(e["Message"].get<std::string>().find("schedulo dead retry"), std::string::npos);
+  EXPECT_EQ(events.at("account_needs_reauth:demo-tiktok:1795700000001")["Account"], "demo-tiktok");
+}
+
 }  // namespace
 }  // namespace schedulo::outbox

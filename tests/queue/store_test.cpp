@@ -92,7 +92,8 @@ TEST_F(StoreTest, LuaAndCppBuildTheSameKeyNames) {
                                           k.outbox_dead_item("airtable:posts|j-1"), k.outbox_history("airtable:posts|j-1"),
                                           k.outbox_guard("airtable:posts|j-1"), k.outbox_claimed(), k.outbox_dead(),
                                           k.outbox_dests(), k.calls("airtable:posts"), k.calls_warned("airtable:posts"),
-                                          k.account_cache("acct-1"), k.account_sweep_lock()};
+                                          k.account_cache("acct-1"), k.account_sweep_lock(),
+                                          k.notification_work("w-9")};
   ASSERT_EQ(r->elements.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(r->elements[i].str, expected[i]) << i;
 }

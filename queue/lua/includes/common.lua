@@ -35,6 +35,7 @@ local function k_calls(counter) return P .. ':calls:' .. counter end
 local function k_calls_warned(counter) return P .. ':callswarned:' .. counter end
 local function k_account_cache(account) return P .. ':accountcache:' .. account end
 local K_ACCOUNT_SWEEP = P .. ':accountsweep'
+local function k_notification_work(worker) return P .. ':notifywork:' .. worker end
 -- Rate limits, circuit breakers and notifications (issue 5).
 local function k_rate(platform, scope, key) return P .. ':rate:' .. platform .. ':' .. scope .. ':' .. key end
 local function k_breaker(platform) return P .. ':breaker:' .. platform end
