@@ -121,6 +121,7 @@ outbox::WriterOptions writer_options(const Config& config) {
   for (const auto& [table, name] : table_names(config)) o.tables[std::string(airtable::spec(table).dest)] = name;
   o.lanes = config.airtable.writers;
   o.linger = std::chrono::milliseconds(config.airtable.batch_linger_ms);
+  o.unreachable_after = std::chrono::milliseconds(config.notifications.airtable_unreachable_after_ms);
   return o;
 }
 

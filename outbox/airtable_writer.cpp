@@ -10,6 +10,8 @@
 #include "common/rfc3339.hpp"
 #include "outbox/records.hpp"
 #include "platforms/airtable/schema.hpp"
+#include "platforms/errors/outage_watch.hpp"
+#include "queue/notifier.hpp"
 
 namespace schedulo::outbox {
 
@@ -36,7 +38,8 @@ std::string table_label(const std::string& dest) { return dest.substr(dest.find(
 
 struct AirtableWriter::State {
   State(queue::Outbox& ob, http::HttpClient& h, airtable::ClientConfig c, AirtablePacer& p, WriterOptions opts)
-      : outbox(ob), http(h), config(std::move(c)), pacer(p), o(std::move(opts)) {}
+      : outbox(ob), http(h), config(std::move(c)), pacer(p), o(std::move(opts)), notifier(ob.client(), ob.keys()),
+        outage(o.unreachable_after) {}
 
   queue::Outbox& outbox;
   http::HttpClient& http;
@@ -49,6 +52,8 @@ struct AirtableWriter::State {
   std::chrono::steady_clock::time_point flush_until{};
   std::int64_t analytics_blocked_until = 0;  // the budget's reserve is reached: Analytics wait
   std::optional<BudgetState> warning;         // to record as an Events row
+  queue::Notifier notifier;
+  errors::OutageWatch outage;  // how long Airtable has been failing
 
   // Sleeps, waking early on stop (the flush then decides what is left to do).
   net::awaitable<void> pause(milliseconds d) {
@@ -153,8 +158,11 @@ struct AirtableWriter::State {
       ++failures;
       lane_wait = co_await wait_for(*result.stopped, failures);
       retry_due += lane_wait.count();
+      if (result.stopped->kind == airtable::ErrorKind::transient || result.stopped->kind == airtable::ErrorKind::bad_answer)
+        co_await outage_seen();
     } else {
       failures = 0;
+      outage.success();
     }
     const auto acked_at = now_epoch_ms();
     std::vector<queue::OutboxAck> acks;
@@ -267,6 +275,25 @@ struct AirtableWriter::State {
       const auto wait = co_await write_one(client, prepaid, dest, failures);
       if (wait.count() > 0 && !flush_over()) co_await pause(wait);
     }
+  }
+
+  // Airtable down (or answering garbage) for longer than allowed: one notification per outage; it
+  // reaches the Events table, like every notification, once Airtable answers again.
+  net::awaitable<void> outage_seen() {
+    outage.failure();
+    if (!outage.due()) co_return;
+    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(o.unreachable_after).count();
+    queue::Notification n;
+    n.kind = queue::notification_kind::airtable_unreachable;
+    n.subject = "airtable:" + config.base_id;
+    n.platform = "airtable";
+    n.message = "Airtable has not accepted writes for more than " + std::to_string(minutes) +
+                " minutes; job outcomes wait in the outbox and are written once it answers again.";
+    n.action = "Check Airtable's status, the base and the token (schedulo airtable check).";
+    n.error_code = "airtable_unreachable";
+    auto r = co_await notifier.notify(n);
+    if (!r) log::warn("airtable: could not record the airtable_unreachable notification");
+    log::error("airtable: unreachable for more than {} minutes", minutes);
   }
 
   // Notification records (issue 5's queue::Notifier, <prefix>:notifications) become Events rows: taken

@@ -41,6 +41,9 @@ struct WriterOptions {
   std::chrono::milliseconds backoff_max{60'000};
   std::chrono::milliseconds config_problem_wait{300'000};  // 401/403: the token or the base is wrong
   std::chrono::milliseconds reclaim_every{5000};
+  // Airtable failing this long (transient errors, no answer) becomes an airtable_unreachable
+  // notification (notifications.airtable_unreachable_after_ms).
+  std::chrono::milliseconds unreachable_after{600'000};
   bool typecast = true;
 };
 

@@ -101,6 +101,7 @@ class Outbox {
  public:
   Outbox(redis::Client& client, Keys keys, QueueSettings settings = {});
   const Keys& keys() const { return keys_; }
+  redis::Client& client() { return client_; }
 
   // Appends entries (and creates the jobs) in one step; when `work_list` is given, also drops its
   // first `handled` entries (what the entries were made from). Returns the entries dropped as stale.

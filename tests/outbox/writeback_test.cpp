@@ -297,6 +297,7 @@ TEST_F(Writeback, AnAnalyticsFollowUpUpsertsOneRowPerPostWithABoundedHistory) {
 }
 
 TEST_F(Writeback, AnOutageMidRunLosesNothingAndWritesEveryOutcomeOnce) {
+  writer_options.unreachable_after = 1500ms;
   AirtableWriter writer(*outbox, http, config, *pacer, writer_options);
   auto dispatcher = make_dispatcher();
   std::vector<std::string> jobs;
@@ -310,13 +311,18 @@ TEST_F(Writeback, AnOutageMidRunLosesNothingAndWritesEveryOutcomeOnce) {
   run_until(&dispatcher, &writer, [&]() -> net::awaitable<bool> {
     auto claimed = co_await client->exec("ZCARD", keys->outbox_claimed());
     if (claimed) most_claimed = std::max(most_claimed, claimed->integer);
-    co_return co_await total("succeeded") == 60 && co_await outbox_left() == 0;
+    auto notes = co_await client->exec("LLEN", keys->notifications());
+    co_return co_await total("succeeded") == 60 && co_await outbox_left() == 0 && notes && notes->integer == 0;
   });
   const auto posts = by_key("Posts");
   EXPECT_EQ(posts.size(), 60u);
   for (const auto& [key, fields] : posts) EXPECT_EQ(fields["State"], "succeeded") << key;
   EXPECT_GT(writer.counters().retried, 0u) << "the outage was met";
   EXPECT_LE(most_claimed, writer_options.lanes * 10) << "a daemon holds one batch per lane; the rest waits in Redis";
+  int unreachable = 0;
+  for (const auto& [key, fields] : by_key("Events", f::kEventKey))
+    unreachable += fields.value("Code", "") == "airtable_unreachable";
+  EXPECT_EQ(unreachable, 1) << "one notification for the outage, written once Airtable answered again";
 }
 
 TEST_F(Writeback, OneBadFieldInABatchWritesTheNineOthersAndReportsTheOne) {
