@@ -94,7 +94,8 @@ void stop(pid_t pid) {
 }
 
 // One HTTP/1.1 request to the sandbox on loopback (Connection: close), the body of the answer.
-std::string http(std::uint16_t port, const std::string& method, const std::string& target, const std::string& body = {}) {
+std::string http(std::uint16_t port, const std::string& method, const std::string& target,
+                 const std::string& body = {}) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -136,21 +137,30 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--url") o.url = v;
-    else if (k == "--daemon") o.daemon = v;
-    else if (k == "--sandbox") o.sandbox = v;
-    else if (k == "--dir") o.dir = v;
-    else if (k == "--outcomes") o.outcomes = std::stol(v);
-    else if (k == "--daemons") o.daemons = std::stoi(v);
-    else if (k == "--rps") o.rps = std::stod(v);
-    else die("unknown option " + k);
+    if (k == "--url")
+      o.url = v;
+    else if (k == "--daemon")
+      o.daemon = v;
+    else if (k == "--sandbox")
+      o.sandbox = v;
+    else if (k == "--dir")
+      o.dir = v;
+    else if (k == "--outcomes")
+      o.outcomes = std::stol(v);
+    else if (k == "--daemons")
+      o.daemons = std::stoi(v);
+    else if (k == "--rps")
+      o.rps = std::stod(v);
+    else
+      die("unknown option " + k);
   }
   const std::string prefix = "atbench" + std::to_string(::getpid());
 
   // The sandbox on a port it picks, its clock the wall clock, Airtable's real limits.
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) die("pipe");
-  const pid_t sandbox = spawn({o.sandbox, "--listen", "127.0.0.1:0", "--log-level", "warn"}, o.dir + "/sandbox.log", pipe_fds[1]);
+  const pid_t sandbox =
+      spawn({o.sandbox, "--listen", "127.0.0.1:0", "--log-level", "warn"}, o.dir + "/sandbox.log", pipe_fds[1]);
   ::close(pipe_fds[1]);
   std::string line;
   for (char c; ::read(pipe_fds[0], &c, 1) == 1 && c != '\n';) line += c;
@@ -172,7 +182,7 @@ int main(int argc, char** argv) {
   config["airtable"]["requests_per_second"] = o.rps;
   config["airtable"]["account_sweep_interval_s"] = 3600;
   config["airtable"]["analytics_followups"] = json::array();  // the outcomes only
-  config["airtable"]["writeback"] = false;                     // enqueue without intake rows
+  config["airtable"]["writeback"] = false;                    // enqueue without intake rows
   const std::string enqueue_config = o.dir + "/enqueue.json";
   std::ofstream(enqueue_config) << config.dump(2);
   config["airtable"]["writeback"] = true;
@@ -182,11 +192,13 @@ int main(int argc, char** argv) {
   {
     std::string jobs;
     for (long i = 0; i < o.outcomes; ++i)
-      jobs += R"({"id":"ab-)" + std::to_string(i) + R"(","type":"publish","platform":"x","account":"demo-x","post":{"text":"bench )" +
-              std::to_string(i) + "\"}}\n";
+      jobs += R"({"id":"ab-)" + std::to_string(i) +
+              R"(","type":"publish","platform":"x","account":"demo-x","post":{"text":"bench )" + std::to_string(i) +
+              "\"}}\n";
     const std::string jobs_file = o.dir + "/jobs.ndjson";
     std::ofstream(jobs_file) << jobs;
-    const std::string cmd = "'" + o.daemon + "' enqueue --config '" + enqueue_config + "' - < '" + jobs_file + "' > /dev/null";
+    const std::string cmd =
+        "'" + o.daemon + "' enqueue --config '" + enqueue_config + "' - < '" + jobs_file + "' > /dev/null";
     if (std::system(cmd.c_str()) != 0) die("enqueue failed");
   }
 
@@ -232,11 +244,12 @@ int main(int argc, char** argv) {
   const double per_s = span_s > 0 ? (static_cast<double>(written) - first_batch) / span_s : 0;
   const double target = o.rps * 10;
   char line_out[512];
-  std::snprintf(line_out, sizeof line_out,
-                "BENCH airtable drain outcomes=%ld daemons=%d rps=%g records_per_s=%.2f target_records_per_s=%.0f "
-                "ratio=%.3f calls=%ld calls_target=%ld writes=%ld rows_per_write=%.2f rate_limited=%ld rows=%ld wall_s=%.1f",
-                o.outcomes, o.daemons, o.rps, per_s, target, per_s / target, calls, o.outcomes / 10 + 10, writes,
-                writes > 0 ? static_cast<double>(written) / static_cast<double>(writes) : 0.0, rate_limited, rows, wall_s);
+  std::snprintf(
+      line_out, sizeof line_out,
+      "BENCH airtable drain outcomes=%ld daemons=%d rps=%g records_per_s=%.2f target_records_per_s=%.0f "
+      "ratio=%.3f calls=%ld calls_target=%ld writes=%ld rows_per_write=%.2f rate_limited=%ld rows=%ld wall_s=%.1f",
+      o.outcomes, o.daemons, o.rps, per_s, target, per_s / target, calls, o.outcomes / 10 + 10, writes,
+      writes > 0 ? static_cast<double>(written) / static_cast<double>(writes) : 0.0, rate_limited, rows, wall_s);
   std::cout << line_out << std::endl;
   return rows >= o.outcomes ? 0 : 1;
 }

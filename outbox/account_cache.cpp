@@ -18,12 +18,15 @@ std::string CachedAccount::status() const {
   return fields.contains(f::kStatus) && fields[f::kStatus].is_string() ? fields[f::kStatus].get<std::string>() : "";
 }
 
-AccountCache::AccountCache(redis::Client& redis, queue::Keys keys, airtable::Client& airtable, AccountCacheOptions options)
+AccountCache::AccountCache(redis::Client& redis, queue::Keys keys, airtable::Client& airtable,
+                           AccountCacheOptions options)
     : redis_(redis), keys_(std::move(keys)), airtable_(airtable), options_(std::move(options)) {}
 
 net::awaitable<void> AccountCache::store(const std::string& key, const std::optional<CachedAccount>& account) {
-  json j = account ? json{{"record_id", account->record_id}, {"fields", account->fields}, {"fetched_at", account->fetched_at_ms}}
-                   : json{{"missing", true}, {"fetched_at", now_epoch_ms()}};
+  json j =
+      account
+          ? json{{"record_id", account->record_id}, {"fields", account->fields}, {"fetched_at", account->fetched_at_ms}}
+          : json{{"missing", true}, {"fetched_at", now_epoch_ms()}};
   const auto ttl = account ? options_.ttl : options_.missing_ttl;
   co_await redis_.exec("SET", keys_.account_cache(key), j.dump(), "EX", std::to_string(ttl.count()));
 }

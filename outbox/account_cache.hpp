@@ -31,9 +31,9 @@ struct CachedAccount {
 
 struct AccountCacheOptions {
   std::string table = "Accounts";
-  std::chrono::seconds ttl{7 * 24 * 3600};       // a row read stays this long (sweeps renew it)
-  std::chrono::seconds missing_ttl{300};         // a key not in the table is not asked again before
-  std::chrono::seconds sweep_every{6 * 3600};    // 0 = no sweep
+  std::chrono::seconds ttl{7 * 24 * 3600};     // a row read stays this long (sweeps renew it)
+  std::chrono::seconds missing_ttl{300};       // a key not in the table is not asked again before
+  std::chrono::seconds sweep_every{6 * 3600};  // 0 = no sweep
 };
 
 class AccountCache {

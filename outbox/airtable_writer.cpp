@@ -32,13 +32,20 @@ const std::vector<std::string>& dests_by_priority() {
   return d;
 }
 
-std::string table_label(const std::string& dest) { return dest.substr(dest.find(':') + 1); }
+std::string table_label(const std::string& dest) {
+  return dest.substr(dest.find(':') + 1);
+}
 
 }  // namespace
 
 struct AirtableWriter::State {
   State(queue::Outbox& ob, http::HttpClient& h, airtable::ClientConfig c, AirtablePacer& p, WriterOptions opts)
-      : outbox(ob), http(h), config(std::move(c)), pacer(p), o(std::move(opts)), notifier(ob.client(), ob.keys()),
+      : outbox(ob),
+        http(h),
+        config(std::move(c)),
+        pacer(p),
+        o(std::move(opts)),
+        notifier(ob.client(), ob.keys()),
         outage(o.unreachable_after) {}
 
   queue::Outbox& outbox;
@@ -51,7 +58,7 @@ struct AirtableWriter::State {
   bool stopping = false;
   std::chrono::steady_clock::time_point flush_until{};
   std::int64_t analytics_blocked_until = 0;  // the budget's reserve is reached: Analytics wait
-  std::optional<BudgetState> warning;         // to record as an Events row
+  std::optional<BudgetState> warning;        // to record as an Events row
   queue::Notifier notifier;
   errors::OutageWatch outage;  // how long Airtable has been failing
 
@@ -93,14 +100,16 @@ struct AirtableWriter::State {
         co_return kBudgetRecheck;
       case airtable::ErrorKind::auth:
       case airtable::ErrorKind::permission:
-        log::error("airtable: {} (check airtable.token, airtable.base_id and the tables: schedulo airtable check); "
-                   "writes wait",
-                   e.describe());
+        log::error(
+            "airtable: {} (check airtable.token, airtable.base_id and the tables: schedulo airtable check); "
+            "writes wait",
+            e.describe());
         co_return o.config_problem_wait;
       case airtable::ErrorKind::not_sent: {
         if (e.type == "BUDGET") {
           const auto now = now_epoch_ms();
-          co_return milliseconds(std::min<std::int64_t>(AirtablePacer::month_end_ms(now) - now, kBudgetRecheck.count()));
+          co_return milliseconds(
+              std::min<std::int64_t>(AirtablePacer::month_end_ms(now) - now, kBudgetRecheck.count()));
         }
         co_return o.backoff_min;
       }
@@ -158,7 +167,8 @@ struct AirtableWriter::State {
       ++failures;
       lane_wait = co_await wait_for(*result.stopped, failures);
       retry_due += lane_wait.count();
-      if (result.stopped->kind == airtable::ErrorKind::transient || result.stopped->kind == airtable::ErrorKind::bad_answer)
+      if (result.stopped->kind == airtable::ErrorKind::transient ||
+          result.stopped->kind == airtable::ErrorKind::bad_answer)
         co_await outage_seen();
     } else {
       failures = 0;
@@ -180,8 +190,8 @@ struct AirtableWriter::State {
                                       ". It is kept in the dead outbox (schedulo outbox dead list; after fixing the "
                                       "table, schedulo outbox dead retry).";
           a.entries = queue::encode_outbox(
-              {event_entry("outbox-dead:" + dest + "|" + item.key, "error", r.error ? r.error->type : "REFUSED", message,
-                           acked_at, dest == airtable::kPostsDest ? item.key : std::string())});
+              {event_entry("outbox-dead:" + dest + "|" + item.key, "error", r.error ? r.error->type : "REFUSED",
+                           message, acked_at, dest == airtable::kPostsDest ? item.key : std::string())});
         }
       } else if (r.state == airtable::RecordResult::State::not_written) {
         a.verdict = queue::OutboxAck::Verdict::retry;
@@ -239,13 +249,14 @@ struct AirtableWriter::State {
     CallClass call_class = CallClass::essential;
     // The first call of a batch took its rate slot before the claim and pays its budget here; the
     // splits of a refused batch are paced and counted like any other call.
-    airtable::Client client(http, config, [this, &prepaid, &call_class]() -> net::awaitable<std::optional<airtable::Error>> {
-      if (prepaid) {
-        prepaid = false;
-        co_return co_await pacer.charge(call_class);
-      }
-      co_return co_await pacer.acquire(call_class);
-    });
+    airtable::Client client(http, config,
+                            [this, &prepaid, &call_class]() -> net::awaitable<std::optional<airtable::Error>> {
+                              if (prepaid) {
+                                prepaid = false;
+                                co_return co_await pacer.charge(call_class);
+                              }
+                              co_return co_await pacer.acquire(call_class);
+                            });
     std::optional<std::chrono::steady_clock::time_point> partial_since;
     int failures = 0;
     auto last_reclaim = std::chrono::steady_clock::now();
@@ -337,9 +348,13 @@ AirtableWriter::AirtableWriter(queue::Outbox& outbox, http::HttpClient& http, ai
   state_->pacer.on_warning = [s = state_.get()](const BudgetState& st) { s->warning = st; };
 }
 
-AirtableWriter::~AirtableWriter() { state_->pacer.on_warning = nullptr; }
+AirtableWriter::~AirtableWriter() {
+  state_->pacer.on_warning = nullptr;
+}
 
-const WriterCounters& AirtableWriter::counters() const { return state_->counters; }
+const WriterCounters& AirtableWriter::counters() const {
+  return state_->counters;
+}
 
 void AirtableWriter::stop(std::chrono::milliseconds flush_for) {
   auto& s = *state_;

@@ -46,7 +46,9 @@ std::pair<queue::Bucket, queue::Bucket> airtable_buckets(const queue::LimitTable
 AirtablePacer::AirtablePacer(redis::Client& redis, queue::Keys keys, queue::RateLimiter& limiter, PacingOptions options)
     : redis_(redis), keys_(std::move(keys)), limiter_(limiter), options_(std::move(options)) {}
 
-std::string AirtablePacer::month_of(std::int64_t now_ms) { return format_rfc3339_ms(now_ms).substr(0, 7); }
+std::string AirtablePacer::month_of(std::int64_t now_ms) {
+  return format_rfc3339_ms(now_ms).substr(0, 7);
+}
 
 std::int64_t AirtablePacer::month_end_ms(std::int64_t now_ms) {
   const std::time_t t = static_cast<std::time_t>(now_ms / 1000);
@@ -80,7 +82,8 @@ net::awaitable<std::optional<airtable::Error>> AirtablePacer::take_slot() {
     auto permit = co_await limiter_.acquire(buckets, options_.max_wait);
     if (!permit) {
       if (++failures >= kRedisTries)
-        co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "REDIS", "the rate limiter in Redis is unreachable");
+        co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "REDIS",
+                                  "the rate limiter in Redis is unreachable");
       co_await sleep_for(std::chrono::milliseconds(200));
       continue;
     }
@@ -96,8 +99,12 @@ net::awaitable<std::optional<airtable::Error>> AirtablePacer::charge(CallClass c
   int failures = 0;
   for (;;) {
     const auto now = now_epoch_ms();
-    redis::Args args{keys_.prefix(), counter(now), std::to_string(budget), std::to_string(reserve),
-                     call_class == CallClass::essential ? "essential" : "low", std::to_string(warn)};
+    redis::Args args{keys_.prefix(),
+                     counter(now),
+                     std::to_string(budget),
+                     std::to_string(reserve),
+                     call_class == CallClass::essential ? "essential" : "low",
+                     std::to_string(warn)};
     auto r = co_await redis_.eval(queue::script("call_budget"), {}, std::move(args));
     if (!r || r->is_error() || r->elements.size() < 2) {
       if (++failures >= kRedisTries)
@@ -107,9 +114,10 @@ net::awaitable<std::optional<airtable::Error>> AirtablePacer::charge(CallClass c
     }
     const auto& e = r->elements;
     if (e[0].integer == -1)
-      co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "BUDGET",
-                                "the monthly Airtable call budget is spent" +
-                                    std::string(call_class == CallClass::low ? " (what is left is kept for Posts and Accounts)" : ""));
+      co_return airtable::Error(
+          airtable::ErrorKind::not_sent, 0, "BUDGET",
+          "the monthly Airtable call budget is spent" +
+              std::string(call_class == CallClass::low ? " (what is left is kept for Posts and Accounts)" : ""));
     if (e.size() >= 3 && e[2].integer == 1 && on_warning) {
       const BudgetState st{month_of(now), e[1].integer, budget,
                            budget > 0 ? 100.0 * static_cast<double>(e[1].integer) / static_cast<double>(budget) : 0};
@@ -120,7 +128,8 @@ net::awaitable<std::optional<airtable::Error>> AirtablePacer::charge(CallClass c
 }
 
 net::awaitable<void> AirtablePacer::pause(std::chrono::milliseconds how_long) {
-  const std::vector<queue::RateObservation> blocked{queue::RateObservation{options_.base_bucket, how_long, std::nullopt, "rate_limited"}};
+  const std::vector<queue::RateObservation> blocked{
+      queue::RateObservation{options_.base_bucket, how_long, std::nullopt, "rate_limited"}};
   auto r = co_await limiter_.observe(blocked);
   if (!r) log::warn("airtable: could not record the 30 s block of the base in Redis");
 }

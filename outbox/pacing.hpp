@@ -21,12 +21,12 @@ namespace schedulo::outbox {
 
 struct PacingOptions {
   std::string base_id;
-  queue::Bucket base_bucket;   // airtable_buckets() builds both from the limit table
+  queue::Bucket base_bucket;  // airtable_buckets() builds both from the limit table
   queue::Bucket token_bucket;
   std::chrono::milliseconds max_wait{1000};  // one limiter call sleeps at most this; longer waits loop
-  long long monthly_budget = 0;  // 0 = no budget
-  int reserve_percent = 10;      // of the budget, kept for essential calls
-  int warn_percent = 80;         // an Events row when the month's calls pass it
+  long long monthly_budget = 0;              // 0 = no budget
+  int reserve_percent = 10;                  // of the budget, kept for essential calls
+  int warn_percent = 80;                     // an Events row when the month's calls pass it
 };
 
 // The base's and the token owner's buckets ("airtable:app:base" and "airtable:app:token" rules; the

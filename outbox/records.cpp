@@ -117,11 +117,16 @@ std::optional<std::chrono::seconds> parse_offset(std::string_view text) {
     n = n * 10 + (c - '0');
   }
   switch (text.back()) {
-    case 's': return std::chrono::seconds(n);
-    case 'm': return std::chrono::seconds(n * 60);
-    case 'h': return std::chrono::seconds(n * 3600);
-    case 'd': return std::chrono::seconds(n * 86400);
-    default: return std::nullopt;
+    case 's':
+      return std::chrono::seconds(n);
+    case 'm':
+      return std::chrono::seconds(n * 60);
+    case 'h':
+      return std::chrono::seconds(n * 3600);
+    case 'd':
+      return std::chrono::seconds(n * 86400);
+    default:
+      return std::nullopt;
   }
 }
 
@@ -151,8 +156,9 @@ OutcomeRecords outcome_records(const jobs::Job& job, const jobs::Outcome& outcom
   const bool ok = settlement == S::succeeded;
   switch (job.type) {
     case jobs::JobType::publish: {
-      const std::string state = settlement == S::retry ? "retrying" : settlement == S::wait ? "waiting"
-                                                                                          : std::string(queue::to_string(settlement));
+      const std::string state = settlement == S::retry  ? "retrying"
+                                : settlement == S::wait ? "waiting"
+                                                        : std::string(queue::to_string(settlement));
       auto e = post_row(job, state, now_ms);
       e.set(f::kAttempts, attempt);
       if (ok) {
@@ -161,7 +167,9 @@ OutcomeRecords outcome_records(const jobs::Job& job, const jobs::Outcome& outcom
         const auto published_at = first_string(outcome.result, {"published_at"});
         if (!post_id.empty()) e.set(f::kPlatformPostId, post_id);
         if (!permalink.empty()) e.set(f::kPermalink, permalink);
-        e.set(f::kPublishedAt, published_at.empty() ? now : published_at).set(f::kError, nullptr).set(f::kErrorCode, nullptr);
+        e.set(f::kPublishedAt, published_at.empty() ? now : published_at)
+            .set(f::kError, nullptr)
+            .set(f::kErrorCode, nullptr);
         if (!post_id.empty()) {
           for (const auto offset : options.analytics_followups) {
             jobs::Job follow;
@@ -186,7 +194,8 @@ OutcomeRecords outcome_records(const jobs::Job& job, const jobs::Outcome& outcom
       const json& r = outcome.result;
       if (r.is_object() && r.contains("posts") && r["posts"].is_array()) {
         for (const auto& p : r["posts"])
-          if (auto e = analytics_row(job, first_string(p, {"post_id", "id"}), p.value("metrics", json::object()), now_ms, options))
+          if (auto e = analytics_row(job, first_string(p, {"post_id", "id"}), p.value("metrics", json::object()),
+                                     now_ms, options))
             out.entries.push_back(std::move(*e));
       } else if (r.is_object() && r.contains("metrics") && job.target_post_ids.size() == 1) {
         if (auto e = analytics_row(job, job.target_post_ids.front(), r["metrics"], now_ms, options))
@@ -221,7 +230,9 @@ OutcomeRecords outcome_records(const jobs::Job& job, const jobs::Outcome& outcom
 std::optional<queue::OutboxEntry> notification_entry(std::string_view record, std::int64_t now_ms) {
   const auto n = json::parse(record, nullptr, false);
   if (!n.is_object()) return std::nullopt;
-  auto text = [&](const char* name) { return n.contains(name) && n[name].is_string() ? n[name].get<std::string>() : std::string(); };
+  auto text = [&](const char* name) {
+    return n.contains(name) && n[name].is_string() ? n[name].get<std::string>() : std::string();
+  };
   std::string key = text("id");
   if (key.empty()) key = "notification:" + text("kind") + ":" + text("subject") + ":" + std::to_string(now_ms);
   std::int64_t at = now_ms;
@@ -243,7 +254,11 @@ queue::OutboxEntry event_entry(const std::string& key, const std::string& kind, 
   queue::OutboxEntry e;
   e.dest = std::string(airtable::kEventsDest);
   e.key = key;
-  e.set(f::kEventKey, key).set(f::kKind, kind).set(f::kCode, code).set(f::kMessage, message).set(f::kAt, format_rfc3339_ms(now_ms));
+  e.set(f::kEventKey, key)
+      .set(f::kKind, kind)
+      .set(f::kCode, code)
+      .set(f::kMessage, message)
+      .set(f::kAt, format_rfc3339_ms(now_ms));
   if (!job_id.empty()) e.set(f::kJobId, job_id);
   if (!account.empty()) e.set(f::kAccount, account);
   return e;

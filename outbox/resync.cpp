@@ -38,7 +38,8 @@ net::awaitable<airtable::Result<ResyncReport>> resync_from_posts(airtable::Clien
                                    ? row.fields[f::kAttempts].get<long long>()
                                    : 0;
     const std::string label = key.empty() ? row.id : key;
-    if (!(state == "queued" || state == "scheduled" || ((state == "retrying" || state == "deferred") && attempts == 0))) {
+    if (!(state == "queued" || state == "scheduled" ||
+          ((state == "retrying" || state == "deferred") && attempts == 0))) {
       report.started.push_back(label + " (" + state + ", " + std::to_string(attempts) + " attempt(s))");
       continue;
     }
@@ -61,11 +62,13 @@ net::awaitable<airtable::Result<ResyncReport>> resync_from_posts(airtable::Clien
   }
   constexpr std::size_t kChunk = 100;
   for (std::size_t i = 0; i < jobs.size(); i += kChunk) {
-    const std::vector<queue::NewJob> chunk(jobs.begin() + static_cast<std::ptrdiff_t>(i),
-                                           jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), i + kChunk)));
+    const std::vector<queue::NewJob> chunk(
+        jobs.begin() + static_cast<std::ptrdiff_t>(i),
+        jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), i + kChunk)));
     auto results = co_await store.enqueue(chunk, now_epoch_ms());
     if (!results)
-      co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "REDIS", "could not enqueue: " + results.error().message());
+      co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "REDIS",
+                                "could not enqueue: " + results.error().message());
     for (const auto r : *results) (r == queue::EnqueueResult::duplicate ? report.present : report.rebuilt) += 1;
   }
   co_return report;

@@ -16,9 +16,9 @@
 namespace schedulo::outbox {
 
 struct ResyncReport {
-  long long rows = 0;          // Posts rows in an unfinished state
-  long long rebuilt = 0;       // enqueued again
-  long long present = 0;       // already in Redis
+  long long rows = 0;                // Posts rows in an unfinished state
+  long long rebuilt = 0;             // enqueued again
+  long long present = 0;             // already in Redis
   std::vector<std::string> started;  // not rebuilt: may have reached the platform
   std::vector<std::string> invalid;  // "id: why" (no or unreadable job JSON)
 };

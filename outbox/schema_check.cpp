@@ -46,7 +46,8 @@ std::vector<SchemaProblem> compare(const json& tables, const TableNames& names) 
       if (!have) {
         out.push_back({SchemaProblem::Kind::missing_field, table, std::string(f.name), std::string(f.type), ""});
       } else if (!compatible(f.type, have->value("type", ""))) {
-        out.push_back({SchemaProblem::Kind::wrong_type, table, std::string(f.name), std::string(f.type), have->value("type", "")});
+        out.push_back({SchemaProblem::Kind::wrong_type, table, std::string(f.name), std::string(f.type),
+                       have->value("type", "")});
       }
     }
   }
@@ -57,8 +58,10 @@ std::vector<SchemaProblem> compare(const json& tables, const TableNames& names) 
 
 std::string SchemaProblem::describe() const {
   switch (kind) {
-    case Kind::missing_table: return "table \"" + table + "\" is missing";
-    case Kind::missing_field: return "table \"" + table + "\": field \"" + field + "\" (" + expected_type + ") is missing";
+    case Kind::missing_table:
+      return "table \"" + table + "\" is missing";
+    case Kind::missing_field:
+      return "table \"" + table + "\": field \"" + field + "\" (" + expected_type + ") is missing";
     case Kind::wrong_type:
       return "table \"" + table + "\": field \"" + field + "\" is " + actual_type + ", expected " + expected_type +
              " (change it in Airtable; init leaves it)";
@@ -79,7 +82,8 @@ json field_create_body(const airtable::FieldSpec& field) {
   return body;
 }
 
-net::awaitable<airtable::Result<std::vector<SchemaProblem>>> check_schema(airtable::Client& client, const TableNames& names) {
+net::awaitable<airtable::Result<std::vector<SchemaProblem>>> check_schema(airtable::Client& client,
+                                                                          const TableNames& names) {
   auto tables = co_await client.tables();
   if (!tables) co_return tables.error();
   co_return compare(*tables, names);

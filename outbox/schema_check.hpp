@@ -29,7 +29,8 @@ struct InitReport {
 
 using TableNames = std::map<airtable::Table, std::string>;
 
-net::awaitable<airtable::Result<std::vector<SchemaProblem>>> check_schema(airtable::Client& client, const TableNames& names);
+net::awaitable<airtable::Result<std::vector<SchemaProblem>>> check_schema(airtable::Client& client,
+                                                                          const TableNames& names);
 net::awaitable<airtable::Result<InitReport>> init_schema(airtable::Client& client, const TableNames& names);
 
 // The meta API's create-field body for a field of the schema (with the options its type requires).

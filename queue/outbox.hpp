@@ -93,7 +93,7 @@ struct OutboxStats {
 };
 
 struct DeadOutboxItem {
-  std::string item;  // "<dest>|<key>"
+  std::string item;                         // "<dest>|<key>"
   std::map<std::string, std::string> hash;  // reason, dead_at, attempts, last_error, f:<field>...
 };
 

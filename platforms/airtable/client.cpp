@@ -53,11 +53,16 @@ std::vector<std::string> strings_of(const json& answer, const char* name) {
 }
 
 Error too_many_records() {
-  return Error{ErrorKind::invalid, 0, "TOO_MANY_RECORDS",
-               "at most " + std::to_string(kMaxRecordsPerRequest) + " records per request (not sent)", {}};
+  return Error{ErrorKind::invalid,
+               0,
+               "TOO_MANY_RECORDS",
+               "at most " + std::to_string(kMaxRecordsPerRequest) + " records per request (not sent)",
+               {}};
 }
 
-bool carries(const WriteRecord& r, const std::string& field) { return r.fields.contains(field); }
+bool carries(const WriteRecord& r, const std::string& field) {
+  return r.fields.contains(field);
+}
 
 }  // namespace
 
@@ -115,8 +120,7 @@ net::awaitable<Result<json>> Client::call(const std::string& method, const std::
   if (!response) co_return error_from_http(response.error());
   if (!response->ok()) co_return error_from_response(response->status, response->body, response->headers);
   auto answer = json::parse(response->body, nullptr, false);
-  if (answer.is_discarded())
-    co_return Error{ErrorKind::bad_answer, response->status, "", "the answer is not JSON", {}};
+  if (answer.is_discarded()) co_return Error{ErrorKind::bad_answer, response->status, "", "the answer is not JSON", {}};
   co_return answer;
 }
 
@@ -149,7 +153,8 @@ net::awaitable<Result<std::vector<Record>>> Client::list(const std::string& tabl
       if (!query.fields.empty()) body["fields"] = query.fields;
       if (!query.sort.empty()) {
         body["sort"] = json::array();
-        for (const auto& [field, desc] : query.sort) body["sort"].push_back({{"field", field}, {"direction", desc ? "desc" : "asc"}});
+        for (const auto& [field, desc] : query.sort)
+          body["sort"].push_back({{"field", field}, {"direction", desc ? "desc" : "asc"}});
       }
       answer = co_await call("POST", table_path(table) + "/listRecords", body);
     }
@@ -231,8 +236,8 @@ net::awaitable<BatchResult> Client::write_batch(const std::string& table, const 
 }
 
 // Writes the records at `indexes` (`why` null: as one request, the first try); when Airtable refuses
-// a request because of a record (`why`), narrows it down: the records the error names (a record id, or a field only some carry) are
-// put apart, otherwise the group is halved, until each refused record stands alone.
+// a request because of a record (`why`), narrows it down: the records the error names (a record id, or a field only
+// some carry) are put apart, otherwise the group is halved, until each refused record stands alone.
 net::awaitable<void> Client::split(const std::string& table, const std::vector<std::string>& merge_on,
                                    const std::vector<WriteRecord>& records, std::vector<std::size_t> indexes,
                                    bool typecast, const Error* why, BatchResult& out) {
@@ -318,9 +323,8 @@ net::awaitable<Result<json>> Client::create_table(const json& table) {
 }
 
 net::awaitable<Result<json>> Client::create_field(const std::string& table_id, const json& field) {
-  co_return co_await call("POST",
-                          "/v0/meta/bases/" + url_encode(config_.base_id) + "/tables/" + url_encode(table_id) + "/fields",
-                          field);
+  co_return co_await call(
+      "POST", "/v0/meta/bases/" + url_encode(config_.base_id) + "/tables/" + url_encode(table_id) + "/fields", field);
 }
 
 net::awaitable<Result<std::string>> Client::whoami() {

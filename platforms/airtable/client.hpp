@@ -46,8 +46,8 @@ struct Record {
 };
 
 struct ListQuery {
-  std::string formula;              // filterByFormula; empty = every record
-  std::vector<std::string> fields;  // fields[]; empty = all
+  std::string formula;                             // filterByFormula; empty = every record
+  std::vector<std::string> fields;                 // fields[]; empty = all
   std::vector<std::pair<std::string, bool>> sort;  // field, descending
   int page_size = kMaxPageSize;
   std::optional<int> max_records;
@@ -70,7 +70,7 @@ struct UpsertResult {
 struct RecordResult {
   enum class State { written, rejected, not_written };
   State state = State::not_written;
-  std::string record_id;  // written: Airtable's id
+  std::string record_id;       // written: Airtable's id
   std::optional<Error> error;  // rejected: why this record; not_written: what stopped the batch
 };
 
@@ -119,8 +119,8 @@ class Client {
   net::awaitable<Result<nlohmann::json>> call(const std::string& method, const std::string& path_and_query,
                                               const nlohmann::json& body);
   net::awaitable<void> split(const std::string& table, const std::vector<std::string>& merge_on,
-                             const std::vector<WriteRecord>& records, std::vector<std::size_t> indexes,
-                             bool typecast, const Error* why, BatchResult& out);
+                             const std::vector<WriteRecord>& records, std::vector<std::size_t> indexes, bool typecast,
+                             const Error* why, BatchResult& out);
   std::string table_path(const std::string& table) const;
 
   http::HttpClient& http_;

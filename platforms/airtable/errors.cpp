@@ -14,17 +14,28 @@ namespace schedulo::airtable {
 
 std::string_view to_string(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::rate_limited: return "rate_limited";
-    case ErrorKind::quota_exhausted: return "quota_exhausted";
-    case ErrorKind::transient: return "transient";
-    case ErrorKind::auth: return "auth";
-    case ErrorKind::permission: return "permission";
-    case ErrorKind::not_found: return "not_found";
-    case ErrorKind::invalid: return "invalid";
-    case ErrorKind::too_large: return "too_large";
-    case ErrorKind::iterator_expired: return "iterator_expired";
-    case ErrorKind::bad_answer: return "bad_answer";
-    case ErrorKind::not_sent: return "not_sent";
+    case ErrorKind::rate_limited:
+      return "rate_limited";
+    case ErrorKind::quota_exhausted:
+      return "quota_exhausted";
+    case ErrorKind::transient:
+      return "transient";
+    case ErrorKind::auth:
+      return "auth";
+    case ErrorKind::permission:
+      return "permission";
+    case ErrorKind::not_found:
+      return "not_found";
+    case ErrorKind::invalid:
+      return "invalid";
+    case ErrorKind::too_large:
+      return "too_large";
+    case ErrorKind::iterator_expired:
+      return "iterator_expired";
+    case ErrorKind::bad_answer:
+      return "bad_answer";
+    case ErrorKind::not_sent:
+      return "not_sent";
   }
   return "unknown";
 }
@@ -52,7 +63,8 @@ Error error_from_response(int status, std::string_view body, const http::Headers
       e.type = err.get<std::string>();
     } else if (err.is_object()) {
       if (err.contains("type") && err["type"].is_string()) e.type = err["type"].get<std::string>();
-      if (err.contains("message") && err["message"].is_string()) e.message = excerpt(err["message"].get<std::string>(), 300);
+      if (err.contains("message") && err["message"].is_string())
+        e.message = excerpt(err["message"].get<std::string>(), 300);
     }
   }
   if (auto after = headers.get("Retry-After")) {
@@ -63,12 +75,24 @@ Error error_from_response(int status, std::string_view body, const http::Headers
       e.retry_after = std::chrono::seconds(seconds);
   }
   switch (status) {
-    case 400: e.kind = ErrorKind::invalid; break;
-    case 401: e.kind = ErrorKind::auth; break;
-    case 402: e.kind = ErrorKind::quota_exhausted; break;  // billing limit (UNCONFIRMED): never retried at once
-    case 403: e.kind = ErrorKind::permission; break;
-    case 404: e.kind = ErrorKind::not_found; break;
-    case 413: e.kind = ErrorKind::too_large; break;
+    case 400:
+      e.kind = ErrorKind::invalid;
+      break;
+    case 401:
+      e.kind = ErrorKind::auth;
+      break;
+    case 402:
+      e.kind = ErrorKind::quota_exhausted;
+      break;  // billing limit (UNCONFIRMED): never retried at once
+    case 403:
+      e.kind = ErrorKind::permission;
+      break;
+    case 404:
+      e.kind = ErrorKind::not_found;
+      break;
+    case 413:
+      e.kind = ErrorKind::too_large;
+      break;
     case 422:
       e.kind = e.type == "LIST_RECORDS_ITERATOR_NOT_AVAILABLE" ? ErrorKind::iterator_expired : ErrorKind::invalid;
       break;

@@ -106,16 +106,15 @@ class AirtableDaemon : public ::testing::Test {
     dir = std::filesystem::temp_directory_path() / ("schedulo-atd-" + std::to_string(::getpid()) + "-" +
                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir);
-    const json config{
-        {"redis", {{"url", test::shared_redis_url()}, {"prefix", keys->prefix()}}},
-        {"workers", {{"mode", "noop"}, {"id", "atd-" + std::to_string(::getpid())}}},
-        {"airtable",
-         {{"base_url", "http://127.0.0.1:" + std::to_string(sandbox.port())},
-          {"base_id", kBase},
-          {"token", kToken},
-          {"batch_linger_ms", 50},
-          {"account_sweep_interval_s", 0}}},
-        {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}}};
+    const json config{{"redis", {{"url", test::shared_redis_url()}, {"prefix", keys->prefix()}}},
+                      {"workers", {{"mode", "noop"}, {"id", "atd-" + std::to_string(::getpid())}}},
+                      {"airtable",
+                       {{"base_url", "http://127.0.0.1:" + std::to_string(sandbox.port())},
+                        {"base_id", kBase},
+                        {"token", kToken},
+                        {"batch_linger_ms", 50},
+                        {"account_sweep_interval_s", 0}}},
+                      {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}}};
     config_path = (dir / "config.json").string();
     std::ofstream(config_path) << config.dump(2);
   }

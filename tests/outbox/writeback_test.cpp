@@ -113,8 +113,8 @@ class Writeback : public ::testing::Test {
     dispatcher_options.validation.record_intake = [](const jobs::Job& job) {
       return queue::encode_outbox(intake_entries(job, now_epoch_ms()));
     };
-    dispatcher_options.record_outcome = [this](const jobs::Job& job, const jobs::Outcome& outcome,
-                                               queue::Settlement s, int attempt) {
+    dispatcher_options.record_outcome = [this](const jobs::Job& job, const jobs::Outcome& outcome, queue::Settlement s,
+                                               int attempt) {
       auto r = outcome_records(job, outcome, s, attempt, now_epoch_ms(), records);
       return queue::encode_outbox(r.entries, r.jobs);
     };
@@ -130,7 +130,8 @@ class Writeback : public ::testing::Test {
   void limits(const json& l) { test::http_json(sandbox.port(), "POST", "/_sandbox/airtable/limits", l); }
   void fault(const json& spec) { test::http_json(sandbox.port(), "POST", "/_sandbox/faults", spec); }
   json log(const std::string& route) {
-    return test::http_json(sandbox.port(), "GET", "/_sandbox/log?api=airtable&route=" + route + "&limit=100000")["entries"];
+    return test::http_json(sandbox.port(), "GET",
+                           "/_sandbox/log?api=airtable&route=" + route + "&limit=100000")["entries"];
   }
 
   // Every row of a table, read over the test's own HTTP client.
@@ -138,10 +139,10 @@ class Writeback : public ::testing::Test {
     std::vector<json> out;
     std::string offset;
     for (;;) {
-      const auto reply = test::http(sandbox.port(), "GET",
-                                    "/v0/" + std::string(kBase) + "/" + table + "?pageSize=100" +
-                                        (offset.empty() ? "" : "&offset=" + offset),
-                                    "", {{"Authorization", std::string("Bearer ") + kToken}});
+      const auto reply = test::http(
+          sandbox.port(), "GET",
+          "/v0/" + std::string(kBase) + "/" + table + "?pageSize=100" + (offset.empty() ? "" : "&offset=" + offset), "",
+          {{"Authorization", std::string("Bearer ") + kToken}});
       const auto page = reply.json();
       EXPECT_EQ(reply.status, 200) << reply.body;
       if (!page.is_object() || !page.contains("records")) return out;
@@ -173,30 +174,34 @@ class Writeback : public ::testing::Test {
   }
 
   // Runs the writer (and the dispatcher, when given) until `done`, then stops them.
-  void run_until(jobs::Dispatcher* dispatcher, AirtableWriter* writer, const std::function<net::awaitable<bool>()>& done,
-                 std::chrono::seconds limit = 60s) {
-    run_for(io, [&]() -> net::awaitable<int> {
-      auto ex = co_await boost::asio::this_coro::executor;
-      net::Countdown finished(ex, (dispatcher ? 1 : 0) + (writer ? 1 : 0));
-      if (dispatcher)
-        boost::asio::co_spawn(ex, dispatcher->run(), [&](const std::exception_ptr&) { finished.done(); });
-      if (writer) boost::asio::co_spawn(ex, writer->run(), [&](const std::exception_ptr&) { finished.done(); });
-      net::Timer t(ex);
-      for (;;) {
-        const bool ok = co_await done();
-        if (ok) break;
-        t.expires_after(20ms);
-        co_await t.async_wait();
-      }
-      if (dispatcher) dispatcher->stop();
-      if (writer) writer->stop();
-      co_await finished.wait();
-      co_return 0;
-    }(), limit);
+  void run_until(jobs::Dispatcher* dispatcher, AirtableWriter* writer,
+                 const std::function<net::awaitable<bool>()>& done, std::chrono::seconds limit = 60s) {
+    run_for(
+        io,
+        [&]() -> net::awaitable<int> {
+          auto ex = co_await boost::asio::this_coro::executor;
+          net::Countdown finished(ex, (dispatcher ? 1 : 0) + (writer ? 1 : 0));
+          if (dispatcher)
+            boost::asio::co_spawn(ex, dispatcher->run(), [&](const std::exception_ptr&) { finished.done(); });
+          if (writer) boost::asio::co_spawn(ex, writer->run(), [&](const std::exception_ptr&) { finished.done(); });
+          net::Timer t(ex);
+          for (;;) {
+            const bool ok = co_await done();
+            if (ok) break;
+            t.expires_after(20ms);
+            co_await t.async_wait();
+          }
+          if (dispatcher) dispatcher->stop();
+          if (writer) writer->stop();
+          co_await finished.wait();
+          co_return 0;
+        }(),
+        limit);
   }
 
   jobs::Dispatcher make_dispatcher() {
-    return jobs::Dispatcher(*store, *blocking, [this](std::string_view) { return &platform; }, dispatcher_options);
+    return jobs::Dispatcher(
+        *store, *blocking, [this](std::string_view) { return &platform; }, dispatcher_options);
   }
   void enqueue(std::vector<std::string> texts) {
     std::vector<queue::NewJob> jobs;
@@ -209,7 +214,8 @@ class Writeback : public ::testing::Test {
     ASSERT_TRUE(r);
   }
   static std::string publish(const std::string& id, const std::string& account = "demo-x", std::int64_t run_at = 0) {
-    json j{{"id", id}, {"type", "publish"}, {"platform", "x"}, {"account", account}, {"post", {{"text", "hello " + id}}}};
+    json j{
+        {"id", id}, {"type", "publish"}, {"platform", "x"}, {"account", account}, {"post", {{"text", "hello " + id}}}};
     if (run_at > 0) j["run_at"] = format_rfc3339_ms(run_at);
     return j.dump();
   }
@@ -234,10 +240,11 @@ class Writeback : public ::testing::Test {
 TEST_F(Writeback, EachJobTypesOutcomeLandsInItsTableWithItsFields) {
   AirtableWriter writer(*outbox, http, config, *pacer, writer_options);
   auto dispatcher = make_dispatcher();
-  enqueue({publish("pub-1"),
-           R"({"id":"an-1","type":"fetch_analytics","platform":"x","account":"demo-x","targets":{"post_ids":["tp-pub-0"]}})",
-           R"({"id":"rt-1","type":"refresh_token","platform":"x","account":"demo-x"})",
-           R"({"id":"rv-1","type":"revoke_token","platform":"x","account":"acct-gone"})"});
+  enqueue(
+      {publish("pub-1"),
+       R"({"id":"an-1","type":"fetch_analytics","platform":"x","account":"demo-x","targets":{"post_ids":["tp-pub-0"]}})",
+       R"({"id":"rt-1","type":"refresh_token","platform":"x","account":"demo-x"})",
+       R"({"id":"rv-1","type":"revoke_token","platform":"x","account":"acct-gone"})"});
   run_until(&dispatcher, &writer, [&]() -> net::awaitable<bool> {
     co_return co_await total("succeeded") == 4 && co_await outbox_left() == 0;
   });
@@ -284,7 +291,9 @@ TEST_F(Writeback, AnAnalyticsFollowUpUpsertsOneRowPerPostWithABoundedHistory) {
   for (int i = 0; i < 3; ++i) {
     AirtableWriter writer(*outbox, http, config, *pacer, writer_options);  // a stopped one does not start again
     auto dispatcher = make_dispatcher();
-    enqueue({R"({"id":"m)" + std::to_string(i) + R"(.analytics.1h","type":"fetch_analytics","platform":"x","account":"demo-x","targets":{"post_ids":["tp-m"]}})"});
+    enqueue(
+        {R"({"id":"m)" + std::to_string(i) +
+         R"(.analytics.1h","type":"fetch_analytics","platform":"x","account":"demo-x","targets":{"post_ids":["tp-m"]}})"});
     run_until(&dispatcher, &writer, [&, i]() -> net::awaitable<bool> {
       co_return co_await total("succeeded") == i + 1 && co_await outbox_left() == 0;
     });
@@ -304,7 +313,11 @@ TEST_F(Writeback, AnOutageMidRunLosesNothingAndWritesEveryOutcomeOnce) {
   for (int i = 0; i < 60; ++i) jobs.push_back(publish("o-" + std::to_string(i)));
   // Airtable answers 503 for the next 3 seconds, and some writes take effect without an answer.
   // (Retry-After says 1 s instead of Airtable's 30 so the test stays short; the writer honours it.)
-  fault({{"kind", "outage"}, {"api", "airtable"}, {"status", 503}, {"for_ms", 3000}, {"headers", {{"Retry-After", "1"}}}});
+  fault({{"kind", "outage"},
+         {"api", "airtable"},
+         {"status", 503},
+         {"for_ms", 3000},
+         {"headers", {{"Retry-After", "1"}}}});
   fault({{"kind", "commit_then_lose"}, {"route", "airtable.update"}, {"rate", 0.3}, {"count", 3}});
   enqueue(jobs);
   long long most_claimed = 0;
@@ -410,16 +423,18 @@ TEST_F(Writeback, ThousandJobsWithAWarmCacheReadAirtableZeroTimes) {
   std::vector<std::string> jobs;
   for (int i = 0; i < 1000; ++i) jobs.push_back(publish("w-" + std::to_string(i), i % 2 ? "demo-x" : "demo-tiktok"));
   enqueue(jobs);
-  run_until(&dispatcher, nullptr, [&]() -> net::awaitable<bool> { co_return co_await total("succeeded") == 1000; }, 120s);
+  run_until(
+      &dispatcher, nullptr, [&]() -> net::awaitable<bool> { co_return co_await total("succeeded") == 1000; }, 120s);
   const auto requests = test::http_json(sandbox.port(), "GET", "/_sandbox/log?api=airtable")["entries"];
   EXPECT_EQ(requests.size(), 0u) << requests.dump();
   EXPECT_EQ(cache.airtable_reads(), 1) << "the sweep only";
 }
 
 TEST_F(Writeback, AnAccountThatMustBeReconnectedFailsItsJobsWithASentence) {
-  const auto reply = test::http(sandbox.port(), "POST", "/v0/" + std::string(kBase) + "/Accounts",
-                                json{{"fields", {{"Account Key", "acct-lost"}, {"Platform", "x"}, {"Status", "needs_reauth"}}}}.dump(),
-                                {{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "application/json"}});
+  const auto reply =
+      test::http(sandbox.port(), "POST", "/v0/" + std::string(kBase) + "/Accounts",
+                 json{{"fields", {{"Account Key", "acct-lost"}, {"Platform", "x"}, {"Status", "needs_reauth"}}}}.dump(),
+                 {{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "application/json"}});
   ASSERT_EQ(reply.status, 200) << reply.body;
   airtable::Client accounts_client(http, config, pacer->before_call(CallClass::essential));
   AccountCache cache(*client, *keys, accounts_client, AccountCacheOptions{});
@@ -447,8 +462,8 @@ TEST_F(Writeback, ATooManyRequestsAnswerPausesTheBaseForTheFleetFor30Seconds) {
   AirtableWriter writer(*outbox, http, config, *pacer, writer_options);
   run_until(nullptr, &writer, [&]() -> net::awaitable<bool> { co_return writer.counters().rate_limited == 1; });
   // The block is in the fleet's limiter: every daemon's calls to this base wait it out.
-  auto blocked = run_for(io, client->exec("HGET", keys->rate_bucket("airtable", "app", std::string("base:") + kBase),
-                                          "blocked_until"));
+  auto blocked = run_for(
+      io, client->exec("HGET", keys->rate_bucket("airtable", "app", std::string("base:") + kBase), "blocked_until"));
   ASSERT_TRUE(blocked);
   ASSERT_TRUE(blocked->is_string()) << redis::describe(*blocked);
   EXPECT_GT(std::stod(blocked->str), static_cast<double>(now_epoch_ms() + 25'000));
@@ -477,13 +492,14 @@ TEST_F(Writeback, NearTheBudgetPostsGoBeforeAnalyticsAndAnEventsRowWarnsAt80Perc
   };
   ASSERT_TRUE(run_for(io, outbox->append(rows_of(std::string(airtable::kPostsDest), 0, 30), now_epoch_ms())));
   ASSERT_TRUE(run_for(io, outbox->append(rows_of(std::string(airtable::kAnalyticsDest), 100, 100), now_epoch_ms())));
-  const std::string warning_key = "airtable-budget:" + std::string(kBase) + ":" + AirtablePacer::month_of(now_epoch_ms());
+  const std::string warning_key =
+      "airtable-budget:" + std::string(kBase) + ":" + AirtablePacer::month_of(now_epoch_ms());
   {
     AirtableWriter writer(*outbox, http, config, *pacer, writer_options);
     run_until(nullptr, &writer, [&]() -> net::awaitable<bool> {
       auto st = co_await outbox->stats(now_epoch_ms());
       co_return st && st->pending["airtable:posts"] == 0 && st->pending["airtable:events"] == 0 &&
-                st->pending["airtable:analytics"] == 50 && st->claimed == 0;
+          st->pending["airtable:analytics"] == 50 && st->claimed == 0;
     });
   }
   auto b = run_for(io, pacer->budget(now_epoch_ms()));
@@ -519,7 +535,10 @@ TEST_F(Writeback, ResyncRebuildsTheJobsThatHadNotStartedFromThePostsTable) {
   queue::OutboxEntry started;
   started.dest = std::string(airtable::kPostsDest);
   started.key = "s-started";
-  started.set(f::kPostKey, "s-started").set(f::kState, "retrying").set(f::kAttempts, 2).set(f::kJob, publish("s-started"));
+  started.set(f::kPostKey, "s-started")
+      .set(f::kState, "retrying")
+      .set(f::kAttempts, 2)
+      .set(f::kJob, publish("s-started"));
   const std::vector<queue::OutboxEntry> one{started};
   ASSERT_TRUE(run_for(io, outbox->append(one, now_epoch_ms())));
   run_until(nullptr, &writer, [&]() -> net::awaitable<bool> { co_return co_await outbox_left() == 0; });
@@ -551,9 +570,15 @@ TEST_F(Writeback, ResyncRebuildsTheJobsThatHadNotStartedFromThePostsTable) {
 
 TEST_F(Writeback, NotificationRecordsBecomeEventsRows) {
   // What issue 5's queue::Notifier pushes (LPUSH, oldest at the right).
-  const json first{{"id", "job_dead:demo-x:1795700000000"}, {"kind", "job_dead"}, {"subject", "demo-x"},
-                   {"platform", "x"}, {"account", "demo-x"}, {"job_id", "j-9"}, {"message", "The post failed 5 times."},
-                   {"action", "Retry it with `schedulo dead retry` once the cause is fixed."}, {"error_code", "E1"},
+  const json first{{"id", "job_dead:demo-x:1795700000000"},
+                   {"kind", "job_dead"},
+                   {"subject", "demo-x"},
+                   {"platform", "x"},
+                   {"account", "demo-x"},
+                   {"job_id", "j-9"},
+                   {"message", "The post failed 5 times."},
+                   {"action", "Retry it with `schedulo dead retry` once the cause is fixed."},
+                   {"error_code", "E1"},
                    {"at", 1795700000000LL}};
   json second = first;
   second["id"] = "account_needs_reauth:demo-tiktok:1795700000001";

@@ -41,7 +41,8 @@ class AirtableClient : public ::testing::Test {
   }
   void limits(const json& l) { test::http_json(sandbox.port(), "POST", "/_sandbox/airtable/limits", l); }
   json log(const std::string& route = "") {
-    return test::http_json(sandbox.port(), "GET", "/_sandbox/log?api=airtable" + (route.empty() ? "" : "&route=" + route));
+    return test::http_json(sandbox.port(), "GET",
+                           "/_sandbox/log?api=airtable" + (route.empty() ? "" : "&route=" + route));
   }
   std::vector<Record> create_posts(int n, const std::string& prefix = "p") {
     std::vector<Record> out;
@@ -84,7 +85,11 @@ TEST_F(AirtableClient, ListStartsOverOnceWhenTheIteratorExpires) {
   create_posts(4);
   // The second list request (the second page) answers that the iterator is gone.
   test::http_json(sandbox.port(), "POST", "/_sandbox/faults",
-                  {{"kind", "error"}, {"route", "airtable.list"}, {"status", 422}, {"rate", 0.5}, {"count", 1},
+                  {{"kind", "error"},
+                   {"route", "airtable.list"},
+                   {"status", 422},
+                   {"rate", 0.5},
+                   {"count", 1},
                    {"body", {{"error", {{"type", "LIST_RECORDS_ITERATOR_NOT_AVAILABLE"}}}}}});
   ListQuery q;
   q.page_size = 2;
@@ -191,7 +196,10 @@ TEST_F(AirtableClient, TooManyRequestsAndTheMonthlyQuotaAreTwoKinds) {
 TEST_F(AirtableClient, ErrorBodiesOfBothShapesParseWithoutASandbox) {
   http::Headers none;
   EXPECT_EQ(error_from_response(404, R"({"error":"NOT_FOUND"})", none).type, "NOT_FOUND");
-  const auto e = error_from_response(422, R"({"error":{"type":"INVALID_VALUE_FOR_COLUMN","message":"Field \"Attempts\" cannot accept the provided value"}})", none);
+  const auto e = error_from_response(
+      422,
+      R"({"error":{"type":"INVALID_VALUE_FOR_COLUMN","message":"Field \"Attempts\" cannot accept the provided value"}})",
+      none);
   EXPECT_EQ(e.kind, ErrorKind::invalid);
   EXPECT_EQ(field_named_in(e.message), "Attempts");
   EXPECT_EQ(error_from_response(502, "<html>bad gateway</html>", none).kind, ErrorKind::transient);
@@ -282,7 +290,8 @@ TEST_F(AirtableClient, TheMetaApiCreatesATableAndAField) {
   auto bad = run_for(io, client->create_field(id, {{"name", "Count"}, {"type", "number"}}));
   ASSERT_FALSE(bad) << "a number field needs its precision";
   EXPECT_EQ(bad.error().kind, ErrorKind::invalid);
-  auto field = run_for(io, client->create_field(id, {{"name", "Count"}, {"type", "number"}, {"options", {{"precision", 0}}}}));
+  auto field =
+      run_for(io, client->create_field(id, {{"name", "Count"}, {"type", "number"}, {"options", {{"precision", 0}}}}));
   ASSERT_TRUE(field) << field.error().describe();
   auto tables = run_for(io, client->tables());
   ASSERT_TRUE(tables);
