@@ -12,10 +12,10 @@
 #include "jobs/dispatcher.hpp"
 #include "jobs/intake.hpp"
 #include "jobs/noop_platform.hpp"
-#include "queue/durability.hpp"
 #include "outbox/resync.hpp"
-#include "queue/outbox.hpp"
+#include "queue/durability.hpp"
 #include "queue/notifier.hpp"
+#include "queue/outbox.hpp"
 
 namespace schedulo::daemon {
 namespace {
@@ -93,7 +93,9 @@ net::awaitable<json> outbox_json(queue::Store& store, const Config& config) {
     outbox::AirtablePacer pacer(store.client(), store.keys(), limiter, pacing_options(config));
     auto b = co_await pacer.budget(now);
     if (b)
-      out["airtable"] = {{"month", b->month}, {"calls", b->calls}, {"monthly_call_budget", b->budget},
+      out["airtable"] = {{"month", b->month},
+                         {"calls", b->calls},
+                         {"monthly_call_budget", b->budget},
                          {"budget_used_percent", b->used_percent}};
   }
   co_return out;
@@ -156,8 +158,9 @@ int command_run(const std::string& config_path) {
     writer.emplace(*outbox_store, *http, airtable_config(*config), *pacer, writer_options(*config));
     options.preflight = outbox::account_preflight(*accounts);
   } else {
-    log::info("airtable: not configured (airtable.base_id, airtable.token) or airtable.writeback off: "
-              "outcomes are not written to Airtable");
+    log::info(
+        "airtable: not configured (airtable.base_id, airtable.token) or airtable.writeback off: "
+        "outcomes are not written to Airtable");
   }
 
   std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>> adapters;
@@ -216,7 +219,8 @@ int command_run(const std::string& config_path) {
       net::Countdown airtable_loops(io.get_executor(), writer ? 2 : 0);
       if (writer) {
         boost::asio::co_spawn(io, writer->run(), [&](const std::exception_ptr&) { airtable_loops.done(); });
-        boost::asio::co_spawn(io, accounts->run_sweeper(sweep_stop), [&](const std::exception_ptr&) { airtable_loops.done(); });
+        boost::asio::co_spawn(io, accounts->run_sweeper(sweep_stop),
+                              [&](const std::exception_ptr&) { airtable_loops.done(); });
       }
       co_await dispatcher.run();
       if (writer) {
@@ -454,66 +458,68 @@ int command_resync(const std::string& config_path, bool dry_run) {
   auto config = load_or_report(config_path);
   if (!config) return kExitUsage;
   init_logging(*config);
-  return run_with_airtable(*config, [&](queue::Store& store, outbox::AirtablePacer&, airtable::Client& client) -> net::awaitable<int> {
-    const auto context = validation_context(*config);
-    auto report = co_await outbox::resync_from_posts(client, store, config->airtable.posts_table, context,
-                                                     config->jobs.max_attempts, dry_run);
-    if (!report) {
-      std::cerr << "schedulo resync: " << report.error().describe() << "\n";
-      co_return kExitFailure;
-    }
-    json out = {{"unfinished_rows", report->rows},
-                {dry_run ? "would_rebuild" : "rebuilt", report->rebuilt},
-                {"already_queued", report->present},
-                {"started_not_rebuilt", report->started},
-                {"invalid", report->invalid}};
-    std::cout << out.dump(2) << "\n";
-    if (!report->started.empty())
-      std::cerr << "schedulo resync: " << report->started.size()
-                << " post(s) had started: their publish may have reached the platform; check them and enqueue "
-                   "again by hand if they did not\n";
-    co_return kExitOk;
-  });
+  return run_with_airtable(
+      *config, [&](queue::Store& store, outbox::AirtablePacer&, airtable::Client& client) -> net::awaitable<int> {
+        const auto context = validation_context(*config);
+        auto report = co_await outbox::resync_from_posts(client, store, config->airtable.posts_table, context,
+                                                         config->jobs.max_attempts, dry_run);
+        if (!report) {
+          std::cerr << "schedulo resync: " << report.error().describe() << "\n";
+          co_return kExitFailure;
+        }
+        json out = {{"unfinished_rows", report->rows},
+                    {dry_run ? "would_rebuild" : "rebuilt", report->rebuilt},
+                    {"already_queued", report->present},
+                    {"started_not_rebuilt", report->started},
+                    {"invalid", report->invalid}};
+        std::cout << out.dump(2) << "\n";
+        if (!report->started.empty())
+          std::cerr << "schedulo resync: " << report->started.size()
+                    << " post(s) had started: their publish may have reached the platform; check them and enqueue "
+                       "again by hand if they did not\n";
+        co_return kExitOk;
+      });
 }
 
 int command_airtable(const std::string& config_path, const std::string& action) {
   auto config = load_or_report(config_path);
   if (!config) return kExitUsage;
   init_logging(*config);
-  return run_with_airtable(*config, [&](queue::Store&, outbox::AirtablePacer&, airtable::Client& client) -> net::awaitable<int> {
-    const auto names = table_names(*config);
-    if (action == "init") {
-      auto report = co_await outbox::init_schema(client, names);
-      if (!report) {
-        std::cerr << "schedulo airtable init: " << report.error().describe() << "\n";
+  return run_with_airtable(
+      *config, [&](queue::Store&, outbox::AirtablePacer&, airtable::Client& client) -> net::awaitable<int> {
+        const auto names = table_names(*config);
+        if (action == "init") {
+          auto report = co_await outbox::init_schema(client, names);
+          if (!report) {
+            std::cerr << "schedulo airtable init: " << report.error().describe() << "\n";
+            co_return kExitFailure;
+          }
+          for (const auto& t : report->created_tables) std::cout << "created table " << t << "\n";
+          for (const auto& f : report->created_fields) std::cout << "created field " << f << "\n";
+          for (const auto& p : report->left) std::cout << "left: " << p.describe() << "\n";
+          if (report->created_tables.empty() && report->created_fields.empty() && report->left.empty())
+            std::cout << "nothing to do: every table and field is there\n";
+          co_return report->left.empty() ? kExitOk : kExitFailure;
+        }
+        auto user = co_await client.whoami();
+        if (!user) {
+          std::cerr << "schedulo airtable check: the token does not work: " << user.error().describe() << "\n";
+          co_return kExitFailure;
+        }
+        auto problems = co_await outbox::check_schema(client, names);
+        if (!problems) {
+          std::cerr << "schedulo airtable check: " << problems.error().describe() << "\n";
+          co_return kExitFailure;
+        }
+        std::cout << "token of user " << *user << ", base " << config->airtable.base_id << "\n";
+        for (const auto& p : *problems) std::cout << p.describe() << "\n";
+        if (problems->empty()) {
+          std::cout << "OK: every table and field of docs/airtable.md is there\n";
+          co_return kExitOk;
+        }
+        std::cout << problems->size() << " problem(s); `schedulo airtable init` creates what is missing\n";
         co_return kExitFailure;
-      }
-      for (const auto& t : report->created_tables) std::cout << "created table " << t << "\n";
-      for (const auto& f : report->created_fields) std::cout << "created field " << f << "\n";
-      for (const auto& p : report->left) std::cout << "left: " << p.describe() << "\n";
-      if (report->created_tables.empty() && report->created_fields.empty() && report->left.empty())
-        std::cout << "nothing to do: every table and field is there\n";
-      co_return report->left.empty() ? kExitOk : kExitFailure;
-    }
-    auto user = co_await client.whoami();
-    if (!user) {
-      std::cerr << "schedulo airtable check: the token does not work: " << user.error().describe() << "\n";
-      co_return kExitFailure;
-    }
-    auto problems = co_await outbox::check_schema(client, names);
-    if (!problems) {
-      std::cerr << "schedulo airtable check: " << problems.error().describe() << "\n";
-      co_return kExitFailure;
-    }
-    std::cout << "token of user " << *user << ", base " << config->airtable.base_id << "\n";
-    for (const auto& p : *problems) std::cout << p.describe() << "\n";
-    if (problems->empty()) {
-      std::cout << "OK: every table and field of docs/airtable.md is there\n";
-      co_return kExitOk;
-    }
-    std::cout << problems->size() << " problem(s); `schedulo airtable init` creates what is missing\n";
-    co_return kExitFailure;
-  });
+      });
 }
 
 int command_outbox(const std::string& config_path, const std::string& action, const std::string& item) {
@@ -536,8 +542,10 @@ int command_outbox(const std::string& config_path, const std::string& action, co
         json fields = json::object();
         for (const auto& [k, v] : d.hash)
           if (k.starts_with("f:")) fields[k.substr(2)] = json::parse(v, nullptr, false);
-        std::cout << json{{"item", d.item}, {"reason", d.hash.count("reason") ? d.hash.at("reason") : ""},
-                          {"dead_at", d.hash.count("dead_at") ? d.hash.at("dead_at") : ""}, {"fields", fields}}
+        std::cout << json{{"item", d.item},
+                          {"reason", d.hash.count("reason") ? d.hash.at("reason") : ""},
+                          {"dead_at", d.hash.count("dead_at") ? d.hash.at("dead_at") : ""},
+                          {"fields", fields}}
                          .dump()
                   << "\n";
       }

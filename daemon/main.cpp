@@ -81,9 +81,11 @@ int main(int argc, char** argv) {
   std::string outbox_item;
   auto* outbox_cmd = app.add_subcommand("outbox", "what waits to be written to Airtable and other outputs");
   outbox_cmd->require_subcommand(1);
-  auto* outbox_stats = outbox_cmd->add_subcommand("stats", "pending, due, claimed and dead items; Airtable calls this month");
+  auto* outbox_stats =
+      outbox_cmd->add_subcommand("stats", "pending, due, claimed and dead items; Airtable calls this month");
   with_config(outbox_stats);
-  auto* outbox_dead = outbox_cmd->add_subcommand("dead", "items refused permanently, with the reason (one JSON per line)");
+  auto* outbox_dead =
+      outbox_cmd->add_subcommand("dead", "items refused permanently, with the reason (one JSON per line)");
   with_config(outbox_dead);
   auto* outbox_retry = outbox_cmd->add_subcommand("retry", "queue a dead item again");
   with_config(outbox_retry);

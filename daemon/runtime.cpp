@@ -142,8 +142,9 @@ outbox::AccountCacheOptions account_cache_options(const Config& config) {
   return o;
 }
 
-int run_with_airtable(const Config& config,
-                      const std::function<net::awaitable<int>(queue::Store&, outbox::AirtablePacer&, airtable::Client&)>& body) {
+int run_with_airtable(
+    const Config& config,
+    const std::function<net::awaitable<int>(queue::Store&, outbox::AirtablePacer&, airtable::Client&)>& body) {
   if (config.airtable.base_id.empty() || config.airtable.token.empty()) {
     log::error("airtable.base_id and airtable.token must be set");
     return 2;

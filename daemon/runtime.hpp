@@ -13,9 +13,8 @@
 #include "outbox/pacing.hpp"
 #include "outbox/records.hpp"
 #include "outbox/schema_check.hpp"
-#include "platforms/http/client.hpp"
-#include "queue/store.hpp"
 #include "platforms/errors/call_guard.hpp"
+#include "platforms/http/client.hpp"
 #include "queue/circuit_breaker.hpp"
 #include "queue/keys.hpp"
 #include "queue/rate_limiter.hpp"
@@ -49,8 +48,9 @@ outbox::AccountCacheOptions account_cache_options(const Config& config);
 outbox::TableNames table_names(const Config& config);
 // Runs `body` with Redis, the fleet's Airtable pacing and an Airtable client drawing from it (the
 // CLI's airtable commands and resync). Fails with status 2 when Airtable is not configured.
-int run_with_airtable(const Config& config,
-                      const std::function<net::awaitable<int>(queue::Store&, outbox::AirtablePacer&, airtable::Client&)>& body);
+int run_with_airtable(
+    const Config& config,
+    const std::function<net::awaitable<int>(queue::Store&, outbox::AirtablePacer&, airtable::Client&)>& body);
 
 // Runs `body` on a fresh io_context with a started client; returns body's exit status.
 int run_with_redis(const Config& config,

@@ -42,10 +42,10 @@ class Keys {
   // ---- the outbox (queue/outbox.hpp): one pending record per (dest, key), coalesced ----------------
   // An item's id is "<dest>|<key>" (dest never holds '|').
   std::string outbox_queue(std::string_view dest) const { return at(":outbox:queue:", dest); }  // zset key -> due ms
-  std::string outbox_item(std::string_view item) const { return at(":outbox:item:", item); }     // hash
+  std::string outbox_item(std::string_view item) const { return at(":outbox:item:", item); }    // hash
   std::string outbox_dead_item(std::string_view item) const { return at(":outbox:deaditem:", item); }  // hash
-  std::string outbox_history(std::string_view item) const { return at(":outbox:history:", item); }  // list
-  std::string outbox_guard(std::string_view item) const { return at(":outbox:guard:", item); }  // newest version
+  std::string outbox_history(std::string_view item) const { return at(":outbox:history:", item); }     // list
+  std::string outbox_guard(std::string_view item) const { return at(":outbox:guard:", item); }         // newest version
   std::string outbox_claimed() const { return prefix_ + ":outbox:claimed"; }  // zset item -> claim deadline ms
   std::string outbox_dead() const { return prefix_ + ":outbox:dead"; }        // zset item -> dead at ms
   std::string outbox_dests() const { return prefix_ + ":outbox:dests"; }      // set of dest names seen

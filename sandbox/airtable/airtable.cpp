@@ -220,7 +220,8 @@ class Emulator {
     on("airtable.whoami", "GET", "/v0/meta/whoami", &Emulator::whoami);
     on("airtable.meta_tables", "GET", "/v0/meta/bases/{base}/tables", &Emulator::meta_tables);
     on("airtable.meta_create_table", "POST", "/v0/meta/bases/{base}/tables", &Emulator::meta_create_table);
-    on("airtable.meta_create_field", "POST", "/v0/meta/bases/{base}/tables/{table}/fields", &Emulator::meta_create_field);
+    on("airtable.meta_create_field", "POST", "/v0/meta/bases/{base}/tables/{table}/fields",
+       &Emulator::meta_create_field);
     on("airtable.list", "GET", "/v0/{base}/{table}", &Emulator::list);
     on("airtable.list", "POST", "/v0/{base}/{table}/listRecords", &Emulator::list);
     on("airtable.get", "GET", "/v0/{base}/{table}/{record}", &Emulator::get);
@@ -271,8 +272,8 @@ class Emulator {
     auto when = [](const char* n) { return FieldDef{"", n, "dateTime", {}}; };
     auto select = [](const char* n, std::vector<std::string> c) { return FieldDef{"", n, "singleSelect", std::move(c)}; };
     table("Accounts", {text("Account Key"), select("Platform", platforms),
-                       select("Status", {"active", "expiring", "needs_reauth", "revoked", "connected", "needs_reconnect",
-                                         "disconnected"}),
+                       select("Status", {"active", "expiring", "needs_reauth", "revoked", "connected",
+                                         "needs_reconnect", "disconnected"}),
                        text("Display Name"), text("Platform Account ID"), longtext("Token"), longtext("Refresh Token"),
                        text("Key Id"), when("Token Expires At"), when("Refresh Expires At"), number("Token Version"),
                        longtext("Scopes"), when("Last Checked At"), longtext("Error"), when("Updated At")});
@@ -282,10 +283,10 @@ class Emulator {
                     longtext("Text"), when("Run At"), longtext("Job"), text("Platform Post ID"),
                     FieldDef{"", "Permalink", "url", {}}, longtext("Error"), text("Error Code"), number("Attempts"),
                     when("Published At"), when("Updated At")});
-    table("Analytics", {text("Post Key"), text("Job ID"), text("Account"), select("Platform", platforms),
-                        text("Platform Post ID"), number("Impressions"), number("Reach"), number("Likes"),
-                        number("Comments"), number("Shares"), number("Saves"), number("Views"), when("Fetched At"),
-                        longtext("History")});
+    table("Analytics",
+          {text("Post Key"), text("Job ID"), text("Account"), select("Platform", platforms), text("Platform Post ID"),
+           number("Impressions"), number("Reach"), number("Likes"), number("Comments"), number("Shares"),
+           number("Saves"), number("Views"), when("Fetched At"), longtext("History")});
     table("Events", {text("Event Key"), select("Kind", {"error", "warning", "notification", "info"}), text("Code"),
                      text("Job ID"), text("Account"), longtext("Message"), when("At")});
     return b;
@@ -415,7 +416,8 @@ class Emulator {
     Base* base = find_base(r.params["base"]);
     if (!base) return json_response(404, {{"error", "no such base"}});
     const auto before = base->tables.size();
-    std::erase_if(base->tables, [&](const Table& t) { return t.name == r.params["table"] || t.id == r.params["table"]; });
+    std::erase_if(base->tables,
+                  [&](const Table& t) { return t.name == r.params["table"] || t.id == r.params["table"]; });
     if (base->tables.size() == before) return json_response(404, {{"error", "no such table"}});
     core_.save_state();
     return json_response(200, {{"dropped", r.params["table"]}});
@@ -425,26 +427,45 @@ class Emulator {
   // A field model from a create request: name, type, and the options the type requires (number:
   // precision; dateTime: timeZone, dateFormat, timeFormat; single/multiple select: choices).
   std::optional<Response> field_from(const json& spec, const Table* table, FieldDef& out, bool primary) {
-    if (!spec.is_object() || !spec.contains("name") || !spec["name"].is_string() || spec["name"].get<std::string>().empty())
+    if (!spec.is_object() || !spec.contains("name") || !spec["name"].is_string() ||
+        spec["name"].get<std::string>().empty())
       return error(422, "INVALID_REQUEST_UNKNOWN", "Invalid request: each field needs a non-empty \"name\"");
     if (!spec.contains("type") || !spec["type"].is_string())
-      return error(422, "INVALID_REQUEST_UNKNOWN", "Invalid request: field \"" + spec["name"].get<std::string>() + "\" needs a \"type\"");
+      return error(422, "INVALID_REQUEST_UNKNOWN",
+                   "Invalid request: field \"" + spec["name"].get<std::string>() + "\" needs a \"type\"");
     out.name = spec["name"].get<std::string>();
     out.type = spec["type"].get<std::string>();
     if (table && table->field(out.name))
-      return error(422, "DUPLICATE_OR_EMPTY_FIELD_NAME", "Field name \"" + out.name + "\" already exists in this table");
-    static const std::set<std::string> kTypes{"singleLineText", "multilineText", "richText", "email", "url", "phoneNumber",
-                                              "number", "currency", "percent", "duration", "rating", "checkbox",
-                                              "singleSelect", "multipleSelects", "date", "dateTime", "multipleRecordLinks"};
+      return error(422, "DUPLICATE_OR_EMPTY_FIELD_NAME",
+                   "Field name \"" + out.name + "\" already exists in this table");
+    static const std::set<std::string> kTypes{"singleLineText",
+                                              "multilineText",
+                                              "richText",
+                                              "email",
+                                              "url",
+                                              "phoneNumber",
+                                              "number",
+                                              "currency",
+                                              "percent",
+                                              "duration",
+                                              "rating",
+                                              "checkbox",
+                                              "singleSelect",
+                                              "multipleSelects",
+                                              "date",
+                                              "dateTime",
+                                              "multipleRecordLinks"};
     if (!kTypes.contains(out.type))
       return error(422, "INVALID_FIELD_TYPE", "Field type \"" + out.type + "\" cannot be created through the API");
-    static const std::set<std::string> kPrimaryTypes{"singleLineText", "multilineText", "email", "url", "phoneNumber",
-                                                     "number", "date", "dateTime", "currency", "percent", "duration"};
+    static const std::set<std::string> kPrimaryTypes{"singleLineText", "multilineText", "email",   "url",
+                                                     "phoneNumber",    "number",        "date",    "dateTime",
+                                                     "currency",       "percent",       "duration"};
     if (primary && !kPrimaryTypes.contains(out.type))
       return error(422, "INVALID_PRIMARY_FIELD_TYPE", "The first field of a table cannot be of type " + out.type);
     const json options = spec.value("options", json());
     auto bad_options = [&](const std::string& what) {
-      return error(422, "INVALID_FIELD_OPTIONS", "Field \"" + out.name + "\" of type " + out.type + " needs options." + what);
+      return error(422, "INVALID_FIELD_OPTIONS",
+                   "Field \"" + out.name + "\" of type " + out.type + " needs options." + what);
     };
     if (out.type == "number" || out.type == "currency" || out.type == "percent") {
       if (!options.is_object() || !options.contains("precision") || !options["precision"].is_number_integer())
@@ -498,7 +519,10 @@ class Emulator {
     }
     json fields = json::array();
     for (const auto& f : t.fields) fields.push_back(field_json(f));
-    json out{{"id", t.id}, {"name", t.name}, {"primaryFieldId", t.fields.front().id}, {"fields", fields},
+    json out{{"id", t.id},
+             {"name", t.name},
+             {"primaryFieldId", t.fields.front().id},
+             {"fields", fields},
              {"views", json::array({{{"id", "viw" + t.id.substr(3)}, {"name", "Grid view"}, {"type", "grid"}}})}};
     a.base->tables.push_back(std::move(t));
     return json_response(200, out);
