@@ -144,6 +144,9 @@ std::vector<queue::OutboxEntry> intake_entries(const jobs::Job& job, std::int64_
   auto e = post_row(job, run_at > now_ms ? "scheduled" : "queued", now_ms);
   e.set(f::kRunAt, format_rfc3339_ms(run_at)).set(f::kJob, job.to_json().dump()).set(f::kAttempts, 0);
   if (job.post && !job.post->text.empty()) e.set(f::kText, job.post->text);
+  e.on_cancel = {{f::kState, json("cancelled").dump()},
+                 {f::kError, json("cancelled before it started").dump()},
+                 {f::kErrorCode, json("cancelled").dump()}};
   return {std::move(e)};
 }
 

@@ -40,7 +40,10 @@ net::awaitable<airtable::Result<ResyncReport>> resync_from_posts(airtable::Clien
     const std::string label = key.empty() ? row.id : key;
     if (!(state == "queued" || state == "scheduled" ||
           ((state == "retrying" || state == "deferred") && attempts == 0))) {
-      report.started.push_back(label + " (" + state + ", " + std::to_string(attempts) + " attempt(s))");
+      std::string line = label;
+      line += " (" + state + ", ";
+      line += std::to_string(attempts) + " attempt(s))";
+      report.started.push_back(std::move(line));
       continue;
     }
     const std::string job_json = text_field(row.fields, f::kJob);

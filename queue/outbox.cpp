@@ -40,6 +40,11 @@ std::string encode_outbox(const std::vector<OutboxEntry>& entries, const std::ve
     // Numbers travel as strings: Redis' cjson keeps 14 significant digits only.
     if (e.guard) j["guard"] = std::to_string(*e.guard);
     if (e.due_ms > 0) j["due"] = std::to_string(e.due_ms);
+    if (!e.on_cancel.empty()) {
+      json cancel = json::object();
+      for (const auto& [name, value] : e.on_cancel) cancel[name] = value;
+      j["on_cancel"] = std::move(cancel);
+    }
     out.push_back(std::move(j));
   }
   for (const auto& job : jobs) {

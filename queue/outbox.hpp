@@ -49,6 +49,9 @@ struct OutboxEntry {
   // same record before (token versions: a newer token is never replaced by an older one).
   std::optional<std::int64_t> guard;
   std::int64_t due_ms = 0;  // not delivered before this time (0 = now)
+  // Only with a job's creation or replacement: fields appended to the same record if that job is
+  // cancelled before it starts (its Posts row then says cancelled).
+  std::vector<std::pair<std::string, std::string>> on_cancel;
 
   // Sets a field from any JSON value.
   OutboxEntry& set(std::string name, const nlohmann::json& value) {

@@ -23,7 +23,9 @@ FieldSpec select(std::string_view n, std::vector<std::string_view> choices) {
   return {n, "singleSelect", std::move(choices)};
 }
 
-const std::vector<std::string_view> kPlatforms{"instagram", "facebook", "tiktok", "x"};
+std::vector<std::string_view> platforms() {
+  return {"instagram", "facebook", "tiktok", "x"};
+}
 
 std::vector<TableSpec> build() {
   return {
@@ -31,7 +33,7 @@ std::vector<TableSpec> build() {
        "accounts",
        kAccountsDest,
        kAccountKey,
-       {text(kAccountKey), select(kPlatform, kPlatforms),
+       {text(kAccountKey), select(kPlatform, platforms()),
         // active/expiring/needs_reauth/revoked are the token store's; connected/needs_reconnect/
         // disconnected are what a Bubble app may set itself.
         select(kStatus,
@@ -46,7 +48,7 @@ std::vector<TableSpec> build() {
        {text(kPostKey),
         text(kJobId),
         text(kAccount),
-        select(kPlatform, kPlatforms),
+        select(kPlatform, platforms()),
         select(kState, {"queued", "scheduled", "running", "retrying", "deferred", "waiting", "succeeded", "failed",
                         "dead", "needs_review", "cancelled"}),
         longtext(kText),
@@ -63,7 +65,7 @@ std::vector<TableSpec> build() {
        "analytics",
        kAnalyticsDest,
        kPostKey,
-       {text(kPostKey), text(kJobId), text(kAccount), select(kPlatform, kPlatforms), text(kPlatformPostId),
+       {text(kPostKey), text(kJobId), text(kAccount), select(kPlatform, platforms()), text(kPlatformPostId),
         number(kImpressions), number(kReach), number(kLikes), number(kComments), number(kShares), number(kSaves),
         number(kViews), when(kFetchedAt), longtext(kHistory)}},
       {Table::events,

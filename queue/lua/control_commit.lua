@@ -13,7 +13,7 @@ for i = 7, #ARGV, 9 do
     out[#out + 1] = cancel_job(id, now, ARGV[3], ARGV[4])
   elseif op == 'replace' then
     out[#out + 1] = replace_job(id, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], now)
-    if out[#out] == 'replaced' then outbox_append(ARGV[i + 8], now, ARGV[3], ARGV[4]) end
+    if out[#out] == 'replaced' then outbox_append(ARGV[i + 8], now, ARGV[3], ARGV[4], id) end
   else
     out[#out + 1] = 'skipped'
   end

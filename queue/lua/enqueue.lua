@@ -9,6 +9,6 @@ local out = {}
 for i = 5, #ARGV, 8 do
   out[#out + 1] = create_job(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5],
                              ARGV[i + 6], now, ARGV[3], ARGV[4])
-  if out[#out] == 1 then outbox_append(ARGV[i + 7], now, ARGV[3], ARGV[4]) end
+  if out[#out] == 1 then outbox_append(ARGV[i + 7], now, ARGV[3], ARGV[4], ARGV[i]) end
 end
 return out

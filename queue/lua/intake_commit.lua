@@ -12,7 +12,7 @@ for i = 7, #ARGV, 9 do
   if ARGV[i] == 'job' then
     out[#out + 1] = create_job(id, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7],
                                now, ARGV[3], ARGV[4])
-    if out[#out] == 1 then outbox_append(ARGV[i + 8], now, ARGV[3], ARGV[4]) end
+    if out[#out] == 1 then outbox_append(ARGV[i + 8], now, ARGV[3], ARGV[4], id) end
   else
     -- A refused entry never replaces a job that exists under the same id.
     if redis.call('EXISTS', k_job(id)) == 1 or redis.call('EXISTS', k_tomb(id)) == 1 then

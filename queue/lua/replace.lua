@@ -4,5 +4,5 @@
 --      ARGV[11] retention s, ARGV[12] window s (for follow-up jobs among the entries)
 -- Returns: 'replaced' | 'unknown' | 'started:<state>' | 'ended:<state>'
 local out = replace_job(ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[2]))
-if out == 'replaced' then outbox_append(ARGV[10], tonumber(ARGV[2]), ARGV[11], ARGV[12]) end
+if out == 'replaced' then outbox_append(ARGV[10], tonumber(ARGV[2]), ARGV[11], ARGV[12], ARGV[3]) end
 return out

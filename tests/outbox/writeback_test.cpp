@@ -602,5 +602,32 @@ TEST_F(Writeback, NotificationRecordsBecomeEventsRows) {
   EXPECT_EQ(events.at("account_needs_reauth:demo-tiktok:1795700000001")["Account"], "demo-tiktok");
 }
 
+TEST_F(Writeback, ACancelledPostsRowSaysSoAndResyncLeavesItCancelled) {
+  const auto later = now_epoch_ms() + 3'600'000;
+  enqueue({publish("cx-1", "demo-x", later), publish("cx-2", "demo-x", later)});
+  auto cancelled = run_for(io, store->cancel("cx-1", now_epoch_ms()));
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(*cancelled, "cancelled");
+  AirtableWriter writer(*outbox, http, config, *pacer, writer_options);
+  run_until(nullptr, &writer, [&]() -> net::awaitable<bool> { co_return co_await outbox_left() == 0; });
+  const auto posts = by_key("Posts");
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_EQ(posts.at("cx-1")["State"], "cancelled");
+  EXPECT_EQ(posts.at("cx-1")["Error Code"], "cancelled");
+  EXPECT_EQ(posts.at("cx-2")["State"], "scheduled");
+  EXPECT_EQ(log("airtable.update").size(), 1u) << "the row at creation and its cancellation coalesced";
+
+  run_for(io, [&]() -> net::awaitable<int> {
+    auto all = co_await client->exec("KEYS", keys->prefix() + ":*");
+    for (const auto& k : all->elements) co_await client->exec("DEL", k.str);
+    co_return 0;
+  }());
+  airtable::Client reader(http, config);
+  auto report = run_for(io, resync_from_posts(reader, *store, "Posts", dispatcher_options.validation, 3, false));
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->rebuilt, 1) << "only cx-2";
+  EXPECT_FALSE(run_for(io, store->status("cx-1"))) << "a cancelled post never comes back";
+}
+
 }  // namespace
 }  // namespace schedulo::outbox

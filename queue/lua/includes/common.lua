@@ -165,6 +165,9 @@ local function unqueue(id, platform, account)
   if redis.call('LREM', k_ready(platform), -1, id) == 0 then redis.call('LREM', k_held(platform, account), -1, id) end
 end
 
+-- Defined with the outbox below; cancel_job appends what a job asked to record when cancelled.
+local outbox_append
+
 -- Cancels a job that has not started. Returns 'cancelled', 'pending' (not known yet: cancelled when
 -- it arrives), 'started:<state>' or 'ended:<state>'.
 local function cancel_job(id, now, retention, window)
@@ -184,6 +187,8 @@ local function cancel_job(id, now, retention, window)
     return 'ended:' .. state
   end
   redis.call('HSET', job, 'error', 'cancelled before it started', 'error_code', 'cancelled')
+  -- Its Posts row says so (and `schedulo resync` will not bring it back).
+  outbox_append(redis.call('HGET', job, 'on_cancel'), now, retention, window)
   finalize(id, 'cancelled', now, retention, window)
   return 'cancelled'
 end
@@ -246,10 +251,12 @@ end
 -- the one pending item of (dest, key): pending writes to the same record coalesce, the newest value
 -- of each field wins. Field values are JSON texts that Lua never decodes (cjson would round numbers).
 -- An item being written (claimed) is not queued again here; its ack sees the newer version and
--- queues it. Returns the number of entries dropped as stale (their guard older than one seen).
+-- queues it. An entry's `on_cancel` fields are kept on the job `job_id` (when given) and appended to
+-- the same record if that job is cancelled before it starts. Returns the number of entries dropped as
+-- stale (their guard older than one seen).
 local OB_HISTORY_TTL = 90 * 24 * 3600
-local function outbox_append(entries_json, now, retention, window)
-  if entries_json == nil or entries_json == '' then return 0 end
+outbox_append = function(entries_json, now, retention, window, job_id)
+  if entries_json == nil or entries_json == false or entries_json == '' then return 0 end
   local stale = 0
   for _, e in ipairs(cjson.decode(entries_json)) do
     if e.dest == 'job' then
@@ -265,6 +272,10 @@ local function outbox_append(entries_json, now, retention, window)
         else
           redis.call('SET', k_ob_guard(item), e.guard)
         end
+      end
+      if e.on_cancel and job_id then
+        redis.call('HSET', k_job(job_id), 'on_cancel', cjson.encode({{dest = e.dest, key = e.key, fields = e.on_cancel,
+                                                                        record_id = e.record_id}}))
       end
       if not fresh then
         stale = stale + 1
