@@ -265,7 +265,9 @@ net::awaitable<void> Server::Impl::accept_loop() {
       if (stopped || ec == asio::error::operation_aborted) co_return;
       continue;  // EMFILE and the like: keep serving the connections we have
     }
-    asio::co_spawn(executor, self->session(std::move(socket)), asio::detached);
+    // The lambda holds `self` until the session's coroutine has started and holds its own.
+    asio::co_spawn(
+        executor, [self, s = std::move(socket)]() mutable { return self->session(std::move(s)); }, asio::detached);
   }
 }
 
@@ -477,7 +479,11 @@ std::uint16_t Server::port() const {
   return ec ? 0 : endpoint.port();
 }
 
-void Server::start() { asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached); }
+void Server::start() {
+  // The lambda keeps the state alive until the loop has started: a Server destroyed before the
+  // executor ran it must not leave the loop a dangling `this`.
+  asio::co_spawn(impl_->executor, [self = impl_] { return self->accept_loop(); }, asio::detached);
+}
 
 void Server::stop() {
   if (!impl_ || impl_->stopped) return;

@@ -29,6 +29,8 @@ class ApiRuntime {
   // Listens on http.listen (when set) and starts the callback sender. False (logged) when the
   // address cannot be bound.
   bool start(std::function<bool()> consuming);
+  // Figures /metrics reads from other parts at each scrape; set before start().
+  void gather_with(std::function<net::awaitable<void>(Metrics&)> gather);
   void stop();
 
  private:

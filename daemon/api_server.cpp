@@ -264,7 +264,8 @@ struct ApiServer::State {
   }
 
   net::awaitable<Response> validate_only(ParsedBody& parsed) {
-    DeepCheckContext context{deps.store, deps.media_client, options.validate_media_timeout};
+    DeepCheckContext context{deps.store, deps.media_client, options.validate_media_timeout,
+                             options.accounts_required};
     json results = json::array();
     bool all_valid = true;
     for (std::size_t i = 0; i < parsed.jobs.size(); ++i) {
@@ -446,6 +447,7 @@ struct ApiServer::State {
       }
       deps.metrics.queue_figures(figures);
     }
+    if (deps.gather) co_await deps.gather(deps.metrics);
     co_return Response::typed(200, deps.metrics.text(), "text/plain; version=0.0.4; charset=utf-8");
   }
 };

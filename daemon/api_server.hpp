@@ -40,6 +40,7 @@ struct ApiOptions {
   std::size_t max_batch = 500;
   std::chrono::milliseconds health_max_lag{60000};
   std::chrono::milliseconds validate_media_timeout{700};
+  bool accounts_required = false;  // workers.mode is live (DeepCheckContext)
   int default_max_attempts = 5;
   jobs::ValidationContext validation;
   std::vector<std::string> platforms{"instagram", "facebook", "tiktok", "x"};
@@ -54,6 +55,8 @@ struct ApiDependencies {
   http::HttpClient* media_client = nullptr;
   Metrics& metrics;
   std::function<bool()> consuming;
+  // Figures read at scrape time from other parts (circuits, Airtable budget, token states); may be empty.
+  std::function<net::awaitable<void>(Metrics&)> gather{};
 };
 
 // Constant-time equality of a presented token and the expected one (both hashed first, so neither
@@ -84,6 +87,9 @@ struct DeepCheckContext {
   queue::Store& store;
   http::HttpClient* media_client;
   std::chrono::milliseconds media_timeout;
+  // Live mode: an account without a token record is not connected (an error); in noop mode no
+  // account needs tokens, so it is only a warning.
+  bool accounts_required = false;
 };
 net::awaitable<void> deep_check(const jobs::Job& job, DeepCheckContext& context,
                                 std::vector<jobs::ValidationError>& errors,

@@ -183,6 +183,15 @@ Config build_config(const std::map<std::string, json>& v) {
   c.airtable.events_table = str("airtable.tables.events");
   c.airtable.requests_per_second = v.at("airtable.requests_per_second").get<double>();
   c.airtable.monthly_call_budget = integer("airtable.monthly_call_budget");
+  c.airtable.writeback = v.at("airtable.writeback").get<bool>();
+  c.airtable.budget_warn_percent = static_cast<int>(integer("airtable.budget_warn_percent"));
+  c.airtable.budget_reserve_percent = static_cast<int>(integer("airtable.budget_reserve_percent"));
+  c.airtable.writers = static_cast<int>(integer("airtable.writers"));
+  c.airtable.batch_linger_ms = static_cast<int>(integer("airtable.batch_linger_ms"));
+  c.airtable.analytics_followups = v.at("airtable.analytics_followups").get<std::vector<std::string>>();
+  c.airtable.analytics_history = static_cast<int>(integer("airtable.analytics_history"));
+  c.airtable.account_cache_ttl_s = integer("airtable.account_cache_ttl_s");
+  c.airtable.account_sweep_interval_s = integer("airtable.account_sweep_interval_s");
   for (const char* name : {"instagram", "facebook", "tiktok", "x"}) {
     const std::string k = std::string("platforms.") + name;
     auto& p = c.platforms[name];

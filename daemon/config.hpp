@@ -55,6 +55,16 @@ struct Config {
     std::string accounts_table, posts_table, analytics_table, events_table;
     double requests_per_second = 0;
     long long monthly_call_budget = 0;
+    // The writer, the budget and the account cache (issue 7, docs/airtable.md).
+    bool writeback = true;
+    int budget_warn_percent = 0;
+    int budget_reserve_percent = 0;
+    int writers = 0;
+    int batch_linger_ms = 0;
+    std::vector<std::string> analytics_followups;
+    int analytics_history = 0;
+    long long account_cache_ttl_s = 0;
+    long long account_sweep_interval_s = 0;
   } airtable;
   std::map<std::string, PlatformConfig> platforms;  // instagram, facebook, tiktok, x
   struct {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "outbox/records.hpp"
 #include "platforms/http/address_policy.hpp"
 #include "platforms/http/url.hpp"
 #include "queue/rate_limiter.hpp"
@@ -142,6 +143,35 @@ std::vector<Setting> build() {
   add("airtable.monthly_call_budget", Kind::integer, 0,
       "Calls this daemon may spend per month (Free plan: 1000); 0 means no budget is enforced.",
       int_range(0, 100000000));
+  // ---- issue 7: the writer, the budget, follow-ups and the account cache (docs/airtable.md) ----
+  add("airtable.writeback", Kind::boolean, true,
+      "Write job outcomes to the Airtable tables (needs airtable.base_id and airtable.token; without them nothing "
+      "is recorded for Airtable).");
+  add("airtable.budget_warn_percent", Kind::integer, 80,
+      "An Events row when this share of airtable.monthly_call_budget is used.", int_range(1, 100));
+  add("airtable.budget_reserve_percent", Kind::integer, 10,
+      "The last share of airtable.monthly_call_budget kept for Posts, Accounts and Events (Analytics wait).",
+      int_range(0, 90));
+  add("airtable.writers", Kind::integer, 2, "Batches this daemon writes to Airtable at once.", int_range(1, 16));
+  add("airtable.batch_linger_ms", Kind::integer, 500,
+      "How long fewer than 10 pending rows wait for more before they are written as a partial batch.",
+      int_range(0, 60000));
+  add("airtable.analytics_followups", Kind::string_list, json::array({"1h", "24h", "7d"}),
+      "fetch_analytics jobs after a successful publish, this long after it (s, m, h or d); empty for none.",
+      [](const json& v) -> std::optional<std::string> {
+        for (std::size_t i = 0; i < v.size(); ++i)
+          if (!outbox::parse_offset(v[i].get<std::string>()))
+            return "entry " + std::to_string(i) + " must be a number followed by s, m, h or d (e.g. 24h)";
+        return std::nullopt;
+      });
+  add("airtable.analytics_history", Kind::integer, 30,
+      "Lines of metrics history kept in an Analytics row's History field.", int_range(1, 1000));
+  add("airtable.account_cache_ttl_s", Kind::integer, 7 * 24 * 3600,
+      "How long an Accounts row read from Airtable stays cached in Redis (sweeps renew it).",
+      int_range(60, 365LL * 24 * 3600));
+  add("airtable.account_sweep_interval_s", Kind::integer, 6 * 3600,
+      "How often one daemon of the fleet re-reads the whole Accounts table into the cache; 0 turns it off.",
+      int_range(0, 30LL * 24 * 3600));
   struct PlatformDefaults {
     const char* name;
     const char* base;

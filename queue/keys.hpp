@@ -54,13 +54,21 @@ class Keys {
   // ---- the outbox (queue/outbox.hpp): one pending record per (dest, key), coalesced ----------------
   // An item's id is "<dest>|<key>" (dest never holds '|').
   std::string outbox_queue(std::string_view dest) const { return at(":outbox:queue:", dest); }  // zset key -> due ms
-  std::string outbox_item(std::string_view item) const { return at(":outbox:item:", item); }     // hash
+  std::string outbox_item(std::string_view item) const { return at(":outbox:item:", item); }    // hash
   std::string outbox_dead_item(std::string_view item) const { return at(":outbox:deaditem:", item); }  // hash
-  std::string outbox_history(std::string_view item) const { return at(":outbox:history:", item); }  // list
-  std::string outbox_guard(std::string_view item) const { return at(":outbox:guard:", item); }  // newest version
+  std::string outbox_history(std::string_view item) const { return at(":outbox:history:", item); }     // list
+  std::string outbox_guard(std::string_view item) const { return at(":outbox:guard:", item); }         // newest version
   std::string outbox_claimed() const { return prefix_ + ":outbox:claimed"; }  // zset item -> claim deadline ms
   std::string outbox_dead() const { return prefix_ + ":outbox:dead"; }        // zset item -> dead at ms
   std::string outbox_dests() const { return prefix_ + ":outbox:dests"; }      // set of dest names seen
+  // An external API's calls counted per month, and the month's warning flag (call_budget.lua).
+  std::string calls(std::string_view counter) const { return at(":calls:", counter); }
+  std::string calls_warned(std::string_view counter) const { return at(":callswarned:", counter); }
+  // An Accounts row cached from Airtable (outbox/account_cache.hpp), by Account Key or record id.
+  std::string account_cache(std::string_view account) const { return at(":accountcache:", account); }
+  std::string account_sweep_lock() const { return prefix_ + ":accountsweep"; }  // one sweeper per fleet
+  // Notifications (notifications()) a writer took and has not turned into Events rows yet.
+  std::string notification_work(std::string_view worker) const { return at(":notifywork:", worker); }
   // ---- rate limits, circuit breakers, notifications (issue 5) ----
   // A rate-limit bucket: hash {tat, blocked_until, usage, usage_until, regain_at}, PEXPIRE'd once idle.
   std::string rate_bucket(std::string_view platform, std::string_view scope, std::string_view key) const {
