@@ -60,7 +60,7 @@ std::string http_date() {
   return {buf.data(), n};
 }
 
-net::awaitable<Response> plain(int status, std::string text) { co_return Response::text(status, std::move(text)); }
+net::awaitable<Response> plain(int status, std::string text) { co_return Response::text(status, text); }
 
 // One of the server's own answers, in the form the options ask for.
 Response own_error(const ServerOptions& options, int status, std::string_view code, std::string_view message) {
