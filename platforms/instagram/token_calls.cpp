@@ -105,9 +105,16 @@ class InstagramTokenCalls final : public platforms::TokenCalls {
       co_return out;
     }
     out = failed(answer, "revoking the Facebook Login grant");
-    // A token Meta no longer accepts has nothing left to revoke.
-    if (out.status == TokenCallStatus::rejected || out.status == TokenCallStatus::revoked)
+    const auto kind = graph::classify(answer, errors::Safety::idempotent, errors::SystemClock::now()).kind;
+    // A token Meta no longer accepts has nothing left to revoke; one Meta will not revoke this way (a
+    // Page token cannot remove the user's grant) is left to the user: the stored token goes anyway.
+    if (kind == errors::ErrorClass::auth_expired || kind == errors::ErrorClass::auth_revoked ||
+        kind == errors::ErrorClass::permanent) {
       out.status = TokenCallStatus::ok;
+      if (kind == errors::ErrorClass::permanent)
+        out.message = "Meta did not revoke the grant (" + out.code +
+                      "); remove the app in the account's Facebook settings to end it there";
+    }
     co_return out;
   }
 

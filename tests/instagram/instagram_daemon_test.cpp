@@ -530,5 +530,100 @@ TEST_F(InstagramDaemonTest, AnInstagramLoginTokenIsRefreshedBeforeUseAndTheRefre
   EXPECT_EQ(daemon->log().find(token), std::string::npos);
 }
 
+TEST_F(InstagramDaemonTest, InsightsAreEmptyBeforeTwoDaysThenCurrentMetricsOnly) {
+  start_daemon();
+  enqueue("measured", {{"text", "to be measured"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  const auto published = finished("measured");
+  ASSERT_EQ(published.at("state"), "succeeded") << published.at("error");
+  const std::string media = result_of(published).value("published_id", "");
+  auto fetch = [&](const std::string& id) {
+    enqueue_doc({{"id", id},
+                 {"type", "fetch_analytics"},
+                 {"platform", "instagram"},
+                 {"account", "demo-instagram"},
+                 {"targets", {{"post_ids", {media}}}}});
+    const auto fields = finished(id);
+    EXPECT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+    return result_of(fields);
+  };
+  const auto early = fetch("insights-early");
+  ASSERT_EQ(early["posts"].size(), 1u) << early.dump();
+  EXPECT_FALSE(early["posts"][0].value("available", true)) << "no data yet is not zero";
+  EXPECT_FALSE(early["posts"][0]["metrics"].contains("reach"));
+
+  admin("POST", "/clock", {{"advance_ms", 49LL * 3600 * 1000}});
+  const auto later = fetch("insights-later");
+  const auto& metrics = later["posts"][0]["metrics"];
+  EXPECT_TRUE(later["posts"][0].value("available", false)) << later.dump();
+  for (const char* name : {"views", "reach", "likes", "comments", "shares", "saved", "total_interactions"})
+    EXPECT_TRUE(metrics.contains(name) && metrics[name].is_number()) << name << " in " << metrics.dump();
+  // Only current metrics were asked for.
+  const auto log = request_log("instagram.media_insights").dump();
+  for (const char* deprecated : {"impressions", "plays", "video_views"})
+    EXPECT_EQ(log.find(deprecated), std::string::npos) << deprecated;
+}
+
+TEST_F(InstagramDaemonTest, AFacebookLoginAccountIsWatchedWithDebugTokenAndWarnedBeforeDataAccessEnds) {
+  start_daemon({{"reconnect_warning_ms", 30LL * 24 * 3600 * 1000}});
+  admin("POST", "/graph/facebook/users/100000000000099/events", {{"event", "data_access_expires"}, {"in_s", 86400}});
+  enqueue_doc({{"id", "watch"}, {"type", "refresh_token"}, {"platform", "instagram"}, {"account", "demo-instagram"}});
+  const auto fields = finished("watch");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  const auto result = result_of(fields);
+  EXPECT_TRUE(result.value("valid", false)) << result.dump();
+  EXPECT_EQ(result.value("login", ""), "facebook");
+  EXPECT_FALSE(result.value("data_access_expires_at", "").empty());
+  EXPECT_FALSE(result.value("reconnect_by", "").empty()) << "data access ends within the warning";
+  auto listed = run_for(io, client->exec("LRANGE", keys->notifications(), "0", "-1"));
+  bool warned = false;
+  for (const auto& e : listed->elements) {
+    const auto n = json::parse(e.str, nullptr, false);
+    if (n.value("kind", "") == "needs_reconnect" && n.value("account", "") == "demo-instagram") warned = true;
+  }
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(calls("graph.debug_token"), 1u);
+  EXPECT_EQ(daemon->log().find("sbx-meta-client-secret"), std::string::npos) << "the app token is never logged";
+}
+
+TEST_F(InstagramDaemonTest, ATokenExpiringMidJobEndsItAskingForAReconnectWithNothingPosted) {
+  const auto made = admin("POST", "/graph/instagram/users", {{"username", "expires.soon"}, {"long_lived", true}});
+  const std::string user = made.value("ig_user_id", "");
+  const std::string token = made.value("access_token", "");
+  ASSERT_FALSE(token.empty()) << made.dump();
+  // Valid for an hour on the platform's clock; the vault believes it good for 30 days.
+  admin("POST", "/graph/tokens", {{"token", token}, {"issued_ago_s", 59 * 86400}, {"expires_in_s", 3600}});
+  admin("POST", "/graph/instagram/accounts/" + user, {{"video_polls", 100000}});
+  seed_account("soon", token, now_epoch_ms() + 30LL * 86400 * 1000,
+               "instagram_business_basic,instagram_business_content_publish");
+  start_daemon({{"poll_interval_ms", 100}});
+  enqueue("mid-job", {{"text", "mid job"}, {"media", {{{"url", cdn("mp4")}, {"kind", "video"}}}}}, "soon");
+  ASSERT_TRUE(wait_until([&] { return job("mid-job")["state"] == "waiting"; }, 30s));
+  admin("POST", "/clock", {{"advance_ms", 2LL * 3600 * 1000}});  // the token expires between two polls
+  const auto fields = finished("mid-job");
+  EXPECT_EQ(fields.at("state"), "failed");
+  EXPECT_EQ(fields.at("error_code"), "needs_reauth");
+  EXPECT_NE(fields.at("error").find("connected again"), std::string::npos) << fields.at("error");
+  EXPECT_EQ(calls("instagram.refresh_token"), 1u) << "one renewal was tried; Instagram refuses expired tokens";
+  EXPECT_EQ(calls("instagram.media_publish"), 0u);
+  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "soon"}));
+  ASSERT_TRUE(account && *account);
+  EXPECT_EQ((*account)->status, tokens::AccountStatus::needs_reauth);
+}
+
+TEST_F(InstagramDaemonTest, RevokingForgetsTheToken) {
+  start_daemon();
+  enqueue_doc({{"id", "bye"}, {"type", "revoke_token"}, {"platform", "instagram"}, {"account", "demo-instagram"}});
+  const auto fields = finished("bye");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_TRUE(result_of(fields).value("revoked", false));
+  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "demo-instagram"}));
+  ASSERT_TRUE(account && *account);
+  EXPECT_EQ((*account)->status, tokens::AccountStatus::revoked);
+  EXPECT_TRUE((*account)->access_sealed.empty());
+  enqueue("after-bye", {{"text", "too late"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  EXPECT_EQ(finished("after-bye").at("state"), "failed");
+  EXPECT_EQ(calls("instagram.media_create"), 0u);
+}
+
 }  // namespace
 }  // namespace schedulo::instagram
