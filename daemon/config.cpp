@@ -261,6 +261,15 @@ Config build_config(const std::map<std::string, json>& v) {
   c.tokens.refresh_timeout_ms = static_cast<int>(integer("tokens.refresh_timeout_ms"));
   c.tokens.lock_ms = static_cast<int>(integer("tokens.lock_ms"));
   c.tokens.defer_ms = static_cast<int>(integer("tokens.defer_ms"));
+  // Instagram (issue 9)
+  c.instagram.login_base_url = str("platforms.instagram.login_base_url");
+  c.instagram.video_upload = str("platforms.instagram.video_upload");
+  c.instagram.poll_interval_ms = integer("platforms.instagram.poll_interval_ms");
+  c.instagram.container_timeout_ms = integer("platforms.instagram.container_timeout_ms");
+  c.instagram.quota_recheck_ms = integer("platforms.instagram.quota_recheck_ms");
+  c.instagram.refresh_margin_ms = integer("platforms.instagram.refresh_margin_ms");
+  c.instagram.reconnect_warning_ms = integer("platforms.instagram.reconnect_warning_ms");
+  c.instagram.rupload_chunk_bytes = integer("platforms.instagram.rupload_chunk_bytes");
   return c;
 }
 

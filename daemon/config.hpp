@@ -137,6 +137,17 @@ struct Config {
     int lock_ms = 0;
     int defer_ms = 0;
   } tokens;
+  // Instagram (issue 9): platforms.instagram.* beyond the common platform keys.
+  struct {
+    std::string login_base_url;
+    std::string video_upload;
+    long long poll_interval_ms = 0;
+    long long container_timeout_ms = 0;
+    long long quota_recheck_ms = 0;
+    long long refresh_margin_ms = 0;
+    long long reconnect_warning_ms = 0;
+    long long rupload_chunk_bytes = 0;
+  } instagram;
 };
 
 struct ConfigError {

@@ -334,6 +334,37 @@ std::vector<Setting> build() {
       "How long a job that needs a token another daemon is renewing waits before it looks again (deferred: no "
       "attempt used, no worker held).",
       int_range(10, 60000));
+  // ---- Instagram (issue 9; platforms/instagram) ----
+  add("platforms.instagram.login_base_url", Kind::string, "https://graph.instagram.com/v25.0",
+      "API root for accounts connected with Instagram Login (graph.instagram.com, versioned); its token refresh "
+      "uses the same host without the version.",
+      http_url(false));
+  add("platforms.instagram.video_upload", Kind::string, "auto",
+      "How videos reach Instagram: auto sends video_url when the media URL's host is public and uploads the file "
+      "(resumable rupload, Facebook Login only) otherwise; url always sends video_url; rupload always uploads.",
+      one_of({"auto", "url", "rupload"}));
+  add("platforms.instagram.poll_interval_ms", Kind::integer, 30000,
+      "How long a publish job waits (holding no worker) between two reads of a container Instagram is still "
+      "processing, or after a 9007 'not ready' answer.",
+      int_range(10, 600000));
+  add("platforms.instagram.container_timeout_ms", Kind::integer, 1800000,
+      "A container still not ready this long after its first poll fails the job (container_timeout).",
+      int_range(1000, 86400000));
+  add("platforms.instagram.quota_recheck_ms", Kind::integer, 900000,
+      "When the account's publishing quota (content_publishing_limit) is used up, the job is deferred this long "
+      "before the quota is read again.",
+      int_range(10, 86400000));
+  add("platforms.instagram.refresh_margin_ms", Kind::integer, 7LL * 24 * 3600 * 1000,
+      "An Instagram Login token (60 days) is renewed with ig_refresh_token once it expires within this margin.",
+      int_range(60000, 59LL * 24 * 3600 * 1000));
+  add("platforms.instagram.reconnect_warning_ms", Kind::integer, 7LL * 24 * 3600 * 1000,
+      "A Facebook Login account whose data access (debug_token's data_access_expires_at) ends within this is "
+      "notified needs_reconnect by its refresh_token job.",
+      int_range(0, 90LL * 24 * 3600 * 1000));
+  add("platforms.instagram.rupload_chunk_bytes", Kind::integer, 8LL << 20,
+      "Largest body of one resumable upload request; a longer video goes up in several, each from the offset the "
+      "last one reached.",
+      int_range(1024, 1LL << 30));
   return s;
 }
 
