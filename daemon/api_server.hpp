@@ -33,6 +33,7 @@ class HttpClient;
 namespace schedulo::daemon {
 
 class Metrics;
+class OAuthRoutes;
 
 struct ApiOptions {
   std::string token;  // http.token (required)
@@ -54,6 +55,7 @@ struct ApiDependencies {
   http::HttpClient* media_client = nullptr;
   Metrics& metrics;
   std::function<bool()> consuming;
+  OAuthRoutes* oauth = nullptr;  // the OAuth connect routes (issue 13); null: not served
 };
 
 // Constant-time equality of a presented token and the expected one (both hashed first, so neither

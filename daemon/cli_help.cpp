@@ -96,6 +96,14 @@ const std::map<std::string, std::string>& footers() {
        "is. The package installs it as /usr/share/doc/schedulo/examples/schedulo.all-keys.json, and a\n"
        "shorter deployment example as /etc/schedulo/schedulo.json.example.\n"
        "Exit status: 0."},
+      // Token lifecycle (issue 13)
+      {"sweep",
+       "One sweep pass now, as the fleet's sweep leader runs every sweep.interval_s: refresh_token jobs for\n"
+       "the accounts inside their refresh windows (ids per account and hour, so nothing is enqueued twice),\n"
+       "for accounts with a post due within sweep.posts_ahead_s, and token_expiring notices. Page tokens are\n"
+       "introspected by the running daemons only (they hold the platforms' token calls). Prints JSON.\n"
+       "Example: schedulo sweep --config /etc/schedulo/schedulo.json\n"
+       "Exit status: 0; 1 when Redis failed part way (run it again); 2 on a bad configuration or no vault."},
   };
   return texts;
 }

@@ -5,6 +5,7 @@
 
 #include "daemon/cli_help.hpp"
 #include "daemon/commands.hpp"
+#include "daemon/sweep_command.hpp"
 #include "daemon/token_commands.hpp"
 
 int main(int argc, char** argv) {
@@ -101,6 +102,10 @@ int main(int argc, char** argv) {
   auto* vault_keygen = vault_cmd->add_subcommand("keygen", "print a new key line for vault.key_file");
   vault_keygen->add_option("--id", key_id, "the key's id (default: k<date>T<time>)");
 
+  // Token lifecycle (issue 13)
+  auto* sweep = app.add_subcommand("sweep", "one token sweep pass now (refresh jobs, expiring notices)");
+  with_config(sweep);
+
   describe_commands(app);  // after every command is declared: footers and the error format
   try {
     app.parse(argc, argv);
@@ -125,6 +130,7 @@ int main(int argc, char** argv) {
     if (*account_list) return command_account_list(config_path, account_platform, account_status);
     if (*vault_rotate) return command_vault_rotate(config_path);
     if (*vault_keygen) return command_vault_keygen(key_id);
+    if (*sweep) return command_sweep(config_path);
     if (*check) return command_config_check(check_path);
     if (*example) return command_config_example();
   } catch (const std::exception& e) {
