@@ -172,12 +172,15 @@ class LifecycleTest : public ::testing::Test {
     api_base_ = "http://127.0.0.1:" + std::to_string(port);
   }
 
-  net::awaitable<http::Response> get(std::string url, std::string bearer = {}) {
+  net::awaitable<http::Response> get(const std::string& url) { return get_as(url, ""); }
+  net::awaitable<http::Response> get_as(std::string url, std::string bearer) {
     http::Request r;
     r.url = std::move(url);
     if (!bearer.empty()) r.headers.set("Authorization", "Bearer " + bearer);
     auto answer = co_await http_->request(r);
-    co_return answer ? std::move(*answer) : http::Response{};
+    http::Response out;
+    if (answer) out = std::move(*answer);
+    co_return out;
   }
 
   static std::string location(const http::Response& r) { return std::string(r.headers.get("Location").value_or("")); }
@@ -189,12 +192,14 @@ class LifecycleTest : public ::testing::Test {
     return run_for(io_, [&]() -> net::awaitable<Flow> {
       Flow f;
       const std::vector<std::pair<std::string, std::string>> q{{"account", account}, {"return_to", return_to}};
-      auto start = co_await get(api_base_ + "/v1/oauth/" + platform + "/start?" + platforms::oauth::form_encode(q));
+      const std::string start_url = api_base_ + "/v1/oauth/" + platform + "/start?" + platforms::oauth::form_encode(q);
+      auto start = co_await get(start_url);
       f.start_status = start.status;
       f.start_body = start.body;
       if (start.status != 302) co_return f;
       f.consent_url = location(start);
-      auto consent = co_await get(edit_consent ? edit_consent(f.consent_url) : f.consent_url);
+      const std::string consent_url = edit_consent ? edit_consent(f.consent_url) : f.consent_url;
+      auto consent = co_await get(consent_url);
       f.callback_url = location(consent);
       if (consent.status != 302 || f.callback_url.empty()) co_return f;
       auto back = co_await get(f.callback_url);
@@ -258,7 +263,7 @@ class LifecycleTest : public ::testing::Test {
 
   static inline test::SandboxProcess* sandbox_ = nullptr;
   boost::asio::io_context io_;
-  tokens::Vault vault_ = vault_of("k1 " + std::string(44, 'A') + "\n");
+  tokens::Vault vault_ = vault_of("k1 " + std::string(43, 'A') + "=\n");
   std::unique_ptr<redis::Client> client_;
   std::unique_ptr<queue::Keys> keys_;
   std::unique_ptr<queue::Store> store_;
@@ -378,7 +383,7 @@ TEST_F(LifecycleTest, FacebookWithSeveralPagesWaitsForTheUsersChoice) {
   // Bubble's backend reads the choices (Bearer), then records one.
   auto unauthorised = run_for(io_, get(url));
   EXPECT_EQ(unauthorised.status, 401);
-  auto listed = run_for(io_, get(url, kApiToken));
+  auto listed = run_for(io_, get_as(url, kApiToken));
   ASSERT_EQ(listed.status, 200) << listed.body;
   const auto choices = json::parse(listed.body)["choices"];
   ASSERT_EQ(choices.size(), 2u);
@@ -392,7 +397,9 @@ TEST_F(LifecycleTest, FacebookWithSeveralPagesWaitsForTheUsersChoice) {
       r.headers.set("Authorization", std::string("Bearer ") + kApiToken);
       r.headers.set("Content-Type", "application/json");
       auto answer = co_await http_->request(r);
-      co_return answer ? std::move(*answer) : http::Response{};
+      http::Response out;
+      if (answer) out = std::move(*answer);
+      co_return out;
     }());
   };
   EXPECT_EQ(post(R"({"id":"not-a-choice"})").status, 400);
@@ -466,7 +473,8 @@ TEST_F(LifecycleTest, AReplayedOrForgedStateIsRefused) {
   std::string forged = state;
   forged.back() = forged.back() == '0' ? '1' : '0';
   for (const std::string& s : {forged, std::string("nonsense"), std::string()}) {
-    auto r = run_for(io_, get(api_base_ + "/v1/oauth/x/callback?code=abc&state=" + platforms::oauth::percent_encode(s)));
+    const std::string target = api_base_ + "/v1/oauth/x/callback?code=abc&state=" + platforms::oauth::percent_encode(s);
+    auto r = run_for(io_, get(target));
     EXPECT_EQ(r.status, 400) << s;
     EXPECT_NE(r.body.find("invalid_state"), std::string::npos) << r.body;
   }
