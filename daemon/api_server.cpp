@@ -472,7 +472,8 @@ ApiServer::ApiServer(const net::Executor& executor, ApiDependencies deps, ApiOpt
     router.add("GET", "/v1/oauth/{platform}/start",
                s.route("GET /v1/oauth/{platform}/start", false, [oauth](Request& r) { return oauth->start(r); }));
     router.add("GET", "/v1/oauth/{platform}/callback",
-               s.route("GET /v1/oauth/{platform}/callback", false, [oauth](Request& r) { return oauth->callback(r); }));
+               s.route("GET /v1/oauth/{platform}/callback", false, [oauth](Request& r) { return oauth->callback(r); }),
+               oauth->callback_timeout());
     router.add("GET", "/v1/oauth/{platform}/pending/{id}",
                s.route("GET /v1/oauth/{platform}/pending/{id}", true, [oauth](Request& r) { return oauth->pending(r); }));
     router.add("POST", "/v1/oauth/{platform}/pending/{id}",

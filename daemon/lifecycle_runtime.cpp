@@ -66,6 +66,7 @@ LifecycleRuntime::LifecycleRuntime(const Config& config, queue::Store& store, to
       connectors.emplace(name, std::move(c));
   }
   OAuthOptions options{config.http.public_url, config.oauth.return_to_allow, {}};
+  options.callback_timeout = std::chrono::milliseconds(4 * config.oauth.exchange_timeout_ms + 5000);
   impl_->oauth = std::make_unique<OAuthRoutes>(std::move(connectors), *impl_->states, tokens, &notifier,
                                                std::move(options));
   tokens::TokenCallsLookup calls;

@@ -31,6 +31,9 @@ struct OAuthOptions {
   std::string public_url;                    // http.public_url: redirect URIs are built from it
   std::vector<std::string> return_to_allow;  // oauth.return_to_allow
   std::function<std::int64_t()> now_ms;      // wall clock; tests inject the sandbox's
+  // The callback's own handler deadline: it waits on the platform (up to four calls for Meta, each
+  // within oauth.exchange_timeout_ms), beyond the API's http.handler_timeout_ms.
+  std::chrono::milliseconds callback_timeout{45000};
 };
 
 // Whether `url` is one of `allow`'s entries or below one: same scheme, host and port, and a path that
@@ -50,6 +53,7 @@ class OAuthRoutes {
   net::awaitable<server::Response> choose(server::Request& request);
 
   std::string redirect_uri(std::string_view platform) const;
+  std::chrono::milliseconds callback_timeout() const { return options_.callback_timeout; }
 
  private:
   net::awaitable<std::optional<std::string>> store(const tokens::AccountRef& ref, platforms::TokenSet tokens);
