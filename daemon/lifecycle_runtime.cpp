@@ -54,9 +54,9 @@ LifecycleRuntime::LifecycleRuntime(const Config& config, queue::Store& store, to
   client_options.ca_file = config.tls.ca_file;
   impl_->http = std::make_unique<http::HttpClient>(client_options);
   const std::string secret = config.oauth.state_secret.empty() ? config.http.token : config.oauth.state_secret;
-  impl_->states = std::make_unique<tokens::ConnectStore>(
-      store.client(), store.keys(), tokens.vault(), secret, std::chrono::seconds(config.oauth.state_ttl_s),
-      std::chrono::seconds(config.oauth.pending_ttl_s));
+  impl_->states = std::make_unique<tokens::ConnectStore>(store.client(), store.keys(), tokens.vault(), secret,
+                                                         std::chrono::seconds(config.oauth.state_ttl_s),
+                                                         std::chrono::seconds(config.oauth.pending_ttl_s));
   std::map<std::string, std::unique_ptr<platforms::oauth::Connector>> connectors;
   for (const auto& [name, p] : config.platforms) {
     if (p.client_id.empty()) continue;  // not set up: its connect routes answer 404
@@ -67,12 +67,12 @@ LifecycleRuntime::LifecycleRuntime(const Config& config, queue::Store& store, to
   }
   OAuthOptions options{config.http.public_url, config.oauth.return_to_allow, {}};
   options.callback_timeout = std::chrono::milliseconds(4 * config.oauth.exchange_timeout_ms + 5000);
-  impl_->oauth = std::make_unique<OAuthRoutes>(std::move(connectors), *impl_->states, tokens, &notifier,
-                                               std::move(options));
+  impl_->oauth =
+      std::make_unique<OAuthRoutes>(std::move(connectors), *impl_->states, tokens, &notifier, std::move(options));
   tokens::TokenCallsLookup calls;
   if (provider) calls = [provider](std::string_view platform) { return provider->calls_for(platform); };
-  impl_->sweep = std::make_unique<jobs::TokenSweep>(store, tokens, notifier, std::move(calls), provider,
-                                                    sweep_options(config));
+  impl_->sweep =
+      std::make_unique<jobs::TokenSweep>(store, tokens, notifier, std::move(calls), provider, sweep_options(config));
 }
 
 LifecycleRuntime::~LifecycleRuntime() = default;
@@ -115,9 +115,9 @@ int command_sweep(const std::string& config_path) {
     // No token calls here: Page tokens are introspected by the running daemons' sweep.
     jobs::TokenSweep sweep(store, tokens, notifier, {}, nullptr, options);
     const auto report = co_await sweep.sweep_once();
-    const nlohmann::json out{{"refresh_jobs", report.refresh_jobs},   {"already_pending", report.duplicates},
-                             {"expiring_notices", report.expiring},   {"discovered_pages", report.discovered},
-                             {"introspected", report.introspected},   {"needs_reauth", report.needs_reauth},
+    const nlohmann::json out{{"refresh_jobs", report.refresh_jobs}, {"already_pending", report.duplicates},
+                             {"expiring_notices", report.expiring}, {"discovered_pages", report.discovered},
+                             {"introspected", report.introspected}, {"needs_reauth", report.needs_reauth},
                              {"complete", !report.failed}};
     std::cout << out.dump() << "\n";
     co_return report.failed ? 1 : 0;

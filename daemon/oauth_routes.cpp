@@ -128,7 +128,8 @@ net::awaitable<Response> OAuthRoutes::callback(Request& request) {
   auto& connector = *it->second;
   const auto taken = co_await states_.take_state(platform, request.query_param("state").value_or(""));
   switch (taken.check) {
-    case tokens::StateCheck::ok: break;
+    case tokens::StateCheck::ok:
+      break;
     case tokens::StateCheck::forged:
       co_return error_response(400, "invalid_state", "the state of this request is not one this server issued");
     case tokens::StateCheck::unknown:
@@ -155,10 +156,10 @@ net::awaitable<Response> OAuthRoutes::callback(Request& request) {
   if (const auto error = request.query_param("error"); error && !error->empty()) {
     const std::string description = request.query_param("error_description").value_or("");
     const std::string code = *error == "access_denied" ? "access_denied" : "authorization_failed";
-    const std::string message =
-        *error == "access_denied"
-            ? std::string("the user did not allow access")
-            : "the platform answered " + excerpt(*error, 40) + (description.empty() ? "" : ": " + excerpt(description, 120));
+    const std::string message = *error == "access_denied"
+                                    ? std::string("the user did not allow access")
+                                    : "the platform answered " + excerpt(*error, 40) +
+                                          (description.empty() ? "" : ": " + excerpt(description, 120));
     co_return failed(code, message);
   }
   const std::string code = request.query_param("code").value_or("");
@@ -166,14 +167,15 @@ net::awaitable<Response> OAuthRoutes::callback(Request& request) {
   auto exchange = co_await connector.exchange(code, redirect_uri(platform), state.verifier);
   if (exchange.status == platforms::oauth::ExchangeStatus::transient)
     co_return failed("platform_unavailable", exchange.message);
-  if (exchange.status == platforms::oauth::ExchangeStatus::refused) co_return failed("exchange_refused", exchange.message);
+  if (exchange.status == platforms::oauth::ExchangeStatus::refused)
+    co_return failed("exchange_refused", exchange.message);
   const auto missing = platforms::oauth::missing_scopes(connector.scopes(), exchange.granted);
   if (!missing.empty()) {
-    co_return back({{"status", "error"},
-                    {"error", "missing_scope"},
-                    {"missing", join(missing, ",")},
-                    {"message", "the account was not connected: these permissions were not granted: " +
-                                    join(missing, ", ")}});
+    co_return back(
+        {{"status", "error"},
+         {"error", "missing_scope"},
+         {"missing", join(missing, ",")},
+         {"message", "the account was not connected: these permissions were not granted: " + join(missing, ", ")}});
   }
   if (platform == "facebook" || platform == "instagram") {
     if (exchange.candidates.empty())
@@ -183,8 +185,11 @@ net::awaitable<Response> OAuthRoutes::callback(Request& request) {
     if (exchange.candidates.size() > 1) {
       json choices = json::array();
       for (const auto& c : exchange.candidates)
-        choices.push_back({{"id", c.id}, {"name", c.name}, {"page_id", c.page_id},
-                           {"token", c.tokens.access_token.reveal()}, {"scopes", c.tokens.scopes}});
+        choices.push_back({{"id", c.id},
+                           {"name", c.name},
+                           {"page_id", c.page_id},
+                           {"token", c.tokens.access_token.reveal()},
+                           {"scopes", c.tokens.scopes}});
       const json pending{{"platform", platform}, {"account", state.account}, {"choices", choices}};
       auto id = co_await states_.put_pending(pending);
       if (!id) co_return failed("unavailable", "the choice of account could not be kept; connect again");
@@ -226,8 +231,10 @@ net::awaitable<Response> OAuthRoutes::pending(Request& request) {
     co_return error_response(404, "not_found", "no such pending choice (it lasts oauth.pending_ttl_s)");
   const json& p = **got;
   json choices = json::array();
-  for (const auto& c : p.at("choices")) choices.push_back({{"id", c.at("id")}, {"name", c.at("name")}, {"page_id", c.at("page_id")}});
-  co_return Response::json(200, json{{"platform", platform}, {"account", p.at("account")}, {"choices", choices}}.dump());
+  for (const auto& c : p.at("choices"))
+    choices.push_back({{"id", c.at("id")}, {"name", c.at("name")}, {"page_id", c.at("page_id")}});
+  co_return Response::json(200,
+                           json{{"platform", platform}, {"account", p.at("account")}, {"choices", choices}}.dump());
 }
 
 net::awaitable<Response> OAuthRoutes::choose(Request& request) {
@@ -255,8 +262,8 @@ net::awaitable<Response> OAuthRoutes::choose(Request& request) {
   tokens.scopes = pick->value("scopes", std::string());
   auto stored = co_await store(ref, std::move(tokens));
   if (stored) co_return error_response(503, "unavailable", *stored);
-  co_return Response::json(200, json{{"connected", true}, {"platform", platform}, {"account", ref.account},
-                                     {"id", chosen}}.dump());
+  co_return Response::json(
+      200, json{{"connected", true}, {"platform", platform}, {"account", ref.account}, {"id", chosen}}.dump());
 }
 
 }  // namespace schedulo::daemon

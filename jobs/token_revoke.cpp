@@ -18,9 +18,9 @@ std::int64_t wall_ms() {
 }  // namespace
 
 net::awaitable<boost::system::result<std::vector<std::string>>> fail_pending_jobs(queue::Store& jobs,
-                                                                                 const tokens::AccountRef& ref,
-                                                                                 const std::string& error,
-                                                                                 const std::string& except) {
+                                                                                  const tokens::AccountRef& ref,
+                                                                                  const std::string& error,
+                                                                                  const std::string& except) {
   using R = boost::system::result<std::vector<std::string>>;
   const auto& settings = jobs.settings();
   redis::Args args{jobs.keys().prefix(),
@@ -68,8 +68,8 @@ net::awaitable<Outcome> revoke_account_token(tokens::TokenProvider& provider, qu
     const std::string reason = "disconnected in the app";
     const std::vector<tokens::AccountEvent> events{
         {"revoked", "The " + ref.platform + " account " + ref.account + " was disconnected; its tokens were deleted."}};
-    auto marked = co_await store.set_status(ref, std::nullopt, tokens::AccountStatus::revoked, reason, wall_ms(), true,
-                                            events);
+    auto marked =
+        co_await store.set_status(ref, std::nullopt, tokens::AccountStatus::revoked, reason, wall_ms(), true, events);
     if (!marked)
       co_return Outcome::defer("the token store cannot be written now", "token_store", std::chrono::seconds(5));
   }

@@ -19,8 +19,8 @@ net::awaitable<Outcome> revoke_account_token(tokens::TokenProvider& provider, qu
 
 // Fails every not-started job of the account with `error`, leaving `except` alone: the ids failed.
 net::awaitable<boost::system::result<std::vector<std::string>>> fail_pending_jobs(queue::Store& jobs,
-                                                                                 const tokens::AccountRef& ref,
-                                                                                 const std::string& error,
-                                                                                 const std::string& except);
+                                                                                  const tokens::AccountRef& ref,
+                                                                                  const std::string& error,
+                                                                                  const std::string& except);
 
 }  // namespace schedulo::jobs

@@ -112,8 +112,9 @@ net::awaitable<void> TokenSweep::run(const net::Executor& executor) {
     } else if (*led) {
       const auto report = co_await sweep_once();
       if (report.refresh_jobs > 0 || report.needs_reauth > 0 || report.expiring > 0)
-        log::info("sweep: {} refresh jobs, {} already pending, {} Page tokens checked, {} need reconnecting, {} expiring",
-                  report.refresh_jobs, report.duplicates, report.introspected, report.needs_reauth, report.expiring);
+        log::info(
+            "sweep: {} refresh jobs, {} already pending, {} Page tokens checked, {} need reconnecting, {} expiring",
+            report.refresh_jobs, report.duplicates, report.introspected, report.needs_reauth, report.expiring);
     }
     if (stopped_) break;
     timer_->expires_after(options_.interval);
@@ -225,8 +226,8 @@ net::awaitable<void> TokenSweep::discover_pages(std::int64_t t, SweepReport& rep
     co_return;
   }
   const std::string from = cursor->is_nil() || cursor->str.empty() ? "-" : "(" + cursor->str;
-  auto members = co_await client.exec("ZRANGEBYLEX", tokens_.keys().token_accounts(), from, "+", "LIMIT", "0",
-                                      s(options_.batch));
+  auto members =
+      co_await client.exec("ZRANGEBYLEX", tokens_.keys().token_accounts(), from, "+", "LIMIT", "0", s(options_.batch));
   if (!members || !members->is_array()) {
     report.failed = true;
     co_return;
@@ -329,8 +330,8 @@ net::awaitable<void> TokenSweep::tell_expiring(const tokens::StoredAccount& acco
   if (told) ++report.expiring;
   if (account.status == tokens::AccountStatus::active) {
     const std::string reason = what + " on " + format_rfc3339_ms(at_ms);
-    auto marked = co_await tokens_.set_status(account.ref, account.version, tokens::AccountStatus::expiring, reason, t,
-                                              false);
+    auto marked =
+        co_await tokens_.set_status(account.ref, account.version, tokens::AccountStatus::expiring, reason, t, false);
     if (!marked) log::warn("sweep: could not mark {} expiring: {}", account.ref.member(), marked.error().message());
   }
 }

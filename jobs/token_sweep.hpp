@@ -33,37 +33,37 @@
 namespace schedulo::jobs {
 
 struct SweepOptions {
-  std::string owner = "schedulo";                        // workers.id: the lease's holder
-  std::chrono::milliseconds interval{300000};            // sweep.interval_s (0: only on demand)
-  std::chrono::seconds refresh_ahead{7 * 24 * 3600};     // sweep.refresh_ahead_s
-  std::chrono::seconds short_lived{24 * 3600};           // sweep.short_lived_s
+  std::string owner = "schedulo";                            // workers.id: the lease's holder
+  std::chrono::milliseconds interval{300000};                // sweep.interval_s (0: only on demand)
+  std::chrono::seconds refresh_ahead{7 * 24 * 3600};         // sweep.refresh_ahead_s
+  std::chrono::seconds short_lived{24 * 3600};               // sweep.short_lived_s
   std::chrono::seconds refresh_token_ahead{14 * 24 * 3600};  // sweep.refresh_token_ahead_s
-  std::chrono::seconds expiring_notice{7 * 24 * 3600};   // sweep.expiring_notice_s
-  std::chrono::seconds posts_ahead{3600};                // sweep.posts_ahead_s
-  std::chrono::seconds post_margin{900};                 // sweep.post_margin_s
-  std::chrono::seconds check_every{24 * 3600};           // sweep.check_every_s
-  std::chrono::milliseconds introspect_timeout{10000};   // one introspection call
-  int batch = 500;                                       // sweep.batch: most accounts per index and pass
-  int max_attempts = 3;                                  // of each refresh_token job
-  std::function<std::int64_t()> now_ms;                  // wall clock; tests inject the sandbox's
+  std::chrono::seconds expiring_notice{7 * 24 * 3600};       // sweep.expiring_notice_s
+  std::chrono::seconds posts_ahead{3600};                    // sweep.posts_ahead_s
+  std::chrono::seconds post_margin{900};                     // sweep.post_margin_s
+  std::chrono::seconds check_every{24 * 3600};               // sweep.check_every_s
+  std::chrono::milliseconds introspect_timeout{10000};       // one introspection call
+  int batch = 500;                                           // sweep.batch: most accounts per index and pass
+  int max_attempts = 3;                                      // of each refresh_token job
+  std::function<std::int64_t()> now_ms;                      // wall clock; tests inject the sandbox's
 };
 
 struct SweepReport {
-  int refresh_jobs = 0;    // refresh_token jobs enqueued
-  int duplicates = 0;      // ... already there (another sweep's, or the same token's)
-  int introspected = 0;    // Page tokens checked
-  int needs_reauth = 0;    // accounts found invalid
-  int expiring = 0;        // token_expiring notices recorded
-  int discovered = 0;      // accounts added to the introspection index
-  bool failed = false;     // Redis failed part way (the next pass does it again)
+  int refresh_jobs = 0;  // refresh_token jobs enqueued
+  int duplicates = 0;    // ... already there (another sweep's, or the same token's)
+  int introspected = 0;  // Page tokens checked
+  int needs_reauth = 0;  // accounts found invalid
+  int expiring = 0;      // token_expiring notices recorded
+  int discovered = 0;    // accounts added to the introspection index
+  bool failed = false;   // Redis failed part way (the next pass does it again)
 };
 
 class TokenSweep {
  public:
   // `calls` (may be empty) gives the platforms' token calls for introspection; `provider` (may be
   // null) marks accounts needs_reauth. Without them Page tokens are not introspected (the CLI).
-  TokenSweep(queue::Store& jobs, tokens::TokenStore& tokens, queue::Notifier& notifier,
-             tokens::TokenCallsLookup calls, tokens::TokenProvider* provider, SweepOptions options);
+  TokenSweep(queue::Store& jobs, tokens::TokenStore& tokens, queue::Notifier& notifier, tokens::TokenCallsLookup calls,
+             tokens::TokenProvider* provider, SweepOptions options);
 
   // Takes or renews the sweep lease for `ttl`; false when another daemon holds it.
   net::awaitable<boost::system::result<bool>> lead(std::chrono::milliseconds ttl);

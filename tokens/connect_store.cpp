@@ -136,7 +136,8 @@ net::awaitable<boost::system::result<std::optional<json>>> ConnectStore::get_pen
   const char* command = take ? "GETDEL" : "GET";
   auto reply = co_await client_.exec(command, key);
   if (!reply) co_return R(boost::system::in_place_error, reply.error());
-  if (reply->is_error()) co_return R(boost::system::in_place_error, boost::system::errc::make_error_code(boost::system::errc::io_error));
+  if (reply->is_error())
+    co_return R(boost::system::in_place_error, boost::system::errc::make_error_code(boost::system::errc::io_error));
   if (reply->is_nil()) co_return R(std::optional<json>());
   auto opened = vault_.open(reply->str, "oauth-pending:" + id);
   if (!opened.value) co_return R(std::optional<json>());

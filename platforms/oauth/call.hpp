@@ -11,11 +11,12 @@ namespace schedulo::platforms::oauth {
 struct CallAnswer {
   bool reached = false;  // an HTTP answer came back
   int status = 0;
-  nlohmann::json body;   // discarded (is_discarded()) when the body is not JSON
-  std::string error;     // not reached: why (no URL with a token in it)
+  nlohmann::json body;  // discarded (is_discarded()) when the body is not JSON
+  std::string error;    // not reached: why (no URL with a token in it)
 };
 
-net::awaitable<CallAnswer> call_json(http::HttpClient& client, http::Request request, std::chrono::milliseconds timeout);
+net::awaitable<CallAnswer> call_json(http::HttpClient& client, http::Request request,
+                                     std::chrono::milliseconds timeout);
 
 // `base` + `path` without a doubled or missing '/'.
 std::string join_url(const std::string& base, std::string_view path);

@@ -39,7 +39,7 @@ struct Candidate {
   std::string id;    // Page id or Instagram user id
   std::string name;  // Page name or Instagram username, for the user's choice
   std::string page_id;
-  TokenSet tokens;   // the Page token (never expires when fetched with a long-lived user token)
+  TokenSet tokens;  // the Page token (never expires when fetched with a long-lived user token)
 };
 
 enum class ExchangeStatus {
@@ -50,14 +50,14 @@ enum class ExchangeStatus {
 
 struct Exchange {
   ExchangeStatus status = ExchangeStatus::transient;
-  TokenSet tokens;                     // ok, X and TikTok (expiry times left 0: see below)
+  TokenSet tokens;                        // ok, X and TikTok (expiry times left 0: see below)
   std::int64_t expires_in_s = 0;          // of the access token; 0 = does not expire or unknown
   std::int64_t refresh_expires_in_s = 0;  // of the refresh token; 0 = does not expire or unknown
-  std::vector<Candidate> candidates;   // ok, Meta: the Pages / Instagram accounts the login reaches
-  std::vector<std::string> granted;    // the scopes the user granted
-  std::string user_id;                 // the platform's id of the user (open_id, Facebook user id)
-  std::string code;                    // the platform's error code when not ok
-  std::string message;                 // for people; no secret
+  std::vector<Candidate> candidates;      // ok, Meta: the Pages / Instagram accounts the login reaches
+  std::vector<std::string> granted;       // the scopes the user granted
+  std::string user_id;                    // the platform's id of the user (open_id, Facebook user id)
+  std::string code;                       // the platform's error code when not ok
+  std::string message;                    // for people; no secret
 };
 
 struct AuthorizeRequest {
@@ -84,12 +84,13 @@ std::unique_ptr<Connector> make_connector(std::string_view platform, http::HttpC
 // ---- helpers shared by the connectors, the routes and the tests -------------------------------------
 std::string percent_encode(std::string_view text);  // RFC 3986 unreserved kept, everything else %XX
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
-std::string random_token(std::size_t bytes);         // base64url (no padding) of CSPRNG bytes
+std::string random_token(std::size_t bytes);  // base64url (no padding) of CSPRNG bytes
 std::string base64url(std::string_view bytes);
 std::string pkce_challenge(std::string_view verifier);  // BASE64URL(SHA256(verifier))
 // Scopes as a platform lists them: split on spaces and commas.
 std::vector<std::string> split_scopes(std::string_view text);
 // The scopes of `wanted` that `granted` lacks.
-std::vector<std::string> missing_scopes(const std::vector<std::string>& wanted, const std::vector<std::string>& granted);
+std::vector<std::string> missing_scopes(const std::vector<std::string>& wanted,
+                                        const std::vector<std::string>& granted);
 
 }  // namespace schedulo::platforms::oauth

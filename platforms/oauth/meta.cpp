@@ -70,7 +70,8 @@ class MetaConnector final : public Connector {
                                                                       {"client_secret", settings_.client_secret},
                                                                       {"redirect_uri", redirect_uri},
                                                                       {"code", code}};
-    auto answer = co_await get(with_query(join_url(settings_.base_url, "/oauth/access_token"), form_encode(code_query)));
+    auto answer =
+        co_await get(with_query(join_url(settings_.base_url, "/oauth/access_token"), form_encode(code_query)));
     const auto short_token = token_of(answer);
     if (short_token.empty()) co_return failure(answer, "refused the authorization code");
 

@@ -21,9 +21,8 @@ class TikTokConnector final : public Connector {
     std::string scope;
     for (const auto& s : scopes()) scope += (scope.empty() ? "" : ",") + s;
     const std::vector<std::pair<std::string, std::string>> query{
-        {"client_key", settings_.client_id}, {"response_type", "code"},
-        {"scope", scope},                    {"redirect_uri", r.redirect_uri},
-        {"state", r.state},                  {"code_challenge", r.code_challenge},
+        {"client_key", settings_.client_id}, {"response_type", "code"}, {"scope", scope},
+        {"redirect_uri", r.redirect_uri},    {"state", r.state},        {"code_challenge", r.code_challenge},
         {"code_challenge_method", "S256"}};
     return with_query(settings_.auth_url, form_encode(query));
   }
@@ -33,10 +32,12 @@ class TikTokConnector final : public Connector {
     http::Request request;
     request.method = "POST";
     request.url = join_url(settings_.base_url, "/v2/oauth/token/");
-    const std::vector<std::pair<std::string, std::string>> form{
-        {"client_key", settings_.client_id}, {"client_secret", settings_.client_secret},
-        {"code", code},                      {"grant_type", "authorization_code"},
-        {"redirect_uri", redirect_uri},      {"code_verifier", verifier}};
+    const std::vector<std::pair<std::string, std::string>> form{{"client_key", settings_.client_id},
+                                                                {"client_secret", settings_.client_secret},
+                                                                {"code", code},
+                                                                {"grant_type", "authorization_code"},
+                                                                {"redirect_uri", redirect_uri},
+                                                                {"code_verifier", verifier}};
     request.body = form_encode(form);
     request.headers.set("Content-Type", "application/x-www-form-urlencoded");
     const auto answer = co_await call_json(http_, std::move(request), settings_.timeout);

@@ -21,10 +21,13 @@ class XConnector final : public Connector {
   std::string authorize_url(const AuthorizeRequest& r) const override {
     std::string scope;
     for (const auto& s : scopes()) scope += (scope.empty() ? "" : " ") + s;
-    const std::vector<std::pair<std::string, std::string>> query{
-        {"response_type", "code"},     {"client_id", settings_.client_id}, {"redirect_uri", r.redirect_uri},
-        {"scope", scope},              {"state", r.state},                 {"code_challenge", r.code_challenge},
-        {"code_challenge_method", "S256"}};
+    const std::vector<std::pair<std::string, std::string>> query{{"response_type", "code"},
+                                                                 {"client_id", settings_.client_id},
+                                                                 {"redirect_uri", r.redirect_uri},
+                                                                 {"scope", scope},
+                                                                 {"state", r.state},
+                                                                 {"code_challenge", r.code_challenge},
+                                                                 {"code_challenge_method", "S256"}};
     return with_query(settings_.auth_url, form_encode(query));
   }
 

@@ -75,7 +75,8 @@ std::map<std::string, std::string> query_of(const std::string& url) {
   const auto q = url.find('?');
   if (q == std::string::npos) return out;
   const auto end = url.find('#', q);
-  for (auto& [k, v] : server::parse_query(url.substr(q + 1, end == std::string::npos ? std::string::npos : end - q - 1)))
+  for (auto& [k, v] :
+       server::parse_query(url.substr(q + 1, end == std::string::npos ? std::string::npos : end - q - 1)))
     out[k] = v;
   return out;
 }
@@ -143,10 +144,11 @@ class LifecycleTest : public ::testing::Test {
   }
 
   platforms::oauth::ConnectSettings settings(const std::string& platform) const {
-    if (platform == "x") return {base_ + "/x/i/oauth2/authorize", base_ + "/x", "sbx-x-client-id", "sbx-x-client-secret", 5s};
+    if (platform == "x")
+      return {base_ + "/x/i/oauth2/authorize", base_ + "/x", "sbx-x-client-id", "sbx-x-client-secret", 5s};
     if (platform == "tiktok")
-      return {base_ + "/tiktok/v2/auth/authorize/", base_ + "/tiktok", "sbx-tiktok-client-id", "sbx-tiktok-client-secret",
-              5s};
+      return {base_ + "/tiktok/v2/auth/authorize/", base_ + "/tiktok", "sbx-tiktok-client-id",
+              "sbx-tiktok-client-secret", 5s};
     return {base_ + "/facebook/v25.0/dialog/oauth", base_ + "/graph/v25.0", "sbx-meta-client-id",
             "sbx-meta-client-secret", 5s};
   }
@@ -154,8 +156,8 @@ class LifecycleTest : public ::testing::Test {
   // The API server with the OAuth routes, on a port picked first (the redirect URI names it).
   void start_api() {
     const auto port = free_port();
-    states_ = std::make_unique<tokens::ConnectStore>(*client_, *keys_, vault_, "state-signing-key-0123456789",
-                                                     600s, 900s);
+    states_ =
+        std::make_unique<tokens::ConnectStore>(*client_, *keys_, vault_, "state-signing-key-0123456789", 600s, 900s);
     std::map<std::string, std::unique_ptr<platforms::oauth::Connector>> connectors;
     for (const char* p : {"instagram", "facebook", "tiktok", "x"})
       connectors.emplace(p, platforms::oauth::make_connector(p, *http_, settings(p)));
@@ -288,8 +290,8 @@ TEST_F(LifecycleTest, LuaAndCppBuildTheSameKeyNames) {
   redis::Args args{keys_->prefix(), "n0nce", "p3nding"};
   auto r = run_for(io_, client_->eval(queue::script("lifecycle_key_names"), {}, args));
   ASSERT_TRUE(r && r->is_array());
-  const std::vector<std::string> cpp{keys_->oauth_state("n0nce"), keys_->oauth_pending("p3nding"),
-                                     keys_->sweep_lease(), keys_->sweep_checks(), keys_->sweep_cursor()};
+  const std::vector<std::string> cpp{keys_->oauth_state("n0nce"), keys_->oauth_pending("p3nding"), keys_->sweep_lease(),
+                                     keys_->sweep_checks(), keys_->sweep_cursor()};
   ASSERT_EQ(r->elements.size(), cpp.size());
   for (std::size_t i = 0; i < cpp.size(); ++i) EXPECT_EQ(r->elements[i].str, cpp[i]);
 }
@@ -528,10 +530,10 @@ TEST_F(LifecycleTest, SweepWindowsAtTheirEdges) {
   seed("x", "x-post", t + 3600 * 1000, "xrt-2");
   seed("x", "x-late-post", t + 3600 * 1000, "xrt-3");
   auto publish = [&](const std::string& id, const std::string& acct, std::int64_t run_at) {
-    auto parsed = jobs::parse_job(json{{"id", id}, {"type", "publish"}, {"platform", "x"}, {"account", acct},
-                                       {"post", {{"text", "hello"}}}}
-                                      .dump(),
-                                  jobs::ValidationContext{});
+    auto parsed = jobs::parse_job(
+        json{{"id", id}, {"type", "publish"}, {"platform", "x"}, {"account", acct}, {"post", {{"text", "hello"}}}}
+            .dump(),
+        jobs::ValidationContext{});
     ASSERT_TRUE(parsed.job);
     auto nj = jobs::to_new_job(std::move(*parsed.job), 3);
     nj.run_at_ms = run_at;
@@ -553,7 +555,8 @@ TEST_F(LifecycleTest, SweepWindowsAtTheirEdges) {
   EXPECT_TRUE(job_exists(jobs::sweep_job_id({"x", "x-post"}, bucket)));
   EXPECT_FALSE(job_exists(jobs::sweep_job_id({"x", "x-late-post"}, bucket)));
   EXPECT_EQ(report.refresh_jobs, 3);
-  auto type = run_for(io_, client_->exec("HGET", keys_->job(jobs::sweep_job_id({"tiktok", "tt-edge"}, bucket)), "type"));
+  auto type =
+      run_for(io_, client_->exec("HGET", keys_->job(jobs::sweep_job_id({"tiktok", "tt-edge"}, bucket)), "type"));
   EXPECT_EQ(type->str, "refresh_token");
   // Again in the same hour: the same ids, nothing new (at most one pending refresh per account).
   const auto again = run_for(io_, sweep.sweep_once());

@@ -39,10 +39,9 @@ class XCalls final : public platforms::TokenCalls {
     http::Request request;
     request.method = "POST";
     request.url = base_ + "/x/2/oauth2/revoke";
-    const std::vector<std::pair<std::string, std::string>> form{{"token", t.refresh_token.empty()
-                                                                              ? t.access_token.reveal()
-                                                                              : t.refresh_token.reveal()},
-                                                                 {"client_id", "sbx-x-client-id"}};
+    const std::vector<std::pair<std::string, std::string>> form{
+        {"token", t.refresh_token.empty() ? t.access_token.reveal() : t.refresh_token.reveal()},
+        {"client_id", "sbx-x-client-id"}};
     request.body = oauth::form_encode(form);
     request.headers.set("Content-Type", "application/x-www-form-urlencoded");
     request.headers.set("Authorization", basic("sbx-x-client-id", "sbx-x-client-secret"));
