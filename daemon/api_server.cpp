@@ -474,10 +474,12 @@ ApiServer::ApiServer(const net::Executor& executor, ApiDependencies deps, ApiOpt
     router.add("GET", "/v1/oauth/{platform}/callback",
                s.route("GET /v1/oauth/{platform}/callback", false, [oauth](Request& r) { return oauth->callback(r); }),
                oauth->callback_timeout());
-    router.add("GET", "/v1/oauth/{platform}/pending/{id}",
-               s.route("GET /v1/oauth/{platform}/pending/{id}", true, [oauth](Request& r) { return oauth->pending(r); }));
-    router.add("POST", "/v1/oauth/{platform}/pending/{id}",
-               s.route("POST /v1/oauth/{platform}/pending/{id}", true, [oauth](Request& r) { return oauth->choose(r); }));
+    router.add(
+        "GET", "/v1/oauth/{platform}/pending/{id}",
+        s.route("GET /v1/oauth/{platform}/pending/{id}", true, [oauth](Request& r) { return oauth->pending(r); }));
+    router.add(
+        "POST", "/v1/oauth/{platform}/pending/{id}",
+        s.route("POST /v1/oauth/{platform}/pending/{id}", true, [oauth](Request& r) { return oauth->choose(r); }));
   }
   router.set_fallback(s.route("other", true, [](Request& r) -> net::awaitable<Response> {
     co_return error_response(404, "not_found", "no route " + r.method + " " + r.path.substr(0, 64));

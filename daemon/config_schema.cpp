@@ -305,7 +305,8 @@ std::vector<Setting> build() {
       "attempt used, no worker held).",
       int_range(10, 60000));
   // ---- token lifecycle (issue 13): the OAuth connect flow and the sweep ----
-  add("oauth.return_to_allow", Kind::string_list, json::array(),
+  add(
+      "oauth.return_to_allow", Kind::string_list, json::array(),
       "Pages a connect flow may send the browser back to (return_to): each an http(s) URL; a return_to must be one "
       "of them or below one (same scheme, host and port; the path continues at a '/'). Empty: no connect flow "
       "can start.",
