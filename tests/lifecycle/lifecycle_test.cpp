@@ -8,9 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -660,6 +663,38 @@ TEST_F(LifecycleTest, TwoDaemonsOneSweep) {
   other.stop();
   io_.restart();
   io_.run_for(200ms);
+}
+
+TEST_F(LifecycleTest, TheSweepCommandRunsOnePassOnDemand) {
+  const std::string dir = ::testing::TempDir();
+  const std::string key_file =
+      dir + "/lifecycle-vault-" + keys_->prefix().substr(keys_->prefix().rfind(':') + 1) + ".keys";
+  const std::string config_file = key_file + ".json";
+  {
+    std::ofstream keys(key_file);
+    keys << "k1 " << std::string(43, 'A') << "=\n";
+    std::ofstream config(config_file);
+    config << json{{"redis", {{"url", test::shared_redis_url()}, {"prefix", keys_->prefix()}}},
+                   {"vault", {{"key_file", key_file}}}}
+                  .dump();
+  }
+  ::chmod(key_file.c_str(), 0600);
+  // An Instagram Login token two days from its expiry, on the wall clock the command uses.
+  const auto now = now_epoch_ms();
+  platforms::TokenSet t;
+  t.access_token = Secret("seed-access-cli");
+  t.access_expires_at_ms = now + 2 * kDay;
+  t.scopes = "instagram_business_basic,instagram_business_content_publish";
+  auto put = run_for(io_, tokens_->put({"instagram", "ig-cli"}, t, 0, tokens::AccountStatus::active, "", now));
+  ASSERT_TRUE(put && put->written);
+  auto first = test::run_command({SCHEDULO_BIN, "sweep", "--config", config_file});
+  ASSERT_EQ(first.status, 0) << first.out;
+  const auto report = json::parse(first.out.substr(first.out.rfind("{\"")));
+  EXPECT_EQ(report["refresh_jobs"], 1) << first.out;
+  EXPECT_EQ(report["complete"], true);
+  auto second = test::run_command({SCHEDULO_BIN, "sweep", "--config", config_file});
+  ASSERT_EQ(second.status, 0) << second.out;
+  EXPECT_EQ(json::parse(second.out.substr(second.out.rfind("{\"")))["already_pending"], 1) << second.out;
 }
 
 // ---- revocation -----------------------------------------------------------------------------------------
