@@ -171,6 +171,12 @@ void Router::add(std::string method, const std::string& pattern, Handler handler
   routes_.push_back(std::move(route));
 }
 
+void Router::add(std::string method, const std::string& pattern, Handler handler,
+                 std::chrono::milliseconds handler_timeout) {
+  add(std::move(method), pattern, std::move(handler));
+  routes_.back().handler_timeout = handler_timeout;
+}
+
 const Handler& Router::match(Request& request) const {
   const auto segments = split_path(request.path);
   for (const auto& route : routes_) {
@@ -197,6 +203,7 @@ const Handler& Router::match(Request& request) const {
       params["*"] = std::move(rest);
     }
     request.params = std::move(params);
+    request.handler_timeout = route.handler_timeout;
     return route.handler;
   }
   static const Handler kNotFound = [](Request&) { return plain(404, "not found\n"); };
@@ -342,7 +349,9 @@ net::awaitable<void> Server::Impl::serve(Stream& stream, std::uint64_t id, const
     const bool head_only = message.method() == bhttp::verb::head;
 
     Response response;
-    auto outcome = co_await net::with_timeout(guarded(router.match(request), request, options), options.handler_timeout);
+    const Handler& handler = router.match(request);
+    const auto limit = request.handler_timeout.count() > 0 ? request.handler_timeout : options.handler_timeout;
+    auto outcome = co_await net::with_timeout(guarded(handler, request, options), limit);
     if (outcome)
       response = std::move(*outcome);
     else

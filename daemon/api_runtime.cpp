@@ -25,6 +25,7 @@ struct ApiRuntime::Impl {
   std::unique_ptr<ApiServer> api;
   std::unique_ptr<CallbackSender> sender;
   std::function<net::awaitable<void>(Metrics&)> gather;
+  OAuthRoutes* oauth = nullptr;  // issue 13
 
   Impl(const Config& c, const net::Executor& ex, queue::Store& s)
       : config(c), executor(ex), store(s), outbox(s.client(), s.keys(), s.settings()) {}
@@ -53,6 +54,10 @@ ApiRuntime::ApiRuntime(const Config& config, const net::Executor& executor, queu
 }
 
 ApiRuntime::~ApiRuntime() = default;
+
+void ApiRuntime::set_oauth(OAuthRoutes* routes) {
+  impl_->oauth = routes;
+}
 
 Metrics& ApiRuntime::metrics() {
   return impl_->metrics;
@@ -90,8 +95,9 @@ bool ApiRuntime::start(std::function<bool()> consuming) {
   o.server.read_timeout = std::chrono::milliseconds(s.config.http.read_timeout_ms);
   o.server.write_timeout = std::chrono::milliseconds(s.config.http.read_timeout_ms);
   o.server.handler_timeout = std::chrono::milliseconds(s.config.http.handler_timeout_ms);
-  s.api = std::make_unique<ApiServer>(
-      s.executor, ApiDependencies{s.store, &s.outbox, s.http.get(), s.metrics, std::move(consuming), s.gather}, std::move(o));
+  ApiDependencies deps{s.store, &s.outbox, s.http.get(), s.metrics, std::move(consuming), s.gather};
+  deps.oauth = s.oauth;
+  s.api = std::make_unique<ApiServer>(s.executor, std::move(deps), std::move(o));
   const std::string& listen = s.config.http.listen;
   const auto colon = listen.rfind(':');
   std::string host = listen.substr(0, colon);

@@ -33,6 +33,7 @@ class HttpClient;
 namespace schedulo::daemon {
 
 class Metrics;
+class OAuthRoutes;
 
 struct ApiOptions {
   std::string token;  // http.token (required)
@@ -57,6 +58,7 @@ struct ApiDependencies {
   std::function<bool()> consuming;
   // Figures read at scrape time from other parts (circuits, Airtable budget, token states); may be empty.
   std::function<net::awaitable<void>(Metrics&)> gather{};
+  OAuthRoutes* oauth = nullptr;  // the OAuth connect routes (issue 13); null: not served
 };
 
 // Constant-time equality of a presented token and the expected one (both hashed first, so neither

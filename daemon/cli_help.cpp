@@ -125,6 +125,14 @@ const std::map<std::string, std::string>& footers() {
        "Queues a dead item again, named as 'outbox dead' lists it (\"<dest>|<key>\"), or all of them.\n"
        "Example: schedulo outbox retry --config F 'airtable:posts|post-123'\n"
        "Exit status: 0; 1 when no such item is dead or Redis failed."},
+      // Token lifecycle (issue 13)
+      {"sweep",
+       "One sweep pass now, as the fleet's sweep leader runs every sweep.interval_s: refresh_token jobs for\n"
+       "the accounts inside their refresh windows (ids per account and hour, so nothing is enqueued twice),\n"
+       "for accounts with a post due within sweep.posts_ahead_s, and token_expiring notices. Page tokens are\n"
+       "introspected by the running daemons only (they hold the platforms' token calls). Prints JSON.\n"
+       "Example: schedulo sweep --config /etc/schedulo/schedulo.json\n"
+       "Exit status: 0; 1 when Redis failed part way (run it again); 2 on a bad configuration or no vault."},
   };
   return texts;
 }

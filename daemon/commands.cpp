@@ -11,6 +11,7 @@
 #include "common/rfc3339.hpp"
 #include "daemon/airtable_account_source.hpp"
 #include "daemon/api_runtime.hpp"
+#include "daemon/lifecycle_runtime.hpp"
 #include "daemon/live_platforms.hpp"
 #include "daemon/metrics_gather.hpp"
 #include "daemon/progress.hpp"
@@ -181,13 +182,22 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
   std::optional<tokens::TokenProvider> token_provider;
   if (vault) {
     token_store.emplace(client, queue::Keys(config->redis.prefix), *vault);
+    auto token_options = provider_options(*config);
+    token_options.on_needs_reauth = needs_reauth_notice(notifier);  // issue 13: the notification
     token_provider.emplace(
         *token_store,
         [&](std::string_view platform) -> platforms::TokenCalls* {
           const auto it = token_calls.find(std::string(platform));
           return it == token_calls.end() ? nullptr : it->second.get();
         },
-        provider_options(*config));
+        std::move(token_options));
+  }
+  // Token lifecycle (issue 13): the OAuth connect routes and the fleet's token sweep.
+  std::unique_ptr<LifecycleRuntime> lifecycle;
+  if (token_store) {
+    lifecycle = std::make_unique<LifecycleRuntime>(*config, store, *token_store,
+                                                   token_provider ? &*token_provider : nullptr, notifier);
+    api.set_oauth(&lifecycle->oauth());
   }
   api.gather_with(metrics_gatherer(
       {breaker, pacer ? &*pacer : nullptr, token_store ? &*token_store : nullptr, client, store.keys()}));
@@ -225,6 +235,7 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
     stopping = true;
     dispatcher.stop();
     api.stop();
+    if (lifecycle) lifecycle->stop();  // issue 13
   });
   // Watchdog pings and STATUS from a timer on the event loop itself: they stop only when the loop
   // stops turning, never because Redis is away (architecture rule 16).
@@ -253,6 +264,7 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
       auto window = co_await notifier.set_window(std::chrono::seconds(config->notifications.window_s));
       if (!window) log::warn("could not record notifications.window_s in Redis: {}", window.error().message());
       log::info("ready: consuming jobs");
+      if (lifecycle) lifecycle->start(io.get_executor());  // issue 13: the sweep
       systemd.notify("READY=1");
       net::Event sweep_stop(io.get_executor());
       net::Countdown airtable_loops(io.get_executor(), writer ? 2 : 0);
@@ -272,6 +284,7 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
     }
     stopping = true;
     api.stop();
+    if (lifecycle) lifecycle->stop();
     watchdog.cancel();
     signals.cancel();
     client.stop();
@@ -286,6 +299,7 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
     status = kExitFailure;
     stopping = true;
     api.stop();
+    if (lifecycle) lifecycle->stop();
     watchdog.cancel();
     signals.cancel();
     client.stop();

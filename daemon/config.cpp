@@ -270,6 +270,21 @@ Config build_config(const std::map<std::string, json>& v) {
   c.instagram.refresh_margin_ms = integer("platforms.instagram.refresh_margin_ms");
   c.instagram.reconnect_warning_ms = integer("platforms.instagram.reconnect_warning_ms");
   c.instagram.rupload_chunk_bytes = integer("platforms.instagram.rupload_chunk_bytes");
+  // Token lifecycle (issue 13)
+  c.oauth.return_to_allow = v.at("oauth.return_to_allow").get<std::vector<std::string>>();
+  c.oauth.state_ttl_s = static_cast<int>(integer("oauth.state_ttl_s"));
+  c.oauth.state_secret = str("oauth.state_secret");
+  c.oauth.pending_ttl_s = static_cast<int>(integer("oauth.pending_ttl_s"));
+  c.oauth.exchange_timeout_ms = static_cast<int>(integer("oauth.exchange_timeout_ms"));
+  c.sweep.interval_s = static_cast<int>(integer("sweep.interval_s"));
+  c.sweep.refresh_ahead_s = integer("sweep.refresh_ahead_s");
+  c.sweep.short_lived_s = integer("sweep.short_lived_s");
+  c.sweep.refresh_token_ahead_s = integer("sweep.refresh_token_ahead_s");
+  c.sweep.expiring_notice_s = integer("sweep.expiring_notice_s");
+  c.sweep.posts_ahead_s = integer("sweep.posts_ahead_s");
+  c.sweep.post_margin_s = integer("sweep.post_margin_s");
+  c.sweep.check_every_s = integer("sweep.check_every_s");
+  c.sweep.batch = static_cast<int>(integer("sweep.batch"));
   return c;
 }
 

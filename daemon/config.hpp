@@ -148,6 +148,25 @@ struct Config {
     long long reconnect_warning_ms = 0;
     long long rupload_chunk_bytes = 0;
   } instagram;
+  // Token lifecycle (issue 13).
+  struct {
+    std::vector<std::string> return_to_allow;
+    int state_ttl_s = 0;
+    std::string state_secret;
+    int pending_ttl_s = 0;
+    int exchange_timeout_ms = 0;
+  } oauth;
+  struct {
+    int interval_s = 0;
+    long long refresh_ahead_s = 0;
+    long long short_lived_s = 0;
+    long long refresh_token_ahead_s = 0;
+    long long expiring_notice_s = 0;
+    long long posts_ahead_s = 0;
+    long long post_margin_s = 0;
+    long long check_every_s = 0;
+    int batch = 0;
+  } sweep;
 };
 
 struct ConfigError {

@@ -365,6 +365,58 @@ std::vector<Setting> build() {
       "Largest body of one resumable upload request; a longer video goes up in several, each from the offset the "
       "last one reached.",
       int_range(1024, 1LL << 30));
+  // ---- token lifecycle (issue 13): the OAuth connect flow and the sweep ----
+  add(
+      "oauth.return_to_allow", Kind::string_list, json::array(),
+      "Pages a connect flow may send the browser back to (return_to): each an http(s) URL; a return_to must be one "
+      "of them or below one (same scheme, host and port; the path continues at a '/'). Empty: no connect flow "
+      "can start.",
+      [](const json& v) -> std::optional<std::string> {
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          const auto entry = v[i].get<std::string>();
+          if (!entry.starts_with("http://") && !entry.starts_with("https://"))
+            return "entry " + std::to_string(i) + " must be an http:// or https:// URL";
+          if (auto parsed = http::parse_url(entry); !parsed.url)
+            return "entry " + std::to_string(i) + " is not a valid URL: " + parsed.error;
+        }
+        return std::nullopt;
+      },
+      false, json::array({"https://myapp.bubbleapps.io/connected"}));
+  add("oauth.state_ttl_s", Kind::integer, 600,
+      "How long a connect flow's state lasts between the start and the platform's redirect back.", int_range(30, 3600));
+  add("oauth.state_secret", Kind::string, "",
+      "Key of the HMAC that signs connect states (a forged state is refused before Redis is asked); empty: "
+      "http.token. Secret.",
+      min_length(16), true);
+  add("oauth.pending_ttl_s", Kind::integer, 900,
+      "How long a Meta login that reaches several Pages / Instagram accounts waits for the user's choice.",
+      int_range(60, 86400));
+  add("oauth.exchange_timeout_ms", Kind::integer, 10000,
+      "Deadline of each call of the code exchange (token, long-lived token, permissions, Pages).",
+      int_range(500, 60000));
+  add("sweep.interval_s", Kind::integer, 300,
+      "How often the fleet's sweep leader looks at the tokens due for attention; 0: only `schedulo sweep`.",
+      int_range(0, 86400));
+  add("sweep.refresh_ahead_s", Kind::integer, 7 * 24 * 3600,
+      "Access tokens that renew themselves (Instagram Login, 60 days) are renewed this long before they expire.",
+      int_range(3600, 59LL * 24 * 3600));
+  add("sweep.short_lived_s", Kind::integer, 24 * 3600,
+      "Access tokens expiring sooner than this (X, TikTok: 2 h) are renewed on use, not by the sweep.",
+      int_range(0, 7LL * 24 * 3600));
+  add("sweep.refresh_token_ahead_s", Kind::integer, 14 * 24 * 3600,
+      "Refresh tokens with their own expiry (TikTok: 180 days) are rotated this long before it.",
+      int_range(3600, 179LL * 24 * 3600));
+  add("sweep.expiring_notice_s", Kind::integer, 7 * 24 * 3600,
+      "A token nothing can renew, or a Page's data access, ending within this gets a token_expiring notice.",
+      int_range(3600, 90LL * 24 * 3600));
+  add("sweep.posts_ahead_s", Kind::integer, 3600,
+      "Accounts with a publish job due within this get a fresh access token ahead of it.", int_range(0, 86400));
+  add("sweep.post_margin_s", Kind::integer, 900,
+      "... when their access token would expire before the post's time plus this.", int_range(0, 86400));
+  add("sweep.check_every_s", Kind::integer, 24 * 3600,
+      "How often each Page token (no expiry of its own) is introspected (validity, data_access_expires_at).",
+      int_range(300, 30LL * 24 * 3600));
+  add("sweep.batch", Kind::integer, 500, "Most accounts one sweep pass takes from each index.", int_range(1, 100000));
   return s;
 }
 

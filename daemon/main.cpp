@@ -5,6 +5,7 @@
 
 #include "daemon/cli_help.hpp"
 #include "daemon/commands.hpp"
+#include "daemon/sweep_command.hpp"
 #include "daemon/token_commands.hpp"
 
 int main(int argc, char** argv) {
@@ -124,6 +125,9 @@ int main(int argc, char** argv) {
   auto* outbox_retry = outbox_cmd->add_subcommand("retry", "queue a dead item again");
   with_config(outbox_retry);
   outbox_retry->add_option("item", outbox_item, "\"<dest>|<key>\" as listed, or all")->required();
+  // Token lifecycle (issue 13)
+  auto* sweep = app.add_subcommand("sweep", "one token sweep pass now (refresh jobs, expiring notices)");
+  with_config(sweep);
 
   describe_commands(app);  // after every command is declared: footers and the error format
 
@@ -150,6 +154,7 @@ int main(int argc, char** argv) {
     if (*account_list) return command_account_list(config_path, account_platform, account_status);
     if (*vault_rotate) return command_vault_rotate(config_path);
     if (*vault_keygen) return command_vault_keygen(key_id);
+    if (*sweep) return command_sweep(config_path);
     if (*check) return command_config_check(check_path);
     if (*example) return command_config_example();
     if (*resync) return command_resync(config_path, dry_run);

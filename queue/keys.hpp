@@ -82,6 +82,15 @@ class Keys {
     return at(":notified:", kind) + ":" + std::string(subject);
   }
   std::string settings() const { return prefix_ + ":settings"; }  // hash of fleet-wide settings
+  // ---- token lifecycle (issue 13): OAuth connect flow and the sweep ----
+  // A connect flow's state: JSON {platform, account, return_to, verifier}, PX oauth.state_ttl_s,
+  // taken once with GETDEL (a replayed state finds nothing).
+  std::string oauth_state(std::string_view nonce) const { return at(":oauth:state:", nonce); }
+  // A Meta connection waiting for the user's choice of Page / Instagram account: sealed JSON, PX TTL.
+  std::string oauth_pending(std::string_view id) const { return at(":oauth:pending:", id); }
+  std::string sweep_lease() const { return prefix_ + ":sweep:lease"; }    // the sweep leader's id, PX
+  std::string sweep_checks() const { return prefix_ + ":sweep:checks"; }  // zset "platform:account" -> next check ms
+  std::string sweep_cursor() const { return prefix_ + ":sweep:cursor"; }  // last account the discovery pass saw
 
  private:
   std::string at(std::string_view middle, std::string_view tail) const {

@@ -42,6 +42,12 @@ local function k_breaker(platform) return P .. ':breaker:' .. platform end
 local K_NOTIFICATIONS = P .. ':notifications'
 local function k_notified(kind, subject) return P .. ':notified:' .. kind .. ':' .. subject end
 local K_SETTINGS = P .. ':settings'
+-- Token lifecycle (issue 13): names mirror the lifecycle block of queue/keys.hpp.
+local function k_oauth_state(nonce) return P .. ':oauth:state:' .. nonce end
+local function k_oauth_pending(id) return P .. ':oauth:pending:' .. id end
+local K_SWEEP_LEASE = P .. ':sweep:lease'
+local K_SWEEP_CHECKS = P .. ':sweep:checks'
+local K_SWEEP_CURSOR = P .. ':sweep:cursor'
 
 -- Records a notification for the outbox, at most one per kind and subject (an account, or a platform
 -- for platform-wide kinds) per window. The window is fleet-wide: notifications.window_s, written to
