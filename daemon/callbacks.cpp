@@ -83,6 +83,27 @@ std::optional<queue::OutboxEntry> callback_entry(const jobs::Job& job, const que
   return e;
 }
 
+std::optional<queue::OutboxEntry> cancel_callback_entry(const jobs::Job& job) {
+  if (job.callback_url.empty()) return std::nullopt;
+  // The same shape as a settlement's; no finished_at, since it is written before the cancellation.
+  json body = {{"job_id", job.id},
+               {"state", "cancelled"},
+               {"type", jobs::to_string(job.type)},
+               {"platform", jobs::to_string(job.platform)},
+               {"account", job.account},
+               {"attempts", 0},
+               {"result", json::object()},
+               {"error", "cancelled before it started"},
+               {"error_code", "cancelled"}};
+  if (!job.post_record.empty()) body["post_record"] = job.post_record;
+  queue::OutboxEntry e;
+  e.dest = std::string(kCallbackDest);
+  e.key = job.id;
+  e.cancel_only = true;
+  e.on_cancel = {{"url", json(job.callback_url).dump()}, {"body", body.dump()}};
+  return e;
+}
+
 std::string callback_signature(std::string_view secret, std::int64_t timestamp_s, std::string_view body) {
   std::string message = std::to_string(timestamp_s);
   message += '.';

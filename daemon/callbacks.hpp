@@ -40,6 +40,11 @@ inline constexpr std::string_view kCallbackDest = "bubble:callback";
 std::optional<queue::OutboxEntry> callback_entry(const jobs::Job& job, const queue::Lease& lease,
                                                  const queue::Settle& settle, std::int64_t now_ms);
 
+// Recorded with a job that has a callback_url when it is created or replaced: the callback that
+// announces its cancellation, sent only if it is cancelled before it starts (queue/outbox.hpp's
+// cancel_only). nullopt without a callback_url.
+std::optional<queue::OutboxEntry> cancel_callback_entry(const jobs::Job& job);
+
 // "v1=<64 hex digits>": HMAC-SHA256 of "<timestamp>.<body>" under `secret`.
 std::string callback_signature(std::string_view secret, std::int64_t timestamp_s, std::string_view body);
 

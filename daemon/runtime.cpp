@@ -1,5 +1,7 @@
 #include "daemon/runtime.hpp"
 
+#include "daemon/callbacks.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -7,6 +9,7 @@
 
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
+#include "daemon/callbacks.hpp"
 #include "platforms/errors/default_limits.hpp"
 
 namespace schedulo::daemon {
@@ -38,10 +41,13 @@ jobs::ValidationContext validation_context(const Config& config) {
     context.private_hosts = std::move(*policy.policy);
   context.callback_hosts = config.bubble.callback_hosts;
   context.max_job_bytes = static_cast<std::size_t>(config.jobs.max_job_bytes);
-  if (airtable_enabled(config))  // a publish job's Posts row, with its job JSON for resync
-    context.record_intake = [](const jobs::Job& job) {
-      return queue::encode_outbox(outbox::intake_entries(job, now_epoch_ms()));
-    };
+  // A publish job's Posts row, with its job JSON for resync; the callback announcing a cancellation.
+  context.record_intake = [airtable = airtable_enabled(config)](const jobs::Job& job) {
+    std::vector<queue::OutboxEntry> entries;
+    if (airtable) entries = outbox::intake_entries(job, now_epoch_ms());
+    if (auto cancelled = cancel_callback_entry(job)) entries.push_back(std::move(*cancelled));
+    return queue::encode_outbox(entries);
+  };
   return context;
 }
 

@@ -45,6 +45,7 @@ std::string encode_outbox(const std::vector<OutboxEntry>& entries, const std::ve
       for (const auto& [name, value] : e.on_cancel) cancel[name] = value;
       j["on_cancel"] = std::move(cancel);
     }
+    if (e.cancel_only) j["cancel_only"] = true;
     out.push_back(std::move(j));
   }
   for (const auto& job : jobs) {

@@ -52,6 +52,9 @@ struct OutboxEntry {
   // Only with a job's creation or replacement: fields appended to the same record if that job is
   // cancelled before it starts (its Posts row then says cancelled).
   std::vector<std::pair<std::string, std::string>> on_cancel;
+  // Only with a job's creation or replacement: nothing is appended now; `on_cancel` is kept for the
+  // case the job is cancelled before it starts (a Bubble callback announcing the cancellation).
+  bool cancel_only = false;
 
   // Sets a field from any JSON value.
   OutboxEntry& set(std::string name, const nlohmann::json& value) {

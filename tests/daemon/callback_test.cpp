@@ -18,6 +18,7 @@
 #include "jobs/job_validation.hpp"
 #include "platforms/http/client.hpp"
 #include "queue/outbox.hpp"
+#include "queue/store.hpp"
 #include "tests/support/http_server.hpp"
 #include "tests/support/redis_process.hpp"
 #include "tests/support/run.hpp"
@@ -232,6 +233,51 @@ TEST_F(CallbackSenderTest, OutcomeIsPostedWithBearerTokenAndAVerifiableSignature
   EXPECT_EQ(body["state"], "succeeded");
   EXPECT_EQ(body["result"]["post_id"], "p-cb-ok");
   EXPECT_NE(metrics_.text().find(R"(schedulo_callbacks_total{result="ok"} 1)"), std::string::npos);
+}
+
+TEST_F(CallbackSenderTest, AJobCancelledBeforeItStartsIsAnnouncedAsCancelledAndOnlyThen) {
+  std::mutex m;
+  std::vector<test::ServerRequest> seen;
+  test::HttpTestServer bubble([&](const test::ServerRequest& r) {
+    std::lock_guard lock(m);
+    seen.push_back(r);
+    test::ServerReply reply;
+    reply.body = R"({"status":"success","response":{}})";
+    return reply;
+  });
+  queue::Store store(*client_, *keys_, queue::QueueSettings{});
+  auto enqueue = [&](const std::string& id) {
+    const auto job = job_with_callback(id, bubble.url("/version-test/api/1.1/wf/post_done"));
+    const auto entry = cancel_callback_entry(job);
+    ASSERT_TRUE(entry);
+    queue::NewJob nj{job.id, "publish", "x", job.account, job.to_json().dump()};
+    nj.run_at_ms = now_epoch_ms() + 3600 * 1000;  // scheduled: it cannot start during the test
+    nj.outbox = queue::encode_outbox({*entry});
+    const std::vector<queue::NewJob> batch{nj};
+    auto r = test::run_for(io_, store.enqueue(batch, now_epoch_ms()));
+    ASSERT_TRUE(r);
+  };
+  enqueue("cb-cancel");
+  enqueue("cb-kept");
+  // Nothing is announced for a job that was only created.
+  auto before = test::run_for(io_, outbox_->stats(now_epoch_ms()));
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->pending.count(std::string(kCallbackDest)), 0u);
+  auto cancelled = test::run_for(io_, store.cancel("cb-cancel", now_epoch_ms()));
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(*cancelled, "cancelled");
+  start_sender();
+  pump_until([&] { return sender_->delivered() == 1; }, 10s);
+  ASSERT_EQ(sender_->delivered(), 1u);
+  std::lock_guard lock(m);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].header("Authorization"), std::string("Bearer ") + kApiToken);
+  EXPECT_TRUE(signature_verifies(seen[0], kSecret));
+  const auto body = json::parse(seen[0].body);
+  EXPECT_EQ(body["job_id"], "cb-cancel");
+  EXPECT_EQ(body["state"], "cancelled");
+  EXPECT_EQ(body["error_code"], "cancelled");
+  EXPECT_EQ(body["post_record"], "recPost0000000001");
 }
 
 TEST_F(CallbackSenderTest, ServerErrorsAreRetriedWithBackOffUntilAccepted) {

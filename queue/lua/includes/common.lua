@@ -265,12 +265,13 @@ end
 -- of each field wins. Field values are JSON texts that Lua never decodes (cjson would round numbers).
 -- An item being written (claimed) is not queued again here; its ack sees the newer version and
 -- queues it. An entry's `on_cancel` fields are kept on the job `job_id` (when given) and appended to
--- the same record if that job is cancelled before it starts. Returns the number of entries dropped as
--- stale (their guard older than one seen).
+-- the same record if that job is cancelled before it starts; a `cancel_only` entry appends nothing
+-- now. Returns the number of entries dropped as stale (their guard older than one seen).
 local OB_HISTORY_TTL = 90 * 24 * 3600
 outbox_append = function(entries_json, now, retention, window, job_id)
   if entries_json == nil or entries_json == false or entries_json == '' then return 0 end
   local stale = 0
+  local cancels = {}
   for _, e in ipairs(cjson.decode(entries_json)) do
     if e.dest == 'job' then
       local j = e.job
@@ -287,10 +288,11 @@ outbox_append = function(entries_json, now, retention, window, job_id)
         end
       end
       if e.on_cancel and job_id then
-        redis.call('HSET', k_job(job_id), 'on_cancel', cjson.encode({{dest = e.dest, key = e.key, fields = e.on_cancel,
-                                                                        record_id = e.record_id}}))
+        cancels[#cancels + 1] = {dest = e.dest, key = e.key, fields = e.on_cancel, record_id = e.record_id}
       end
-      if not fresh then
+      if e.cancel_only then
+        -- kept for a cancellation only (above)
+      elseif not fresh then
         stale = stale + 1
       else
         local key = k_ob_item(item)
@@ -324,6 +326,7 @@ outbox_append = function(entries_json, now, retention, window, job_id)
       end
     end
   end
+  if #cancels > 0 then redis.call('HSET', k_job(job_id), 'on_cancel', cjson.encode(cancels)) end
   return stale
 end
 
