@@ -252,6 +252,11 @@ Config build_config(const std::map<std::string, json>& v) {
   c.tokens.refresh_timeout_ms = static_cast<int>(integer("tokens.refresh_timeout_ms"));
   c.tokens.lock_ms = static_cast<int>(integer("tokens.lock_ms"));
   c.tokens.defer_ms = static_cast<int>(integer("tokens.defer_ms"));
+  // TikTok (issue 11)
+  c.tiktok.verified_prefixes = v.at("platforms.tiktok.verified_prefixes").get<std::vector<std::string>>();
+  c.tiktok.chunk_bytes = integer("platforms.tiktok.chunk_bytes");
+  c.tiktok.status_poll_ms = static_cast<int>(integer("platforms.tiktok.status_poll_ms"));
+  c.tiktok.public_id_wait_ms = static_cast<int>(integer("platforms.tiktok.public_id_wait_ms"));
   return c;
 }
 
