@@ -55,7 +55,9 @@ class TikTokDaemonTest : public ::testing::Test {
     sandbox = std::make_unique<test::SandboxProcess>(std::vector<std::string>{});
     port = sandbox->port();
     base = "http://127.0.0.1:" + std::to_string(port);
-    prefix = test::unique_prefix();
+    // redis.prefix allows 64 characters: the test's unique prefix, shortened to a hash of it.
+    prefix = "tt:" + std::to_string(std::hash<std::string>{}(test::unique_prefix()) % 1000000007ULL) + ":" +
+             std::to_string(::getpid());
     keys = std::make_unique<queue::Keys>(prefix);
     key_file = dir + "/vault.keys";
     {
