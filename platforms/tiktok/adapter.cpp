@@ -16,9 +16,9 @@ constexpr const char* kUserFields = "open_id,display_name,follower_count,followi
 
 // A video object as an Analytics row's metrics; the id stays the exact decimal text TikTok sent.
 json metrics_of(const json& video) {
-  json out{{"post_id", video.contains("id") ? (video["id"].is_string() ? video["id"].get<std::string>()
-                                                                        : video["id"].dump())
-                                            : std::string()}};
+  json out{{"post_id", video.contains("id")
+                           ? (video["id"].is_string() ? video["id"].get<std::string>() : video["id"].dump())
+                           : std::string()}};
   for (const char* k : {"view_count", "like_count", "comment_count", "share_count", "create_time"})
     if (video.contains(k) && video[k].is_number()) out[k] = video[k];
   if (video.contains("share_url") && video["share_url"].is_string()) out["url"] = video["share_url"];
@@ -47,8 +47,8 @@ class TikTokAdapter final : public jobs::PlatformAdapter {
     json user;
     json posts = json::array();
     const jobs::TokenCall call = [&](const tokens::AccessToken& token) -> net::awaitable<jobs::TokenUse> {
-      auto u = co_await api_.get(std::string("/v2/user/info/?fields=") + kUserFields, token, job.job(), "user_info",
-                                 "app");
+      auto u =
+          co_await api_.get(std::string("/v2/user/info/?fields=") + kUserFields, token, job.job(), "user_info", "app");
       if (!u.ok()) co_return token_use(u, failure_of(u));
       user = data_of(*u.response()).value("user", json::object());
       const auto& ids = job.job().target_post_ids;
@@ -95,11 +95,13 @@ class TikTokAdapter final : public jobs::PlatformAdapter {
       if (set && !set->access_token.empty()) {
         auto result = co_await calls_.revoke(*set);
         if (result.status != platforms::TokenCallStatus::ok)
-          co_return Outcome::retry("TikTok did not revoke the token: " + result.message, result.code.empty() ? "revoke" : result.code);
+          co_return Outcome::retry("TikTok did not revoke the token: " + result.message,
+                                   result.code.empty() ? "revoke" : result.code);
       }
       auto marked = co_await store.set_status(ref, std::nullopt, tokens::AccountStatus::revoked,
                                               "disconnected by a revoke_token job", now_epoch_ms(), true);
-      if (!marked) co_return Outcome::defer("the token store could not be written", "token_store", std::chrono::seconds(1));
+      if (!marked)
+        co_return Outcome::defer("the token store could not be written", "token_store", std::chrono::seconds(1));
     }
     co_return Outcome::success({{"account", ref.account}, {"platform", "tiktok"}, {"revoked", true}});
   }

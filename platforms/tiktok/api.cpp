@@ -106,8 +106,8 @@ errors::Classified classify(const http::Result<http::Response>& answer, errors::
   } else if (std::find(kPermanent.begin(), kPermanent.end(), code) != kPermanent.end()) {
     c.kind = ErrorClass::permanent;
   } else if (code == "internal_error" || code == "server_error" || code == "temporarily_unavailable") {
-    c.kind = safety == errors::Safety::unsafe && answer->status != 503 ? ErrorClass::outcome_unknown
-                                                                       : ErrorClass::transient;
+    c.kind =
+        safety == errors::Safety::unsafe && answer->status != 503 ? ErrorClass::outcome_unknown : ErrorClass::transient;
   } else {
     // A code this build does not know: the HTTP status decides, the platform's code is kept.
     c.kind = fallback.kind == ErrorClass::ok ? ErrorClass::permanent : fallback.kind;

@@ -56,9 +56,12 @@ bool flag(const jobs::Job& job, const char* key) {
 
 std::string content_type_of(const http::MediaInfo& info) {
   switch (info.type) {
-    case http::MediaType::mov: return "video/quicktime";
-    case http::MediaType::webm: return "video/webm";
-    default: return "video/mp4";
+    case http::MediaType::mov:
+      return "video/quicktime";
+    case http::MediaType::webm:
+      return "video/webm";
+    default:
+      return "video/mp4";
   }
 }
 
@@ -81,12 +84,18 @@ class TikTokSteps final : public jobs::PublishSteps {
 
   net::awaitable<StepResult> run(PublishStep step, jobs::JobContext& job, json& ids) override {
     switch (step) {
-      case PublishStep::validate: co_return validate(job, ids);
-      case PublishStep::stage: co_return co_await stage(job, ids);
-      case PublishStep::create: co_return co_await create(job, ids);
-      case PublishStep::upload: co_return co_await upload(job, ids, false);
-      case PublishStep::publish: co_return co_await publish(job, ids);
-      case PublishStep::confirm: co_return co_await confirm(job, ids);
+      case PublishStep::validate:
+        co_return validate(job, ids);
+      case PublishStep::stage:
+        co_return co_await stage(job, ids);
+      case PublishStep::create:
+        co_return co_await create(job, ids);
+      case PublishStep::upload:
+        co_return co_await upload(job, ids, false);
+      case PublishStep::publish:
+        co_return co_await publish(job, ids);
+      case PublishStep::confirm:
+        co_return co_await confirm(job, ids);
     }
     co_return std::nullopt;
   }
@@ -119,12 +128,18 @@ class TikTokSteps final : public jobs::PublishSteps {
   milliseconds deadline(PublishStep step) const override {
     using namespace std::chrono_literals;
     switch (step) {
-      case PublishStep::validate: return 10s;
-      case PublishStep::stage: return 30min;
-      case PublishStep::create: return 3min;
-      case PublishStep::upload: return 60min;
-      case PublishStep::publish: return 15min;  // the last chunk (up to 128 MiB), or one init
-      case PublishStep::confirm: return 2min;
+      case PublishStep::validate:
+        return 10s;
+      case PublishStep::stage:
+        return 30min;
+      case PublishStep::create:
+        return 3min;
+      case PublishStep::upload:
+        return 60min;
+      case PublishStep::publish:
+        return 15min;  // the last chunk (up to 128 MiB), or one init
+      case PublishStep::confirm:
+        return 2min;
     }
     return 60s;
   }
@@ -142,18 +157,21 @@ class TikTokSteps final : public jobs::PublishSteps {
     if (!video) {
       for (const auto& m : media)
         if (!under_prefix(m.url, prefixes))
-          return Outcome::fail("TikTok takes photos only from a verified URL prefix (platforms.tiktok.verified_prefixes), "
-                               "and " + m.url + " is not under one.",
-                               "url_ownership_unverified");
+          return Outcome::fail(
+              "TikTok takes photos only from a verified URL prefix (platforms.tiktok.verified_prefixes), "
+              "and " +
+                  m.url + " is not under one.",
+              "url_ownership_unverified");
       ids["source"] = "PULL_FROM_URL";
       return std::nullopt;
     }
     const auto source = option(j, "source");
     const bool verified = under_prefix(media.front().url, prefixes);
     if (source == "pull" && !verified)
-      return Outcome::fail("post.options.tiktok.source is pull, but the video's URL is not under a verified prefix "
-                           "(platforms.tiktok.verified_prefixes), so TikTok would refuse to fetch it.",
-                           "url_ownership_unverified");
+      return Outcome::fail(
+          "post.options.tiktok.source is pull, but the video's URL is not under a verified prefix "
+          "(platforms.tiktok.verified_prefixes), so TikTok would refuse to fetch it.",
+          "url_ownership_unverified");
     ids["source"] = source == "upload" || !verified ? "FILE_UPLOAD" : "PULL_FROM_URL";
     return std::nullopt;
   }
@@ -222,13 +240,14 @@ class TikTokSteps final : public jobs::PublishSteps {
     const auto& j = job.job();
     const auto level = option(j, "privacy_level");
     if (level.empty())
-      co_return Outcome::fail("post.options.tiktok.privacy_level is required for a direct TikTok post; this account allows " +
-                                  join(options) + ".",
-                              "privacy_level_required");
+      co_return Outcome::fail(
+          "post.options.tiktok.privacy_level is required for a direct TikTok post; this account allows " +
+              join(options) + ".",
+          "privacy_level_required");
     if (std::find(options.begin(), options.end(), json(level)) == options.end())
-      co_return Outcome::fail("The privacy level " + level + " is not available for this TikTok account; it allows " +
-                                  join(options) + ".",
-                              "privacy_level_option_mismatch");
+      co_return Outcome::fail(
+          "The privacy level " + level + " is not available for this TikTok account; it allows " + join(options) + ".",
+          "privacy_level_option_mismatch");
     const auto max_duration = creator.value("max_video_post_duration_sec", std::int64_t{0});
     if (file_upload(ids)) {
       if (auto stop = co_await ensure_staged(job)) co_return stop;
@@ -395,9 +414,9 @@ class TikTokSteps final : public jobs::PublishSteps {
       const auto held = response ? received_from_range(response->headers.get("Content-Range").value_or(""))
                                  : std::optional<std::uint64_t>();
       if (++failures > kChunkTries) {
-        Outcome out = Outcome::retry("TikTok's upload failed on chunk " + std::to_string(*index + 1) + " (" +
-                                         c.classified.error_code() + ")",
-                                     c.classified.error_code().empty() ? "upload" : c.classified.error_code());
+        Outcome out = Outcome::retry(
+            "TikTok's upload failed on chunk " + std::to_string(*index + 1) + " (" + c.classified.error_code() + ")",
+            c.classified.error_code().empty() ? "upload" : c.classified.error_code());
         co_return out;
       }
       if (held && *held <= plan.size) {
@@ -468,7 +487,8 @@ class TikTokSteps final : public jobs::PublishSteps {
       }
       const auto now = now_epoch_ms();
       if (!ids.contains("complete_seen_at_ms")) ids["complete_seen_at_ms"] = now;
-      if (post_id.empty() && now - ids["complete_seen_at_ms"].get<std::int64_t>() < api_.settings().public_id_wait.count()) {
+      if (post_id.empty() &&
+          now - ids["complete_seen_at_ms"].get<std::int64_t>() < api_.settings().public_id_wait.count()) {
         co_return Outcome::wait(poll, json(), "TikTok published the post; its public id is not out yet");
       }
       finish(ids, state, post_id);

@@ -25,8 +25,8 @@ struct Settings {
   // Media URL prefixes verified with TikTok (platforms.tiktok.verified_prefixes): a video under one
   // is posted by PULL_FROM_URL unless the job asks for an upload; photos must be under one.
   std::vector<std::string> verified_prefixes;
-  std::uint64_t chunk_bytes = 10ULL << 20;                  // platforms.tiktok.chunk_bytes (5-64 MiB)
-  std::chrono::milliseconds status_poll{5000};              // platforms.tiktok.status_poll_ms
+  std::uint64_t chunk_bytes = 10ULL << 20;                   // platforms.tiktok.chunk_bytes (5-64 MiB)
+  std::chrono::milliseconds status_poll{5000};               // platforms.tiktok.status_poll_ms
   std::chrono::milliseconds public_id_wait{10 * 60 * 1000};  // platforms.tiktok.public_id_wait_ms
   std::string staging_dir = "/tmp";
 };

@@ -110,8 +110,8 @@ class TikTokDaemonTest : public ::testing::Test {
     t.access_expires_at_ms = now_epoch_ms() + std::chrono::milliseconds(access_left).count();
     t.refresh_expires_at_ms = now_epoch_ms() + pair.value("refresh_expires_in", 0LL) * 1000;
     t.scopes = pair.value("scope", "");
-    auto put = test::run_for(io, token_store->put({"tiktok", kAccount}, t, 0, tokens::AccountStatus::active, "",
-                                                  now_epoch_ms()));
+    auto put = test::run_for(
+        io, token_store->put({"tiktok", kAccount}, t, 0, tokens::AccountStatus::active, "", now_epoch_ms()));
     ASSERT_TRUE(put && put->written);
   }
 
@@ -166,7 +166,8 @@ class TikTokDaemonTest : public ::testing::Test {
     return {{"id", id}, {"type", "publish"}, {"platform", "tiktok"}, {"account", kAccount}, {"post", post}};
   }
   json video_job(const std::string& id, const std::string& url, json options) {
-    if (!options.contains("privacy_level") && options.value("mode", "") != "inbox") options["privacy_level"] = "SELF_ONLY";
+    if (!options.contains("privacy_level") && options.value("mode", "") != "inbox")
+      options["privacy_level"] = "SELF_ONLY";
     return publish_job(id, json::array({{{"url", url}, {"kind", "video"}}}), options, "a video #" + id);
   }
 
@@ -370,8 +371,7 @@ TEST_F(TikTokDaemonTest, PullFromUrlWhenTheMediaHostIsVerified) {
   EXPECT_TRUE(log("tiktok.upload").empty());
   EXPECT_EQ(result(f).value("source", ""), "PULL_FROM_URL");
 
-  enqueue(video_job("unverified", "http://localhost:" + std::to_string(port) + "/cdn/mp4/x.mp4",
-                    {{"source", "pull"}}));
+  enqueue(video_job("unverified", "http://localhost:" + std::to_string(port) + "/cdn/mp4/x.mp4", {{"source", "pull"}}));
   f = finished("unverified");
   EXPECT_EQ(f.at("state"), "failed") << show(f);
   EXPECT_EQ(f.at("error_code"), "url_ownership_unverified");

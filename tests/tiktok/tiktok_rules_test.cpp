@@ -85,15 +85,16 @@ TEST(TikTokClassification, TheBodyDecidesEvenWithHttp200) {
   EXPECT_EQ(c.kind, errors::ErrorClass::outcome_unknown);
   c = classify(answer(500, envelope("internal_error")), errors::Safety::idempotent, now);
   EXPECT_EQ(c.kind, errors::ErrorClass::transient);
-  c = classify(answer(200, R"({"error":"invalid_grant","error_description":"d","log_id":"x"})"),
-               errors::Safety::unsafe, now);
+  c = classify(answer(200, R"({"error":"invalid_grant","error_description":"d","log_id":"x"})"), errors::Safety::unsafe,
+               now);
   EXPECT_EQ(c.kind, errors::ErrorClass::auth_revoked);
   c = classify(answer(502, "<html>bad gateway</html>"), errors::Safety::unsafe, now);
   EXPECT_EQ(c.kind, errors::ErrorClass::outcome_unknown);
 }
 
 TEST(TikTokFailReasons, RetryOrNot) {
-  for (const char* r : {"internal", "video_pull_failed", "photo_pull_failed"}) EXPECT_TRUE(retryable_fail_reason(r)) << r;
+  for (const char* r : {"internal", "video_pull_failed", "photo_pull_failed"})
+    EXPECT_TRUE(retryable_fail_reason(r)) << r;
   for (const char* r : {"file_format_check_failed", "duration_check_failed", "frame_rate_check_failed",
                         "picture_size_check_failed", "publish_cancelled", "auth_removed", "spam_risk_too_many_posts",
                         "spam_risk_user_banned_from_posting", "spam_risk_text", "spam_risk"})
