@@ -150,8 +150,14 @@ class TikTokTokenCalls final : public platforms::TokenCalls {
 
   // An answer without tokens. TikTok answers OAuth refusals with HTTP 200 too: the body decides.
   static void classify_refusal(const http::Response& response, const json& doc, TokenCallResult& result) {
-    const auto error = errors::parse_tiktok_error(response.body);
-    const std::string code = error ? error->code : "";
+    // The body was parsed (and wiped) already: read the code from the document. OAuth errors are flat
+    // ({"error":"invalid_grant"}); a v2 envelope may come from a gateway.
+    std::string code;
+    if (doc.is_object() && doc.contains("error")) {
+      const auto& e = doc["error"];
+      if (e.is_string()) code = e.get<std::string>();
+      if (e.is_object() && e.contains("code") && e["code"].is_string()) code = e["code"].get<std::string>();
+    }
     result.code = code.empty() ? "http_" + std::to_string(response.status) : code;
     if (code == "invalid_grant") {
       result.status = TokenCallStatus::rejected;
@@ -174,7 +180,6 @@ class TikTokTokenCalls final : public platforms::TokenCalls {
       result.status = TokenCallStatus::transient;
       result.message = "TikTok refused the refresh (" + result.code + ")";
     }
-    (void)doc;
   }
 
   Settings settings_;
