@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "platforms/errors/messages.hpp"
 #include "platforms/tiktok/api.hpp"
 
 namespace schedulo::tiktok {
@@ -99,6 +100,19 @@ TEST(TikTokFailReasons, RetryOrNot) {
                         "picture_size_check_failed", "publish_cancelled", "auth_removed", "spam_risk_too_many_posts",
                         "spam_risk_user_banned_from_posting", "spam_risk_text", "spam_risk"})
     EXPECT_FALSE(retryable_fail_reason(r)) << r;
+}
+
+// Every fail_reason of section 2.7 has a message of TikTok's own (the job's `error`), not the generic one.
+TEST(TikTokFailReasons, EachHasItsOwnMessage) {
+  const auto generic = errors::friendly_message("tiktok", "no_such_code", "", errors::ErrorClass::permanent).text();
+  for (const char* r :
+       {"file_format_check_failed", "duration_check_failed", "frame_rate_check_failed", "picture_size_check_failed",
+        "internal", "video_pull_failed", "photo_pull_failed", "publish_cancelled", "auth_removed",
+        "spam_risk_too_many_posts", "spam_risk_user_banned_from_posting", "spam_risk_text", "spam_risk"}) {
+    const auto text = errors::friendly_message("tiktok", r, "", errors::ErrorClass::permanent).text();
+    EXPECT_NE(text, generic) << r;
+    EXPECT_FALSE(text.empty()) << r;
+  }
 }
 
 }  // namespace
