@@ -105,6 +105,7 @@ class TikTokSteps final : public jobs::PublishSteps {
   }
 
   net::awaitable<jobs::Existence> find_existing(jobs::JobContext& job, json& ids) override {
+    if (ids.value("init_not_sent", false)) co_return jobs::Existence::not_found;
     const auto publish_id = ids.value("publish_id", std::string());
     // A PULL_FROM_URL or photo init whose answer was lost left no publish_id to ask by.
     if (publish_id.empty() || (ids.value("source", "") != "FILE_UPLOAD" && !ids.value("init_answered", false)))
@@ -454,7 +455,15 @@ class TikTokSteps final : public jobs::PublishSteps {
     }
     json data;
     // The init starts the post: a lost answer leaves nothing to ask by, so it is not retried blindly.
-    if (auto stop = co_await init(job, ids, path, body, rule, errors::Safety::unsafe, data)) co_return stop;
+    ids.erase("init_not_sent");
+    if (auto stop = co_await init(job, ids, path, body, rule, errors::Safety::unsafe, data)) {
+      // Deferred (a rate limit, the circuit, the token being renewed) or refused before processing:
+      // nothing reached TikTok, and the next attempt may publish without asking (find_existing).
+      if (stop->kind == Outcome::Kind::defer ||
+          (stop->kind == Outcome::Kind::retry && stop->error_code != "outcome_unknown"))
+        ids["init_not_sent"] = true;
+      co_return stop;
+    }
     ids["publish_id"] = data.value("publish_id", "");
     ids["init_answered"] = true;
     co_return std::nullopt;
