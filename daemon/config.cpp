@@ -285,6 +285,11 @@ Config build_config(const std::map<std::string, json>& v) {
   c.sweep.post_margin_s = integer("sweep.post_margin_s");
   c.sweep.check_every_s = integer("sweep.check_every_s");
   c.sweep.batch = static_cast<int>(integer("sweep.batch"));
+  // TikTok (issue 11)
+  c.tiktok.verified_prefixes = v.at("platforms.tiktok.verified_prefixes").get<std::vector<std::string>>();
+  c.tiktok.chunk_bytes = integer("platforms.tiktok.chunk_bytes");
+  c.tiktok.status_poll_ms = static_cast<int>(integer("platforms.tiktok.status_poll_ms"));
+  c.tiktok.public_id_wait_ms = static_cast<int>(integer("platforms.tiktok.public_id_wait_ms"));
   return c;
 }
 

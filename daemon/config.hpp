@@ -167,6 +167,13 @@ struct Config {
     long long check_every_s = 0;
     int batch = 0;
   } sweep;
+  // TikTok (issue 11): platforms.tiktok.* beyond the common platform keys.
+  struct {
+    std::vector<std::string> verified_prefixes;
+    long long chunk_bytes = 0;
+    int status_poll_ms = 0;
+    int public_id_wait_ms = 0;
+  } tiktok;
 };
 
 struct ConfigError {

@@ -417,6 +417,28 @@ std::vector<Setting> build() {
       "How often each Page token (no expiry of its own) is introspected (validity, data_access_expires_at).",
       int_range(300, 30LL * 24 * 3600));
   add("sweep.batch", Kind::integer, 500, "Most accounts one sweep pass takes from each index.", int_range(1, 100000));
+  // ---- tiktok (issue 11, platforms/tiktok) ----
+  add("platforms.tiktok.verified_prefixes", Kind::string_list, json::array(),
+      "Media URL prefixes verified with TikTok (e.g. https://media.example.com/): a video under one is posted "
+      "by PULL_FROM_URL (unless the job asks for an upload), photos must be under one.",
+      [](const json& v) -> std::optional<std::string> {
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          const auto prefix = v[i].get<std::string>();
+          if (!prefix.starts_with("https://") && !prefix.starts_with("http://"))
+            return "item " + std::to_string(i) + " must be an http(s) URL prefix";
+        }
+        return std::nullopt;
+      });
+  add("platforms.tiktok.chunk_bytes", Kind::integer, 10LL << 20,
+      "Chunk size of TikTok FILE_UPLOAD uploads (5-64 MiB; the last chunk absorbs the remainder).",
+      int_range(5LL << 20, 64LL << 20));
+  add("platforms.tiktok.status_poll_ms", Kind::integer, 5000,
+      "How long a TikTok publish waits (worker freed) between status polls; the status_fetch limit (30/min per "
+      "token) applies on top.",
+      int_range(100, 600000));
+  add("platforms.tiktok.public_id_wait_ms", Kind::integer, 600000,
+      "After PUBLISH_COMPLETE, how long to keep polling for the public post id before succeeding without it.",
+      int_range(0, 86400000));
   return s;
 }
 

@@ -3,6 +3,7 @@
 #include "daemon/runtime.hpp"
 #include "platforms/instagram/adapter.hpp"
 #include "platforms/instagram/token_calls.hpp"
+#include "platforms/tiktok/tiktok.hpp"
 
 namespace schedulo::daemon {
 
@@ -40,6 +41,20 @@ void add_live_platforms(const LivePlatformDeps& deps,
   }
   // -- facebook (issue 10) --
   // -- tiktok (issue 11) --
+  if (deps.tokens) {
+    tiktok::Settings tt;
+    const auto& pc = deps.config.platforms.at("tiktok");
+    tt.base_url = pc.base_url;
+    tt.client_key = pc.client_id;
+    tt.client_secret = pc.client_secret;
+    tt.verified_prefixes = deps.config.tiktok.verified_prefixes;
+    tt.chunk_bytes = static_cast<std::uint64_t>(deps.config.tiktok.chunk_bytes);
+    tt.status_poll = std::chrono::milliseconds(deps.config.tiktok.status_poll_ms);
+    tt.public_id_wait = std::chrono::milliseconds(deps.config.tiktok.public_id_wait_ms);
+    auto calls = tiktok::make_token_calls(tt, deps.http);
+    adapters["tiktok"] = tiktok::make_adapter(tt, limit_table(deps.config), deps.guard, *deps.tokens, *calls);
+    token_calls["tiktok"] = std::move(calls);
+  }
   // -- x (issue 12) --
 }
 
