@@ -127,6 +127,12 @@ struct Config {
     int lock_ms = 0;
     int defer_ms = 0;
   } tokens;
+  // Facebook Pages (issue 10).
+  struct {
+    std::string video_transfer;
+    int status_poll_ms = 0;
+    int reconnect_ahead_days = 0;
+  } facebook;
 };
 
 struct ConfigError {

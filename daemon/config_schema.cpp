@@ -304,6 +304,19 @@ std::vector<Setting> build() {
       "How long a job that needs a token another daemon is renewing waits before it looks again (deferred: no "
       "attempt used, no worker held).",
       int_range(10, 60000));
+  // ---- facebook (issue 10) ----
+  add("platforms.facebook.video_transfer", Kind::string, "auto",
+      "How videos and reels reach Facebook: file_url (Facebook fetches the job's URL), upload (the daemon downloads "
+      "the file and sends it: transfer phases for videos, rupload for reels; the video id is known before "
+      "publishing), or auto (upload when the media host is not a public address, file_url otherwise).",
+      one_of({"auto", "file_url", "upload"}));
+  add("platforms.facebook.status_poll_ms", Kind::integer, 10000,
+      "How long a job waits (worker freed) between reads of a Facebook video or reel that is still processing.",
+      int_range(100, 3600000));
+  add("platforms.facebook.reconnect_ahead_days", Kind::integer, 7,
+      "The account is marked expiring, with an Events row asking the user to reconnect, this many days before "
+      "Facebook's data access for it ends (debug_token's data_access_expires_at).",
+      int_range(0, 90));
   return s;
 }
 
