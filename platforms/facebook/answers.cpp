@@ -237,12 +237,18 @@ std::vector<RecentPost> parse_recent_posts(const json& answer) {
   return out;
 }
 
-Match match_recent(const PostPlan& plan, std::int64_t since_ms, const std::vector<RecentPost>& posts,
+bool recent_posts_complete(const json& answer) {
+  if (!answer.is_object()) return false;
+  const auto paging = answer.value("paging", json::object());
+  return !paging.is_object() || !paging.contains("next");
+}
+
+Match match_recent(const PostPlan& plan, std::int64_t since_ms, const std::vector<RecentPost>& posts, bool complete,
                    std::string& post_id) {
   // Clocks differ: a post created a little before our record of the send still counts.
   constexpr std::int64_t kSkewMs = 120'000;
   int matches = 0;
-  bool covers_window = false;
+  bool covers_window = complete;
   for (const auto& p : posts) {
     if (p.created_ms > 0 && p.created_ms < since_ms - kSkewMs) {
       covers_window = true;
@@ -268,9 +274,15 @@ std::string_view engagement_fields() {
 }
 
 json PostInsights::to_json(const std::string& post_id) const {
-  return {{"post_id", post_id},   {"views", views},         {"media_views", media_views},
-          {"reactions", reactions}, {"reactions_total", reactions_total}, {"clicks", clicks},
-          {"clicks_by_type", clicks_by_type}, {"comments", comments}, {"shares", shares},
+  return {{"post_id", post_id},
+          {"views", views},
+          {"media_views", media_views},
+          {"reactions", reactions},
+          {"reactions_total", reactions_total},
+          {"clicks", clicks},
+          {"clicks_by_type", clicks_by_type},
+          {"comments", comments},
+          {"shares", shares},
           {"engagement", engagement()}};
 }
 

@@ -102,13 +102,15 @@ struct RecentPost {
   std::string link;  // the link attachment's target, if any
 };
 std::vector<RecentPost> parse_recent_posts(const nlohmann::json& answer);
+// Whether the answer is the whole list (no paging.next): then it covers any window.
+bool recent_posts_complete(const nlohmann::json& answer);
 
 enum class Match { found, absent, undecided };
 // Whether the post of `plan`, sent at or after `since_ms`, is among `posts` (newest first). A match is
 // the same message (and link) created in the window; `absent` only when the list reaches back before
-// the window and nothing matches (feed posts are created synchronously, so the list is complete);
-// `undecided` for several matches, or a list that does not cover the window.
-Match match_recent(const PostPlan& plan, std::int64_t since_ms, const std::vector<RecentPost>& posts,
+// the window, or is `complete`, and nothing matches (feed posts are created synchronously); `undecided`
+// for several matches, or a list that does not cover the window.
+Match match_recent(const PostPlan& plan, std::int64_t since_ms, const std::vector<RecentPost>& posts, bool complete,
                    std::string& post_id);
 
 // ---- insights (4.3) -----------------------------------------------------------------------------
@@ -120,8 +122,8 @@ std::string_view post_metrics();
 std::string_view engagement_fields();
 
 struct PostInsights {
-  std::int64_t views = 0;        // post_total_media_view_unique
-  std::int64_t media_views = 0;  // post_media_view
+  std::int64_t views = 0;                               // post_total_media_view_unique
+  std::int64_t media_views = 0;                         // post_media_view
   nlohmann::json reactions = nlohmann::json::object();  // post_reactions_by_type_total
   std::int64_t reactions_total = 0;
   std::int64_t clicks = 0;  // post_clicks

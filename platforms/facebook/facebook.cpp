@@ -88,7 +88,7 @@ class FacebookTokenCalls final : public platforms::TokenCalls {
     }
     const auto error = graph::parse_error(answer->body);
     out.status = answer->status >= 500 || (error && error->is_transient) ? TokenCallStatus::transient
-                                                                          : TokenCallStatus::rejected;
+                                                                         : TokenCallStatus::rejected;
     out.code = error ? graph_code(error->code, error->subcode) : "http_" + std::to_string(answer->status);
     out.message = "Facebook refused the revocation (" + out.code + ")";
     co_return out;
@@ -176,7 +176,8 @@ net::awaitable<Outcome> FacebookPlatform::refresh_token(jobs::JobContext& job) {
       const std::vector<tokens::AccountEvent> events{{"reconnect_soon", message}};
       auto marked = co_await provider.store().set_status(ref, answer.token.version, tokens::AccountStatus::expiring,
                                                          message, now_ms(), false, events);
-      if (!marked) co_return Outcome::defer("the token store cannot be written now", "token_store", std::chrono::seconds(5));
+      if (!marked)
+        co_return Outcome::defer("the token store cannot be written now", "token_store", std::chrono::seconds(5));
       result["reconnect_before"] = result["data_access_expires_at"];
       job.log().warn("{}", message);
     }
@@ -185,7 +186,7 @@ net::awaitable<Outcome> FacebookPlatform::refresh_token(jobs::JobContext& job) {
 }
 
 net::awaitable<std::optional<Outcome>> FacebookPlatform::post_insights(jobs::JobContext& job, const std::string& post,
-                                                                      const std::string& page, json& out) {
+                                                                       const std::string& page, json& out) {
   PostInsights insights;
   graph::GraphAnswer answer;
   const PageApi::MakeCall metrics = [&] {
@@ -200,7 +201,8 @@ net::awaitable<std::optional<Outcome>> FacebookPlatform::post_insights(jobs::Job
   if (!answer.ok()) {
     if (answer.classified().kind != errors::ErrorClass::permanent) co_return PageApi::outcome(answer);
     // This post cannot be read (deleted, not the Page's): say so and go on with the others.
-    out = {{"post_id", post}, {"error", PageApi::outcome(answer).error}, {"error_code", answer.classified().error_code()}};
+    out = {
+        {"post_id", post}, {"error", PageApi::outcome(answer).error}, {"error_code", answer.classified().error_code()}};
     co_return std::nullopt;
   }
   read_insights(answer.body, insights);
@@ -268,7 +270,8 @@ net::awaitable<Outcome> FacebookPlatform::revoke_token(jobs::JobContext& job) {
     if (revoked.status == TokenCallStatus::rejected)
       job.log().warn("Facebook refused the revocation ({}); the account's tokens are wiped anyway", revoked.code);
   }
-  const std::vector<tokens::AccountEvent> events{{"revoked", "The facebook account " + ref.account + " was disconnected."}};
+  const std::vector<tokens::AccountEvent> events{
+      {"revoked", "The facebook account " + ref.account + " was disconnected."}};
   auto wiped = co_await provider.store().set_status(ref, std::nullopt, tokens::AccountStatus::revoked,
                                                     "disconnected on request", now_ms(), true, events);
   if (!wiped) co_return Outcome::defer("the token store cannot be written now", "token_store", std::chrono::seconds(5));
@@ -314,7 +317,7 @@ std::unique_ptr<jobs::PlatformAdapter> make_facebook_platform(errors::CallGuard&
 }
 
 std::unique_ptr<platforms::TokenCalls> make_facebook_token_calls(http::HttpClient& http,
-                                                                  const FacebookOptions& options) {
+                                                                 const FacebookOptions& options) {
   return std::make_unique<FacebookTokenCalls>(http, options);
 }
 

@@ -13,8 +13,8 @@
 
 #include "common/secret.hpp"
 #include "jobs/platform.hpp"
-#include "platforms/facebook/answers.hpp"
 #include "platforms/errors/call_guard.hpp"
+#include "platforms/facebook/answers.hpp"
 #include "platforms/http/client.hpp"
 #include "platforms/token_calls.hpp"
 #include "queue/rate_limiter.hpp"
@@ -29,10 +29,10 @@ namespace schedulo::facebook {
 enum class VideoTransfer { automatic, file_url, upload };
 
 struct FacebookOptions {
-  std::string base_url;    // platforms.facebook.base_url (https://graph.facebook.com/v25.0)
-  std::string video_url;   // platforms.facebook.upload_url (https://graph-video.facebook.com/v25.0)
-  std::string app_id;      // platforms.facebook.client_id (debug_token and revocation use the app token)
-  Secret app_secret;       // platforms.facebook.client_secret (also appsecret_proof)
+  std::string base_url;   // platforms.facebook.base_url (https://graph.facebook.com/v25.0)
+  std::string video_url;  // platforms.facebook.upload_url (https://graph-video.facebook.com/v25.0)
+  std::string app_id;     // platforms.facebook.client_id (debug_token and revocation use the app token)
+  Secret app_secret;      // platforms.facebook.client_secret (also appsecret_proof)
   queue::LimitTable limits;
   VideoTransfer video_transfer = VideoTransfer::automatic;
   std::chrono::milliseconds status_poll{10000};  // between reads of a processing video or reel
@@ -52,9 +52,8 @@ net::awaitable<PagesAnswer> list_pages(http::HttpClient& http, const FacebookOpt
                                        const Secret& user_token);
 
 std::unique_ptr<jobs::PlatformAdapter> make_facebook_platform(errors::CallGuard& guard, http::HttpClient& http,
-                                                              tokens::TokenProvider& provider,
-                                                              FacebookOptions options);
+                                                              tokens::TokenProvider& provider, FacebookOptions options);
 std::unique_ptr<platforms::TokenCalls> make_facebook_token_calls(http::HttpClient& http,
-                                                                  const FacebookOptions& options);
+                                                                 const FacebookOptions& options);
 
 }  // namespace schedulo::facebook

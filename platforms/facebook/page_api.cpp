@@ -33,7 +33,7 @@ net::awaitable<jobs::StepResult> PageApi::call(jobs::JobContext& job, const Make
 }
 
 net::awaitable<std::optional<std::string>> PageApi::page_id(jobs::JobContext& job, nlohmann::json& ids,
-                                                           jobs::StepResult& stop) {
+                                                            jobs::StepResult& stop) {
   const auto recorded = ids.value("page_id", std::string());
   if (!recorded.empty()) co_return recorded;
   const auto cached = pages_.find(job.job().account);

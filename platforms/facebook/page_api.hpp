@@ -30,7 +30,7 @@ class PageApi {
   // The job's Page id: ids["page_id"] when recorded, else the cache, else GET /me. nullopt with
   // `stop` set when the attempt must end.
   net::awaitable<std::optional<std::string>> page_id(jobs::JobContext& job, nlohmann::json& ids,
-                                                    jobs::StepResult& stop);
+                                                     jobs::StepResult& stop);
 
   // The attempt's end for a failed call (its class: retry, defer, fail; unknown -> retried and
   // settled by find_existing when `can_reconcile`).

@@ -107,12 +107,18 @@ class FacebookSteps final : public jobs::PublishSteps {
   net::awaitable<StepResult> run(PublishStep step, jobs::JobContext& job, json& ids) override {
     plan_ = plan_of(job.job());
     switch (step) {
-      case PublishStep::validate: co_return validate(ids);
-      case PublishStep::stage: co_return co_await stage(job, ids);
-      case PublishStep::create: co_return co_await create(job, ids);
-      case PublishStep::upload: co_return co_await upload(job, ids);
-      case PublishStep::publish: co_return co_await publish(job, ids);
-      case PublishStep::confirm: co_return co_await confirm(job, ids);
+      case PublishStep::validate:
+        co_return validate(ids);
+      case PublishStep::stage:
+        co_return co_await stage(job, ids);
+      case PublishStep::create:
+        co_return co_await create(job, ids);
+      case PublishStep::upload:
+        co_return co_await upload(job, ids);
+      case PublishStep::publish:
+        co_return co_await publish(job, ids);
+      case PublishStep::confirm:
+        co_return co_await confirm(job, ids);
     }
     co_return std::nullopt;
   }
@@ -126,9 +132,12 @@ class FacebookSteps final : public jobs::PublishSteps {
   milliseconds deadline(PublishStep step) const override {
     switch (step) {
       case PublishStep::stage:
-      case PublishStep::upload: return std::chrono::minutes(10);
-      case PublishStep::create: return std::chrono::minutes(3);  // an album uploads up to ten photos
-      default: return std::chrono::seconds(90);
+      case PublishStep::upload:
+        return std::chrono::minutes(10);
+      case PublishStep::create:
+        return std::chrono::minutes(3);  // an album uploads up to ten photos
+      default:
+        return std::chrono::seconds(90);
     }
   }
 
@@ -152,12 +161,14 @@ class FacebookSteps final : public jobs::PublishSteps {
     if (!is_video(plan_.kind) || !uploads(ids) || staged_.fd() >= 0) co_return std::nullopt;
     http::StageOptions options;
     options.dir = api_.options().staging_dir;
-    const auto target = plan_.kind == PostKind::reel ? http::MediaTarget::facebook_reel : http::MediaTarget::facebook_video;
+    const auto target =
+        plan_.kind == PostKind::reel ? http::MediaTarget::facebook_reel : http::MediaTarget::facebook_video;
     auto staged = co_await http::stage_media(api_.http(), plan_.urls.front(), target, options);
     if (!staged) {
       const auto& e = staged.error();
       job.log().warn("staging the video failed: {}", e.message);
-      if (e.permanent()) co_return Outcome::fail("The video cannot be published on Facebook: " + e.message, "bad_media");
+      if (e.permanent())
+        co_return Outcome::fail("The video cannot be published on Facebook: " + e.message, "bad_media");
       co_return Outcome::retry("Downloading the video failed: " + e.message, "media_download");
     }
     staged_ = std::move(*staged);
@@ -440,7 +451,9 @@ class FacebookSteps final : public jobs::PublishSteps {
     switch (plan_.kind) {
       case PostKind::text:
       case PostKind::link:
-      case PostKind::album: ids["published_id"] = answer.text("id"); break;
+      case PostKind::album:
+        ids["published_id"] = answer.text("id");
+        break;
       case PostKind::photo:
         ids["photo_id"] = answer.text("id");
         ids["published_id"] = answer.text("post_id").empty() ? answer.text("id") : answer.text("post_id");
@@ -448,7 +461,8 @@ class FacebookSteps final : public jobs::PublishSteps {
       case PostKind::video:
         if (!uploads(ids)) ids["video_id"] = answer.text("id");
         break;
-      case PostKind::reel: break;
+      case PostKind::reel:
+        break;
     }
     co_return std::nullopt;
   }
@@ -501,9 +515,11 @@ class FacebookSteps final : public jobs::PublishSteps {
         if (!state.permalink_url.empty()) ids["permalink_url"] = state.permalink_url;
         co_return std::nullopt;
       case VideoState::Phase::uploading:
-      case VideoState::Phase::processing: break;
+      case VideoState::Phase::processing:
+        break;
     }
-    job.log().info("Facebook is still processing video {} (read {}); looking again later", video, ids["polls"].get<int>());
+    job.log().info("Facebook is still processing video {} (read {}); looking again later", video,
+                   ids["polls"].get<int>());
     co_return Outcome::wait(api_.options().status_poll, json(), "Facebook is processing the video");
   }
 
@@ -566,7 +582,8 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   if (!answer.ok()) co_return Existence::unknown;
   std::string post_id;
   const auto since = ids.value("window_from_ms", std::int64_t{0});
-  const auto match = match_recent(plan_, since, parse_recent_posts(answer.body), post_id);
+  const auto match =
+      match_recent(plan_, since, parse_recent_posts(answer.body), recent_posts_complete(answer.body), post_id);
   if (match == Match::found) {
     ids["published_id"] = post_id;
     co_return Existence::found;

@@ -67,8 +67,8 @@ TEST(FacebookAnswers, VideoStatusPhases) {
       R"({"status":{"video_status":"processing","processing_phase":{"status":"complete"},"publishing_phase":{"status":"in_progress"}}})"));
   EXPECT_EQ(processing.phase, VideoState::Phase::processing);
   EXPECT_TRUE(processing.finish_received);
-  const auto ready = parse_video_state(json::parse(
-      R"({"post_id":"1_2","status":{"video_status":"ready","publishing_phase":{"status":"complete"}}})"));
+  const auto ready = parse_video_state(
+      json::parse(R"({"post_id":"1_2","status":{"video_status":"ready","publishing_phase":{"status":"complete"}}})"));
   EXPECT_EQ(ready.phase, VideoState::Phase::ready);
   EXPECT_EQ(ready.post_id, "1_2");
   const auto failed = parse_video_state(json::parse(
@@ -87,14 +87,17 @@ TEST(FacebookAnswers, RecentPostsSettleOnlyAnUnambiguousMatch) {
   EXPECT_EQ(posts[1].link, "https://e.com/x");
   const std::int64_t sent = 1789121000000;  // 2026-09-11T10:03:20Z
   std::string id;
-  EXPECT_EQ(match_recent(plan_post("hello", {}, "", ""), sent, posts, id), Match::found);
+  EXPECT_EQ(match_recent(plan_post("hello", {}, "", ""), sent, posts, false, id), Match::found);
   EXPECT_EQ(id, "1_3");
-  EXPECT_EQ(match_recent(plan_post("missing", {}, "", ""), sent, posts, id), Match::absent);
-  // The list does not reach back before the window: absence proves nothing.
-  EXPECT_EQ(match_recent(plan_post("missing", {}, "", ""), sent, {posts[0]}, id), Match::undecided);
+  EXPECT_EQ(match_recent(plan_post("missing", {}, "", ""), sent, posts, false, id), Match::absent);
+  // The list does not reach back before the window: absence proves nothing, unless it is the whole list.
+  EXPECT_EQ(match_recent(plan_post("missing", {}, "", ""), sent, {posts[0]}, false, id), Match::undecided);
+  EXPECT_EQ(match_recent(plan_post("missing", {}, "", ""), sent, {posts[0]}, true, id), Match::absent);
+  EXPECT_TRUE(recent_posts_complete(json::parse(R"({"data":[]})")));
+  EXPECT_FALSE(recent_posts_complete(json::parse(R"({"data":[],"paging":{"next":"https://x"}})")));
   auto twice = posts;
   twice.insert(twice.begin(), posts[0]);
-  EXPECT_EQ(match_recent(plan_post("hello", {}, "", ""), sent, twice, id), Match::undecided);
+  EXPECT_EQ(match_recent(plan_post("hello", {}, "", ""), sent, twice, false, id), Match::undecided);
 }
 
 TEST(FacebookAnswers, InsightsSumObjectValuedMetricsAndAvoidImpressions) {

@@ -55,11 +55,13 @@ class FacebookDaemonTest : public ::testing::Test {
     char tmpl[] = "/tmp/schedulo-facebook.XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    prefix_ = unique_prefix();
+    // redis.prefix allows 64 characters: the test's name, cut, and the process.
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    prefix_ = "fb:" + std::string(info->name()).substr(0, 40) + ":" + std::to_string(::getpid());
     redis_url_ = shared_redis_url();
     // Processing on the sandbox's real clock takes no extra time; the polls still count.
     limits({{"fb_processing_ms", 0}, {"fb_video_polls", 1}, {"fb_reel_polls", 1}, {"fb_publish_polls", 0}});
-    const auto key = run_command({SCHEDULO_BIN, "vault", "keygen", "k1"});
+    const auto key = run_command({SCHEDULO_BIN, "vault", "keygen", "--id", "k1"});
     ASSERT_EQ(key.status, 0) << key.err;
     key_file_ = dir_ + "/vault.keys";
     std::ofstream(key_file_) << key.out;
@@ -90,12 +92,9 @@ class FacebookDaemonTest : public ::testing::Test {
 
   std::string config(const json& facebook = json::object(), int concurrency = 4) {
     const std::string base = sandbox_.base();
-    json fb = {{"base_url", base + "/graph/v25.0"},
-               {"auth_url", base + "/facebook/v25.0/dialog/oauth"},
-               {"upload_url", base + "/graph-video/v25.0"},
-               {"client_id", "sbx-meta-client-id"},
-               {"client_secret", "sbx-meta-client-secret"},
-               {"status_poll_ms", 200}};
+    json fb = {{"base_url", base + "/graph/v25.0"},         {"auth_url", base + "/facebook/v25.0/dialog/oauth"},
+               {"upload_url", base + "/graph-video/v25.0"}, {"client_id", "sbx-meta-client-id"},
+               {"client_secret", "sbx-meta-client-secret"}, {"status_poll_ms", 200}};
     fb.update(facebook);
     json c = {{"redis", {{"url", redis_url_}, {"prefix", prefix_}, {"require_durability", false}}},
               {"workers",
@@ -125,14 +124,16 @@ class FacebookDaemonTest : public ::testing::Test {
     daemon_ = std::make_unique<Child>(std::vector<std::string>{SCHEDULO_BIN, "run", "--config", config_path_},
                                       dir_ + "/daemon.log");
     daemon_->start();
-    ASSERT_TRUE(wait_until([&] { return daemon_->log().find("ready: consuming jobs") != std::string::npos; }, 60s))
+    ASSERT_TRUE(wait_until(
+        [&] { return !daemon_->running() || daemon_->log().find("ready: consuming jobs") != std::string::npos; }, 60s))
         << daemon_->log();
+    ASSERT_TRUE(daemon_->running()) << daemon_->log();
   }
 
   void add_token(const std::string& token) {
-    const auto added = run_command({SCHEDULO_BIN, "account", "add", "--config", config_path_,
-                                    std::string("facebook:") + kAccount},
-                                   json({{"access_token", token}, {"scopes", "pages_manage_posts,read_insights"}}).dump());
+    const auto added =
+        run_command({SCHEDULO_BIN, "account", "add", "--config", config_path_, std::string("facebook:") + kAccount},
+                    json({{"access_token", token}, {"scopes", "pages_manage_posts,read_insights"}}).dump());
     ASSERT_EQ(added.status, 0) << added.err;
   }
 
@@ -162,8 +163,8 @@ class FacebookDaemonTest : public ::testing::Test {
           return record.is_object() && wanted.count(record.value("state", std::string())) > 0;
         },
         limit);
-    EXPECT_TRUE(reached) << "job " << id << " never reached the wanted state; last record: " << record.dump()
-                         << "\n" << (daemon_ ? daemon_->log() : "");
+    EXPECT_TRUE(reached) << "job " << id << " never reached the wanted state; last record: " << record.dump() << "\n"
+                         << (daemon_ ? daemon_->log() : "");
     return record;
   }
   json wait_done(const std::string& id) {
@@ -177,12 +178,12 @@ class FacebookDaemonTest : public ::testing::Test {
   }
 
   json page() { return sandbox_.admin("GET", std::string("/graph/facebook/pages/") + kPage); }
-  json log(const std::string& route) {
-    return sandbox_.admin("GET", "/log?api=facebook&route=" + route)["entries"];
-  }
+  // A copy (a range-for over a member of a temporary would read freed memory).
+  json page_list(const char* name) { return page()[name]; }
+  json log(const std::string& route) { return sandbox_.admin("GET", "/log?api=facebook&route=" + route)["entries"]; }
   std::size_t posts_with(const std::string& message) {
     std::size_t n = 0;
-    for (const auto& p : page()["posts"])
+    for (const auto& p : page_list("posts"))
       if (p.value("message", std::string()) == message && !p.value("deleted", false)) ++n;
     return n;
   }
@@ -190,7 +191,7 @@ class FacebookDaemonTest : public ::testing::Test {
     return sandbox_.base() + "/cdn/" + kind + (query.empty() ? "" : "?" + query);
   }
   std::string redis_cli(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"redis-cli", "-u", redis_url_};
+    std::vector<std::string> argv{"/usr/bin/redis-cli", "-u", redis_url_};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv).out;
   }
@@ -217,35 +218,42 @@ TEST_F(FacebookDaemonTest, TextLinkAndPhotoPostsArePublishedOnThePage) {
   EXPECT_EQ(posts_with("fb text post"), 1U);
   EXPECT_EQ(posts_with("fb link post"), 1U);
   EXPECT_EQ(posts_with("fb one photo"), 1U);
-  for (const auto& p : page()["posts"]) {
-    if (p.value("message", "") == "fb link post") EXPECT_EQ(p.value("link", ""), "https://example.com/article");
-    if (p.value("message", "") == "fb one photo") EXPECT_EQ(p.value("kind", ""), "photo") << p.dump();
+  for (const auto& p : page_list("posts")) {
+    if (p.value("message", "") == "fb link post") {
+      EXPECT_EQ(p.value("link", ""), "https://example.com/article");
+    }
+    if (p.value("message", "") == "fb one photo") {
+      EXPECT_EQ(p.value("kind", ""), "photo") << p.dump();
+    }
   }
 }
 
 TEST_F(FacebookDaemonTest, SeveralPhotosGoUpUnpublishedThenIntoOnePost) {
   start();
   json media = json::array();
-  for (int i = 0; i < 3; ++i) media.push_back({{"url", cdn("jpeg", "bytes=" + std::to_string(20000 + i))}, {"kind", "image"}});
+  for (int i = 0; i < 3; ++i)
+    media.push_back({{"url", cdn("jpeg", "bytes=" + std::to_string(20000 + i))}, {"kind", "image"}});
   const auto id = enqueue({{"post", {{"text", "fb album"}, {"media", media}}}});
   const auto record = wait_done(id);
   ASSERT_EQ(record.value("state", ""), "succeeded") << record.dump();
   EXPECT_EQ(posts_with("fb album"), 1U);
   const auto result = result_of(record);
   ASSERT_EQ(result["photo_ids"].size(), 3U) << result.dump();
-  for (const auto& p : page()["posts"])
-    if (p.value("message", "") == "fb album") EXPECT_EQ(p["photo_ids"], result["photo_ids"]) << p.dump();
+  for (const auto& p : page_list("posts"))
+    if (p.value("message", "") == "fb album") {
+      EXPECT_EQ(p["photo_ids"], result["photo_ids"]) << p.dump();
+    }
   // Unpublished uploads first, one feed post with attached_media after.
   EXPECT_EQ(log("facebook.photo_create").size(), 3U);
   const auto feed = log("facebook.feed_create");
   ASSERT_EQ(feed.size(), 1U);
-  EXPECT_NE(feed[0]["params"].dump().find("attached_media"), std::string::npos) << feed[0].dump();
+  EXPECT_NE(feed[0].value("body", std::string()).find("attached_media"), std::string::npos) << feed[0].dump();
 }
 
 TEST_F(FacebookDaemonTest, VideoByFileUrlIsPublishedOnceProcessed) {
   start({{"video_transfer", "file_url"}});
-  const auto id =
-      enqueue({{"post", {{"text", "fb video by url"}, {"media", {{{"url", cdn("mp4", "duration=8")}, {"kind", "video"}}}}}}});
+  const auto id = enqueue(
+      {{"post", {{"text", "fb video by url"}, {"media", {{{"url", cdn("mp4", "duration=8")}, {"kind", "video"}}}}}}});
   const auto record = wait_done(id);
   ASSERT_EQ(record.value("state", ""), "succeeded") << record.dump();
   const auto result = result_of(record);
@@ -261,8 +269,9 @@ TEST_F(FacebookDaemonTest, VideoTransferBrokenMidwayIsResumedFromFacebooksOffset
   // resumes from the window Facebook names (1363037).
   fault({{"kind", "commit_then_lose"}, {"route", "facebook.video_transfer"}, {"rate", 0.5}, {"count", 1}});
   start({{"video_transfer", "upload"}});
-  const auto id = enqueue(
-      {{"post", {{"text", "fb video in chunks"}, {"media", {{{"url", cdn("mp4", "bytes=300000&duration=6")}, {"kind", "video"}}}}}}});
+  const auto id = enqueue({{"post",
+                            {{"text", "fb video in chunks"},
+                             {"media", {{{"url", cdn("mp4", "bytes=300000&duration=6")}, {"kind", "video"}}}}}}});
   const auto record = wait_done(id);
   ASSERT_EQ(record.value("state", ""), "succeeded") << record.dump();
   EXPECT_GE(record.value("attempts", json(0)).is_string() ? std::stoi(record["attempts"].get<std::string>())
@@ -278,18 +287,18 @@ TEST_F(FacebookDaemonTest, VideoTransferBrokenMidwayIsResumedFromFacebooksOffset
   EXPECT_EQ(log("facebook.video_start").size(), 1U);
   EXPECT_EQ(posts_with("fb video in chunks"), 1U);
   std::size_t videos = 0;
-  for (const auto& v : page()["videos"]) videos += v.value("kind", "") == "video" ? 1 : 0;
+  for (const auto& v : page_list("videos")) videos += v.value("kind", "") == "video" ? 1 : 0;
   EXPECT_EQ(videos, 1U);
 }
 
 TEST_F(FacebookDaemonTest, ReelTakingSeveralPollsWaitsWithItsWorkerFreed) {
   limits({{"fb_reel_polls", 4}, {"fb_publish_polls", 1}});
   start({{"video_transfer", "upload"}, {"status_poll_ms", 300}}, /*concurrency=*/1);
-  const auto reel = enqueue({{"post",
-                              {{"text", "fb reel"},
-                               {"media", {{{"url", cdn("mp4", "width=1080&height=1920&bytes=250000&duration=12")},
-                                           {"kind", "video"}}}},
-                               {"options", {{"facebook", {{"as", "reel"}}}}}}}});
+  const auto reel = enqueue(
+      {{"post",
+        {{"text", "fb reel"},
+         {"media", {{{"url", cdn("mp4", "width=1080&height=1920&bytes=250000&duration=12")}, {"kind", "video"}}}},
+         {"options", {{"facebook", {{"as", "reel"}}}}}}}});
   wait_state(reel, {"waiting"});
   // One worker, and the reel is waiting: another job runs meanwhile.
   const auto text = enqueue({{"post", {{"text", "fb while the reel waits"}}}});
@@ -318,11 +327,11 @@ TEST_F(FacebookDaemonTest, FeedPostWhoseAnswerWasLostIsFoundNotPostedTwice) {
 TEST_F(FacebookDaemonTest, ReelFinishWhoseAnswerWasLostIsFoundByItsId) {
   fault({{"kind", "commit_then_lose"}, {"route", "facebook.reel_finish"}, {"count", 1}});
   start({{"video_transfer", "file_url"}});
-  const auto id = enqueue({{"post",
-                            {{"text", "fb reel lost finish"},
-                             {"media", {{{"url", cdn("mp4", "width=1080&height=1920&bytes=250000&duration=12")},
-                                         {"kind", "video"}}}},
-                             {"options", {{"facebook", {{"as", "reel"}}}}}}}});
+  const auto id = enqueue(
+      {{"post",
+        {{"text", "fb reel lost finish"},
+         {"media", {{{"url", cdn("mp4", "width=1080&height=1920&bytes=250000&duration=12")}, {"kind", "video"}}}},
+         {"options", {{"facebook", {{"as", "reel"}}}}}}}});
   const auto record = wait_done(id);
   ASSERT_EQ(record.value("state", ""), "succeeded") << record.dump();
   EXPECT_EQ(log("facebook.reel_finish").size(), 1U) << "the finish is not sent again";
@@ -333,11 +342,11 @@ TEST_F(FacebookDaemonTest, ReelFinishWhoseAnswerWasLostIsFoundByItsId) {
 TEST_F(FacebookDaemonTest, ReelsCapDefersTheJob) {
   sandbox_.admin("POST", std::string("/graph/facebook/pages/") + kPage, {{"reels_published", 30}});
   start({{"video_transfer", "file_url"}});
-  const auto id = enqueue({{"post",
-                            {{"text", "fb reel over the cap"},
-                             {"media", {{{"url", cdn("mp4", "width=1080&height=1920&bytes=250000&duration=12")},
-                                         {"kind", "video"}}}},
-                             {"options", {{"facebook", {{"as", "reel"}}}}}}}});
+  const auto id = enqueue(
+      {{"post",
+        {{"text", "fb reel over the cap"},
+         {"media", {{{"url", cdn("mp4", "width=1080&height=1920&bytes=250000&duration=12")}, {"kind", "video"}}}},
+         {"options", {{"facebook", {{"as", "reel"}}}}}}}});
   const auto record = wait_state(id, {"deferred", "failed", "dead", "succeeded"});
   EXPECT_EQ(record.value("state", ""), "deferred") << record.dump();
   EXPECT_EQ(record.value("error_code", ""), "4") << record.dump();
@@ -355,23 +364,39 @@ TEST_F(FacebookDaemonTest, GraphErrorsEndJobsWithTheirClassAndMessage) {
   EXPECT_EQ(dup.value("error_code", ""), "506");
   EXPECT_NE(dup.value("error", "").find("duplicates one already published"), std::string::npos) << dup.dump();
   // 324: a photo Facebook cannot fetch.
-  const auto bad_photo =
-      enqueue({{"post", {{"text", "fb bad photo"}, {"media", {{{"url", cdn("jpeg", "truncate=100")}, {"kind", "image"}}}}}}});
+  const auto bad_photo = enqueue(
+      {{"post", {{"text", "fb bad photo"}, {"media", {{{"url", cdn("jpeg", "truncate=100")}, {"kind", "image"}}}}}}});
   const auto bad = wait_done(bad_photo);
   EXPECT_EQ(bad.value("state", ""), "failed") << bad.dump();
   EXPECT_EQ(bad.value("error_code", ""), "324") << bad.dump();
-  // 80001 (Page BUC throttle): deferred, no attempt used, then published.
+  // 2 (service down, transient): retried, then published once.
+  fault({{"kind", "error"}, {"api", "facebook"}, {"route", "facebook.photo_create"}, {"status", 503}, {"count", 1}});
+  const auto flaky =
+      enqueue({{"post", {{"text", "fb photo after 503"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}}}});
+  const auto retried = wait_done(flaky);
+  EXPECT_EQ(retried.value("state", ""), "succeeded") << retried.dump();
+  EXPECT_EQ(posts_with("fb photo after 503"), 1U);
+  // 80001 (Page BUC throttle): deferred, no attempt used; the
+  // Page's bucket is blocked until Meta's regain time, so this comes last.
   fault({{"kind", "rate_limit"}, {"api", "facebook"}, {"route", "facebook.feed_create"}, {"count", 1}});
   const auto throttled = enqueue({{"post", {{"text", "fb throttled once"}}}});
   const auto deferred = wait_state(throttled, {"deferred", "succeeded", "failed"});
   EXPECT_EQ(deferred.value("state", ""), "deferred") << deferred.dump();
   EXPECT_EQ(deferred.value("error_code", ""), "80001") << deferred.dump();
-  // 2 (service down, transient): retried, then published once.
-  fault({{"kind", "error"}, {"api", "facebook"}, {"route", "facebook.photo_create"}, {"status", 503}, {"count", 1}});
-  const auto flaky = enqueue({{"post", {{"text", "fb photo after 503"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}}}});
-  const auto retried = wait_done(flaky);
-  EXPECT_EQ(retried.value("state", ""), "succeeded") << retried.dump();
-  EXPECT_EQ(posts_with("fb photo after 503"), 1U);
+}
+
+TEST_F(FacebookDaemonTest, MissingPublishPermissionFailsWithItsMessage) {
+  start();
+  const auto narrowed =
+      sandbox_.admin("POST", "/graph/tokens", {{"token", kPageToken}, {"scopes", {"pages_show_list"}}});
+  ASSERT_FALSE(narrowed.contains("error")) << narrowed.dump();
+  const auto record = wait_done(enqueue({{"post", {{"text", "fb without permission"}}}}));
+  EXPECT_EQ(record.value("state", ""), "failed") << record.dump();
+  // 200 (Page publishing) or 10 (a permission missing for the read before it): both are permanent.
+  const auto code = record.value("error_code", "");
+  EXPECT_TRUE(code == "200" || code == "10") << record.dump();
+  EXPECT_NE(record.value("error", "").find("permission"), std::string::npos) << record.dump();
+  EXPECT_EQ(posts_with("fb without permission"), 0U);
 }
 
 TEST_F(FacebookDaemonTest, InvalidatedPageTokenMarksTheAccountNeedsReauthWithANotification) {
@@ -385,8 +410,8 @@ TEST_F(FacebookDaemonTest, InvalidatedPageTokenMarksTheAccountNeedsReauthWithANo
   EXPECT_EQ(record.value("error_code", ""), "needs_reauth") << record.dump();
   EXPECT_NE(record.value("error", "").find("190/460"), std::string::npos) << record.dump();
   EXPECT_EQ(record.value("error", "").find(kPageToken), std::string::npos) << "no token in messages";
-  const auto shown = run_command({SCHEDULO_BIN, "account", "show", "--config", config_path_,
-                                  std::string("facebook:") + kAccount});
+  const auto shown =
+      run_command({SCHEDULO_BIN, "account", "show", "--config", config_path_, std::string("facebook:") + kAccount});
   EXPECT_NE(shown.out.find("needs_reauth"), std::string::npos) << shown.out;
   const auto notifications = redis_cli({"LRANGE", prefix_ + ":notifications", "0", "-1"});
   EXPECT_NE(notifications.find("needs_reconnect"), std::string::npos) << notifications;
@@ -401,7 +426,8 @@ TEST_F(FacebookDaemonTest, AnalyticsReadCurrentPostMetricsOnly) {
   sandbox_.admin("POST", "/graph/facebook/posts/" + post,
                  {{"metrics",
                    {{"post_total_media_view_unique", 120},
-                    {"post_reactions_by_type_total", {{"like", 7}, {"love", 3}}},
+                    {"post_reactions_like_total", 7},
+                    {"post_reactions_love_total", 3},
                     {"post_clicks", 9}}}});
   const auto id = enqueue({{"type", "fetch_analytics"}, {"targets", {{"post_ids", {post}}}}});
   const auto record = wait_done(id);
@@ -427,8 +453,8 @@ TEST_F(FacebookDaemonTest, TokenCheckSurfacesDataAccessExpiryAndAsksForReconnect
   EXPECT_EQ(result.value("valid", false), true);
   EXPECT_EQ(result.value("expires_at", ""), "never") << result.dump();
   EXPECT_FALSE(result.value("reconnect_before", std::string()).empty()) << result.dump();
-  const auto shown = run_command({SCHEDULO_BIN, "account", "show", "--config", config_path_,
-                                  std::string("facebook:") + kAccount});
+  const auto shown =
+      run_command({SCHEDULO_BIN, "account", "show", "--config", config_path_, std::string("facebook:") + kAccount});
   EXPECT_NE(shown.out.find("expiring"), std::string::npos) << shown.out;
 }
 
@@ -439,8 +465,8 @@ TEST_F(FacebookDaemonTest, RevokeDeletesTheAppsPermissionsAndWipesTheTokens) {
   EXPECT_EQ(sandbox_.admin("GET", "/log?api=graph&route=graph.permissions_revoke")["entries"].size(), 1U);
   const auto tokens = sandbox_.admin("GET", std::string("/graph/tokens?page_id=") + kPage);
   EXPECT_NE(tokens.dump().find("467"), std::string::npos) << tokens.dump();
-  const auto shown = run_command({SCHEDULO_BIN, "account", "show", "--config", config_path_,
-                                  std::string("facebook:") + kAccount});
+  const auto shown =
+      run_command({SCHEDULO_BIN, "account", "show", "--config", config_path_, std::string("facebook:") + kAccount});
   EXPECT_NE(shown.out.find("revoked"), std::string::npos) << shown.out;
 }
 
