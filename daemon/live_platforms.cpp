@@ -30,7 +30,7 @@ void add_live_platforms(const LivePlatformDeps& deps,
     fb.status_poll = std::chrono::milliseconds(deps.config.facebook.status_poll_ms);
     fb.reconnect_ahead = std::chrono::hours(24 * deps.config.facebook.reconnect_ahead_days);
     token_calls["facebook"] = facebook::make_facebook_token_calls(deps.http, fb);
-    adapters["facebook"] = facebook::make_facebook_platform(deps.guard, deps.http, *deps.tokens, std::move(fb));
+    adapters["facebook"] = facebook::make_facebook_platform(deps.guard, deps.http, *deps.tokens, fb);
   }
   // -- tiktok (issue 11) --
   // -- x (issue 12) --

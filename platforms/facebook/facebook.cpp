@@ -126,7 +126,7 @@ class FacebookTokenCalls final : public platforms::TokenCalls {
 class FacebookPlatform final : public jobs::PlatformAdapter {
  public:
   FacebookPlatform(errors::CallGuard& guard, http::HttpClient& http, tokens::TokenProvider& provider,
-                   FacebookOptions options)
+                   const FacebookOptions& options)
       : api_(guard, http, provider, options), calls_(http, options) {}
 
   std::string_view name() const override { return kPlatform; }
@@ -312,8 +312,8 @@ net::awaitable<PagesAnswer> list_pages(http::HttpClient& http, const FacebookOpt
 
 std::unique_ptr<jobs::PlatformAdapter> make_facebook_platform(errors::CallGuard& guard, http::HttpClient& http,
                                                               tokens::TokenProvider& provider,
-                                                              FacebookOptions options) {
-  return std::make_unique<FacebookPlatform>(guard, http, provider, std::move(options));
+                                                              const FacebookOptions& options) {
+  return std::make_unique<FacebookPlatform>(guard, http, provider, options);
 }
 
 std::unique_ptr<platforms::TokenCalls> make_facebook_token_calls(http::HttpClient& http,

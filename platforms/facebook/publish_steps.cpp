@@ -395,7 +395,7 @@ class FacebookSteps final : public jobs::PublishSteps {
     StepResult stop;
     const auto page_found = co_await api_.page_id(job, ids, stop);
     if (!page_found) co_return stop;
-    const std::string page = *page_found;
+    const std::string& page = *page_found;
     graph::GraphCall call;
     call.method = "POST";
     call.safety = errors::Safety::unsafe;
