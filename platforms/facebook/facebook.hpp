@@ -52,7 +52,8 @@ net::awaitable<PagesAnswer> list_pages(http::HttpClient& http, const FacebookOpt
                                        const Secret& user_token);
 
 std::unique_ptr<jobs::PlatformAdapter> make_facebook_platform(errors::CallGuard& guard, http::HttpClient& http,
-                                                              tokens::TokenProvider& provider, FacebookOptions options);
+                                                              tokens::TokenProvider& provider,
+                                                              const FacebookOptions& options);
 std::unique_ptr<platforms::TokenCalls> make_facebook_token_calls(http::HttpClient& http,
                                                                  const FacebookOptions& options);
 
