@@ -60,7 +60,7 @@ std::string http_date() {
   return {buf.data(), n};
 }
 
-net::awaitable<Response> plain(int status, std::string text) { co_return Response::text(status, std::move(text)); }
+net::awaitable<Response> plain(int status, std::string text) { co_return Response::text(status, text); }
 
 // One of the server's own answers, in the form the options ask for.
 Response own_error(const ServerOptions& options, int status, std::string_view code, std::string_view message) {
@@ -171,6 +171,12 @@ void Router::add(std::string method, const std::string& pattern, Handler handler
   routes_.push_back(std::move(route));
 }
 
+void Router::add(std::string method, const std::string& pattern, Handler handler,
+                 std::chrono::milliseconds handler_timeout) {
+  add(std::move(method), pattern, std::move(handler));
+  routes_.back().handler_timeout = handler_timeout;
+}
+
 const Handler& Router::match(Request& request) const {
   const auto segments = split_path(request.path);
   for (const auto& route : routes_) {
@@ -197,6 +203,7 @@ const Handler& Router::match(Request& request) const {
       params["*"] = std::move(rest);
     }
     request.params = std::move(params);
+    request.handler_timeout = route.handler_timeout;
     return route.handler;
   }
   static const Handler kNotFound = [](Request&) { return plain(404, "not found\n"); };
@@ -265,7 +272,9 @@ net::awaitable<void> Server::Impl::accept_loop() {
       if (stopped || ec == asio::error::operation_aborted) co_return;
       continue;  // EMFILE and the like: keep serving the connections we have
     }
-    asio::co_spawn(executor, self->session(std::move(socket)), asio::detached);
+    // The lambda holds `self` until the session's coroutine has started and holds its own.
+    asio::co_spawn(
+        executor, [self, s = std::move(socket)]() mutable { return self->session(std::move(s)); }, asio::detached);
   }
 }
 
@@ -340,7 +349,9 @@ net::awaitable<void> Server::Impl::serve(Stream& stream, std::uint64_t id, const
     const bool head_only = message.method() == bhttp::verb::head;
 
     Response response;
-    auto outcome = co_await net::with_timeout(guarded(router.match(request), request, options), options.handler_timeout);
+    const Handler& handler = router.match(request);
+    const auto limit = request.handler_timeout.count() > 0 ? request.handler_timeout : options.handler_timeout;
+    auto outcome = co_await net::with_timeout(guarded(handler, request, options), limit);
     if (outcome)
       response = std::move(*outcome);
     else
@@ -477,7 +488,11 @@ std::uint16_t Server::port() const {
   return ec ? 0 : endpoint.port();
 }
 
-void Server::start() { asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached); }
+void Server::start() {
+  // The lambda keeps the state alive until the loop has started: a Server destroyed before the
+  // executor ran it must not leave the loop a dangling `this`.
+  asio::co_spawn(impl_->executor, [self = impl_] { return self->accept_loop(); }, asio::detached);
+}
 
 void Server::stop() {
   if (!impl_ || impl_->stopped) return;

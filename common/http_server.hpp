@@ -44,6 +44,8 @@ struct Request {
   std::map<std::string, std::string> params;  // the route pattern's {captures}, decoded; "*" = the rest
   std::string remote;                         // peer address:port
   std::uint64_t connection_id = 0;
+  // The matched route's own handler deadline (Router::add); 0: the server's handler_timeout.
+  std::chrono::milliseconds handler_timeout{0};
 
   // First header of that name (case-insensitive), or nullopt.
   std::optional<std::string_view> header(std::string_view name) const;
@@ -92,6 +94,9 @@ using Handler = std::function<net::awaitable<Response>(Request&)>;
 class Router {
  public:
   void add(std::string method, const std::string& pattern, Handler handler);
+  // The same, with a handler deadline of its own instead of the server's handler_timeout (a route
+  // that must wait on another service, like the OAuth callback's code exchange).
+  void add(std::string method, const std::string& pattern, Handler handler, std::chrono::milliseconds handler_timeout);
   // Answers requests no route matches (default: 404 text).
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
   // The handler for the request, with its params filled in; the fallback when none matches.
@@ -103,6 +108,7 @@ class Router {
     std::vector<std::string> segments;
     bool rest = false;
     Handler handler;
+    std::chrono::milliseconds handler_timeout{0};
   };
   std::vector<Route> routes_;
   Handler fallback_;

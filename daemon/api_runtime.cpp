@@ -24,6 +24,8 @@ struct ApiRuntime::Impl {
   queue::Outbox outbox;
   std::unique_ptr<ApiServer> api;
   std::unique_ptr<CallbackSender> sender;
+  std::function<net::awaitable<void>(Metrics&)> gather;
+  OAuthRoutes* oauth = nullptr;  // issue 13
 
   Impl(const Config& c, const net::Executor& ex, queue::Store& s)
       : config(c), executor(ex), store(s), outbox(s.client(), s.keys(), s.settings()) {}
@@ -53,6 +55,10 @@ ApiRuntime::ApiRuntime(const Config& config, const net::Executor& executor, queu
 
 ApiRuntime::~ApiRuntime() = default;
 
+void ApiRuntime::set_oauth(OAuthRoutes* routes) {
+  impl_->oauth = routes;
+}
+
 Metrics& ApiRuntime::metrics() {
   return impl_->metrics;
 }
@@ -67,6 +73,10 @@ void ApiRuntime::attach(jobs::DispatcherOptions& options) {
   };
 }
 
+void ApiRuntime::gather_with(std::function<net::awaitable<void>(Metrics&)> gather) {
+  impl_->gather = std::move(gather);
+}
+
 bool ApiRuntime::start(std::function<bool()> consuming) {
   Impl& s = *impl_;
   boost::asio::co_spawn(s.executor, s.sender->run(), boost::asio::detached);
@@ -77,6 +87,7 @@ bool ApiRuntime::start(std::function<bool()> consuming) {
   o.max_batch = static_cast<std::size_t>(s.config.http.max_batch);
   o.health_max_lag = std::chrono::milliseconds(s.config.http.health_max_lag_ms);
   o.validate_media_timeout = std::chrono::milliseconds(s.config.http.validate_media_timeout_ms);
+  o.accounts_required = s.config.workers.mode == "live";
   o.default_max_attempts = s.config.jobs.max_attempts;
   o.validation = validation_context(s.config);
   o.platforms = kPlatforms;
@@ -84,8 +95,9 @@ bool ApiRuntime::start(std::function<bool()> consuming) {
   o.server.read_timeout = std::chrono::milliseconds(s.config.http.read_timeout_ms);
   o.server.write_timeout = std::chrono::milliseconds(s.config.http.read_timeout_ms);
   o.server.handler_timeout = std::chrono::milliseconds(s.config.http.handler_timeout_ms);
-  s.api = std::make_unique<ApiServer>(
-      s.executor, ApiDependencies{s.store, &s.outbox, s.http.get(), s.metrics, std::move(consuming)}, std::move(o));
+  ApiDependencies deps{s.store, &s.outbox, s.http.get(), s.metrics, std::move(consuming), s.gather};
+  deps.oauth = s.oauth;
+  s.api = std::make_unique<ApiServer>(s.executor, std::move(deps), std::move(o));
   const std::string& listen = s.config.http.listen;
   const auto colon = listen.rfind(':');
   std::string host = listen.substr(0, colon);

@@ -14,6 +14,7 @@
 namespace schedulo::daemon {
 
 class Metrics;
+class OAuthRoutes;
 
 class ApiRuntime {
  public:
@@ -24,11 +25,15 @@ class ApiRuntime {
   ApiRuntime& operator=(const ApiRuntime&) = delete;
 
   Metrics& metrics();
+  // Serves the OAuth connect routes (issue 13) from the next start().
+  void set_oauth(OAuthRoutes* routes);
   // Counts every settlement and adds the callback's outbox entry to final ones.
   void attach(jobs::DispatcherOptions& options);
   // Listens on http.listen (when set) and starts the callback sender. False (logged) when the
   // address cannot be bound.
   bool start(std::function<bool()> consuming);
+  // Figures /metrics reads from other parts at each scrape; set before start().
+  void gather_with(std::function<net::awaitable<void>(Metrics&)> gather);
   void stop();
 
  private:

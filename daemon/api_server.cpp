@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/oauth_routes.hpp"
 #include "daemon/runtime.hpp"
 #include "jobs/intake.hpp"
 #include "queue/outbox.hpp"
@@ -264,7 +265,8 @@ struct ApiServer::State {
   }
 
   net::awaitable<Response> validate_only(ParsedBody& parsed) {
-    DeepCheckContext context{deps.store, deps.media_client, options.validate_media_timeout};
+    DeepCheckContext context{deps.store, deps.media_client, options.validate_media_timeout,
+                             options.accounts_required};
     json results = json::array();
     bool all_valid = true;
     for (std::size_t i = 0; i < parsed.jobs.size(); ++i) {
@@ -446,6 +448,7 @@ struct ApiServer::State {
       }
       deps.metrics.queue_figures(figures);
     }
+    if (deps.gather) co_await deps.gather(deps.metrics);
     co_return Response::typed(200, deps.metrics.text(), "text/plain; version=0.0.4; charset=utf-8");
   }
 };
@@ -465,6 +468,21 @@ ApiServer::ApiServer(const net::Executor& executor, ApiDependencies deps, ApiOpt
   router.add("GET", "/v1/stats", s.route("GET /v1/stats", true, bind(&State::stats)));
   router.add("GET", "/healthz", s.route("GET /healthz", false, bind(&State::health)));
   router.add("GET", "/metrics", s.route("GET /metrics", !s.options.public_metrics, bind(&State::metrics)));
+  // ---- OAuth connect flow (issue 13): start and callback are public (their signed single-use state
+  // protects them); a Meta login's pending choice is read and recorded by the app's backend (Bearer).
+  if (OAuthRoutes* oauth = s.deps.oauth) {
+    router.add("GET", "/v1/oauth/{platform}/start",
+               s.route("GET /v1/oauth/{platform}/start", false, [oauth](Request& r) { return oauth->start(r); }));
+    router.add("GET", "/v1/oauth/{platform}/callback",
+               s.route("GET /v1/oauth/{platform}/callback", false, [oauth](Request& r) { return oauth->callback(r); }),
+               oauth->callback_timeout());
+    router.add(
+        "GET", "/v1/oauth/{platform}/pending/{id}",
+        s.route("GET /v1/oauth/{platform}/pending/{id}", true, [oauth](Request& r) { return oauth->pending(r); }));
+    router.add(
+        "POST", "/v1/oauth/{platform}/pending/{id}",
+        s.route("POST /v1/oauth/{platform}/pending/{id}", true, [oauth](Request& r) { return oauth->choose(r); }));
+  }
   router.set_fallback(s.route("other", true, [](Request& r) -> net::awaitable<Response> {
     co_return error_response(404, "not_found", "no route " + r.method + " " + r.path.substr(0, 64));
   }));

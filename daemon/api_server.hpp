@@ -33,6 +33,7 @@ class HttpClient;
 namespace schedulo::daemon {
 
 class Metrics;
+class OAuthRoutes;
 
 struct ApiOptions {
   std::string token;  // http.token (required)
@@ -40,6 +41,7 @@ struct ApiOptions {
   std::size_t max_batch = 500;
   std::chrono::milliseconds health_max_lag{60000};
   std::chrono::milliseconds validate_media_timeout{700};
+  bool accounts_required = false;  // workers.mode is live (DeepCheckContext)
   int default_max_attempts = 5;
   jobs::ValidationContext validation;
   std::vector<std::string> platforms{"instagram", "facebook", "tiktok", "x"};
@@ -54,6 +56,9 @@ struct ApiDependencies {
   http::HttpClient* media_client = nullptr;
   Metrics& metrics;
   std::function<bool()> consuming;
+  // Figures read at scrape time from other parts (circuits, Airtable budget, token states); may be empty.
+  std::function<net::awaitable<void>(Metrics&)> gather{};
+  OAuthRoutes* oauth = nullptr;  // the OAuth connect routes (issue 13); null: not served
 };
 
 // Constant-time equality of a presented token and the expected one (both hashed first, so neither
@@ -84,6 +89,9 @@ struct DeepCheckContext {
   queue::Store& store;
   http::HttpClient* media_client;
   std::chrono::milliseconds media_timeout;
+  // Live mode: an account without a token record is not connected (an error); in noop mode no
+  // account needs tokens, so it is only a warning.
+  bool accounts_required = false;
 };
 net::awaitable<void> deep_check(const jobs::Job& job, DeepCheckContext& context,
                                 std::vector<jobs::ValidationError>& errors,

@@ -3,9 +3,9 @@
 // duration). Bounded by http.validate_media_timeout_ms: what cannot be fetched in time is a
 // warning ("not checked"), not a problem, so the route still answers within a second.
 //
-// Accounts: read from the token record hash <prefix>:token:<platform>:<account> (fields `status`
-// and `scopes`, comma or space separated), the layout of the token store on branch issue-8. Until
-// that store is merged and filled, a missing record is a warning, not an error.
+// Accounts: read from the token store's record (queue::Keys::token: fields `status` and `scopes`,
+// comma or space separated). A missing record means the account was never connected: an error on a
+// live daemon, a warning in noop mode, where no job needs a token.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,10 +79,9 @@ std::set<std::string> split_scopes(const std::string& text) {
   return out;
 }
 
-net::awaitable<void> check_account(const jobs::Job& job, queue::Store& store, std::vector<ValidationError>& errors,
-                                   std::vector<ValidationError>& warnings) {
-  const std::string key =
-      store.keys().prefix() + ":token:" + std::string(jobs::to_string(job.platform)) + ":" + job.account;
+net::awaitable<void> check_account(const jobs::Job& job, queue::Store& store, bool required,
+                                   std::vector<ValidationError>& errors, std::vector<ValidationError>& warnings) {
+  const std::string key = store.keys().token(jobs::to_string(job.platform), job.account);
   auto reply = co_await store.client().exec("HGETALL", key);
   if (!reply || !reply->is_array()) {
     warnings.push_back({"account", "not_checked", "the account could not be looked up (Redis did not answer)"});
@@ -91,6 +90,12 @@ net::awaitable<void> check_account(const jobs::Job& job, queue::Store& store, st
   std::map<std::string, std::string> record;
   for (std::size_t i = 0; i + 1 < reply->elements.size(); i += 2)
     record[reply->elements[i].str] = reply->elements[i + 1].str;
+  if (record.empty() && required) {
+    errors.push_back({"account", "account_not_connected",
+                      "no tokens are stored for this account: the user must connect it (or an operator import "
+                      "its tokens with 'schedulo account add') before posting"});
+    co_return;
+  }
   if (record.empty()) {
     warnings.push_back(
         {"account", "not_checked",
@@ -165,7 +170,7 @@ net::awaitable<void> check_one_media(const jobs::Job& job, std::size_t index, ht
 
 net::awaitable<void> deep_check(const jobs::Job& job, DeepCheckContext& context, std::vector<ValidationError>& errors,
                                 std::vector<ValidationError>& warnings) {
-  co_await check_account(job, context.store, errors, warnings);
+  co_await check_account(job, context.store, context.accounts_required, errors, warnings);
   if (!job.post || job.post->media.empty()) co_return;
   if (!context.media_client || context.media_timeout.count() == 0) {
     warnings.push_back({"post.media", "not_checked", "media checks are off on this daemon"});

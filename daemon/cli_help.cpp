@@ -96,6 +96,43 @@ const std::map<std::string, std::string>& footers() {
        "is. The package installs it as /usr/share/doc/schedulo/examples/schedulo.all-keys.json, and a\n"
        "shorter deployment example as /etc/schedulo/schedulo.json.example.\n"
        "Exit status: 0."},
+      {"resync",
+       "Rebuilds publish jobs that Redis lost (a restore from an older snapshot) from the Airtable Posts\n"
+       "table: rows still queued or scheduled whose job is not in Redis are enqueued again from the job JSON\n"
+       "they keep; a job Redis still has is left alone. Progress on stderr.\n"
+       "Example: schedulo resync --config F --dry-run\n"
+       "Exit status: 0; 1 when Airtable or Redis failed; 2 when Airtable is not configured."},
+      {"airtable", "Run 'schedulo airtable COMMAND --help'."},
+      {"airtable check",
+       "Reads the base's schema (the token needs schema.bases:read) and lists each table or field the\n"
+       "daemon writes that is missing or of another type (docs/airtable.md).\n"
+       "Exit status: 0 when nothing is missing; 1 when something is (listed) or Airtable failed; 2 when\n"
+       "Airtable is not configured."},
+      {"airtable init",
+       "Creates the missing tables and fields (the token needs schema.bases:write); existing ones are\n"
+       "left as they are.\n"
+       "Exit status: 0; 1 when Airtable refused a change (named); 2 when Airtable is not configured."},
+      {"outbox", "Run 'schedulo outbox COMMAND --help'."},
+      {"outbox stats",
+       "Pending, due, claimed and dead outbox items, and the month's Airtable calls against\n"
+       "airtable.monthly_call_budget, as JSON.\n"
+       "Exit status: 0; 1 when Redis failed."},
+      {"outbox dead",
+       "Items an output refused for good (a row Airtable rejects, a callback that kept failing), one JSON\n"
+       "object per line with the reason.\n"
+       "Exit status: 0; 1 when Redis failed."},
+      {"outbox retry",
+       "Queues a dead item again, named as 'outbox dead' lists it (\"<dest>|<key>\"), or all of them.\n"
+       "Example: schedulo outbox retry --config F 'airtable:posts|post-123'\n"
+       "Exit status: 0; 1 when no such item is dead or Redis failed."},
+      // Token lifecycle (issue 13)
+      {"sweep",
+       "One sweep pass now, as the fleet's sweep leader runs every sweep.interval_s: refresh_token jobs for\n"
+       "the accounts inside their refresh windows (ids per account and hour, so nothing is enqueued twice),\n"
+       "for accounts with a post due within sweep.posts_ahead_s, and token_expiring notices. Page tokens are\n"
+       "introspected by the running daemons only (they hold the platforms' token calls). Prints JSON.\n"
+       "Example: schedulo sweep --config /etc/schedulo/schedulo.json\n"
+       "Exit status: 0; 1 when Redis failed part way (run it again); 2 on a bad configuration or no vault."},
   };
   return texts;
 }

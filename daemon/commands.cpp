@@ -9,16 +9,21 @@
 
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
+#include "daemon/airtable_account_source.hpp"
 #include "daemon/api_runtime.hpp"
+#include "daemon/lifecycle_runtime.hpp"
 #include "daemon/live_platforms.hpp"
+#include "daemon/metrics_gather.hpp"
 #include "daemon/progress.hpp"
 #include "daemon/runtime.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "jobs/dispatcher.hpp"
 #include "jobs/intake.hpp"
 #include "jobs/noop_platform.hpp"
+#include "outbox/resync.hpp"
 #include "queue/durability.hpp"
 #include "queue/notifier.hpp"
+#include "queue/outbox.hpp"
 
 namespace schedulo::daemon {
 namespace {
@@ -26,6 +31,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+constexpr std::chrono::seconds kOutboxFlush{10};
 
 using json = nlohmann::json;
 
@@ -55,6 +61,32 @@ net::awaitable<bool> redis_ready(redis::Client& client, const Config& config, co
     co_return true;
   }
   co_return false;
+}
+
+// The outbox's depth and the month's Airtable calls (stats; issue 14's metrics read the same).
+net::awaitable<json> outbox_json(queue::Store& store, const Config& config) {
+  queue::Outbox outbox(store.client(), store.keys(), store.settings());
+  const auto now = now_epoch_ms();
+  json out = json::object();
+  auto st = co_await outbox.stats(now);
+  if (st) {
+    out["pending"] = st->pending;
+    out["due"] = st->due;
+    out["claimed"] = st->claimed;
+    out["dead"] = st->dead;
+    out["oldest_due_ms"] = st->oldest_due_age_ms;
+  }
+  if (!config.airtable.base_id.empty()) {
+    queue::RateLimiter limiter(store.client(), store.keys(), limiter_options(config));
+    outbox::AirtablePacer pacer(store.client(), store.keys(), limiter, pacing_options(config));
+    auto b = co_await pacer.budget(now);
+    if (b)
+      out["airtable"] = {{"month", b->month},
+                         {"calls", b->calls},
+                         {"monthly_call_budget", b->budget},
+                         {"budget_used_percent", b->used_percent}};
+  }
+  co_return out;
 }
 
 }  // namespace
@@ -92,6 +124,7 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
   queue::RateLimiter limiter(client, store.keys(), limiter_options(*config));
   queue::CircuitBreaker breaker(client, store.keys(), breaker_options(*config));
   queue::Notifier notifier(client, store.keys());
+  ApiRuntime api(*config, io.get_executor(), store);  // HTTP API, metrics, callbacks (issue 14)
   std::unique_ptr<http::HttpClient> http_client;
   std::unique_ptr<errors::CallGuard> guard;
   if (config->workers.mode == "live") {
@@ -100,12 +133,35 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
       ho.policy = std::move(*policy.policy);
     ho.ca_file = config->tls.ca_file;
     http_client = std::make_unique<http::HttpClient>(std::move(ho));
-    guard = std::make_unique<errors::CallGuard>(*http_client, limiter, breaker, notifier, guard_options(*config));
+    auto go = guard_options(*config);
+    go.on_wait = [&api](std::string_view platform, std::string_view kind, std::chrono::milliseconds wait) {
+      api.metrics().rate_limit_wait(platform, kind, wait);
+    };
+    guard = std::make_unique<errors::CallGuard>(*http_client, limiter, breaker, notifier, std::move(go));
   }
 
-  ApiRuntime api(*config, io.get_executor(), store);  // HTTP API, metrics, callbacks (issue 14)
   auto options = dispatcher_options(*config);
   api.attach(options);
+  // Airtable (issue 7): the outbox writer, the account cache and its sweep, when configured.
+  std::optional<http::HttpClient> http;
+  std::optional<queue::Outbox> outbox_store;
+  std::optional<outbox::AirtablePacer> pacer;
+  std::optional<airtable::Client> accounts_client;
+  std::optional<outbox::AccountCache> accounts;
+  std::optional<outbox::AirtableWriter> writer;
+  if (airtable_enabled(*config)) {
+    http.emplace(http_options(*config));
+    outbox_store.emplace(client, store.keys(), queue_settings(*config));
+    pacer.emplace(client, store.keys(), limiter, pacing_options(*config));
+    accounts_client.emplace(*http, airtable_config(*config), pacer->before_call(outbox::CallClass::essential));
+    accounts.emplace(client, store.keys(), *accounts_client, account_cache_options(*config));
+    writer.emplace(*outbox_store, *http, airtable_config(*config), *pacer, writer_options(*config));
+    options.preflight = outbox::account_preflight(*accounts);
+  } else {
+    log::info(
+        "airtable: not configured (airtable.base_id, airtable.token) or airtable.writeback off: "
+        "outcomes are not written to Airtable");
+  }
 
   std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>> adapters;
   if (config->workers.mode == "noop")
@@ -126,13 +182,30 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
   std::optional<tokens::TokenProvider> token_provider;
   if (vault) {
     token_store.emplace(client, queue::Keys(config->redis.prefix), *vault);
+    auto token_options = provider_options(*config);
+    token_options.on_needs_reauth = needs_reauth_notice(notifier);  // issue 13: the notification
     token_provider.emplace(
         *token_store,
         [&](std::string_view platform) -> platforms::TokenCalls* {
           const auto it = token_calls.find(std::string(platform));
           return it == token_calls.end() ? nullptr : it->second.get();
         },
-        provider_options(*config));
+        std::move(token_options));
+  }
+  // Token lifecycle (issue 13): the OAuth connect routes and the fleet's token sweep.
+  std::unique_ptr<LifecycleRuntime> lifecycle;
+  if (token_store) {
+    lifecycle = std::make_unique<LifecycleRuntime>(*config, store, *token_store,
+                                                   token_provider ? &*token_provider : nullptr, notifier);
+    api.set_oauth(&lifecycle->oauth());
+  }
+  api.gather_with(metrics_gatherer(
+      {breaker, pacer ? &*pacer : nullptr, token_store ? &*token_store : nullptr, client, store.keys()}));
+  // An account Redis lost is read back from its Accounts row (the tokens' durable home).
+  std::optional<AirtableAccountSource> account_source;
+  if (token_store && accounts) {
+    account_source.emplace(*accounts);
+    token_store->set_source(&*account_source);
   }
   if (config->workers.mode == "live")
     add_live_platforms({*config, *http_client, *guard, token_provider ? &*token_provider : nullptr, store}, adapters,
@@ -162,6 +235,7 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
     stopping = true;
     dispatcher.stop();
     api.stop();
+    if (lifecycle) lifecycle->stop();  // issue 13
   });
   // Watchdog pings and STATUS from a timer on the event loop itself: they stop only when the loop
   // stops turning, never because Redis is away (architecture rule 16).
@@ -190,11 +264,27 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
       auto window = co_await notifier.set_window(std::chrono::seconds(config->notifications.window_s));
       if (!window) log::warn("could not record notifications.window_s in Redis: {}", window.error().message());
       log::info("ready: consuming jobs");
+      if (lifecycle) lifecycle->start(io.get_executor());  // issue 13: the sweep
       systemd.notify("READY=1");
+      net::Event sweep_stop(io.get_executor());
+      net::Countdown airtable_loops(io.get_executor(), writer ? 2 : 0);
+      if (writer) {
+        boost::asio::co_spawn(io, writer->run(), [&](const std::exception_ptr&) { airtable_loops.done(); });
+        boost::asio::co_spawn(io, accounts->run_sweeper(sweep_stop),
+                              [&](const std::exception_ptr&) { airtable_loops.done(); });
+      }
       co_await dispatcher.run();
+      if (writer) {
+        // Rule 8: the outcomes of the jobs just settled go out before the daemon exits, if Airtable
+        // takes them in time; whatever is left waits in the outbox for the next daemon.
+        writer->stop(kOutboxFlush);
+        sweep_stop.set();
+        co_await airtable_loops.wait();
+      }
     }
     stopping = true;
     api.stop();
+    if (lifecycle) lifecycle->stop();
     watchdog.cancel();
     signals.cancel();
     client.stop();
@@ -209,6 +299,7 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
     status = kExitFailure;
     stopping = true;
     api.stop();
+    if (lifecycle) lifecycle->stop();
     watchdog.cancel();
     signals.cancel();
     client.stop();
@@ -247,7 +338,7 @@ int command_enqueue(const std::string& config_path, const std::vector<std::strin
       for (const auto& e : parsed.errors) std::cerr << "job " << (i + 1) << ": " << e.message << "\n";
       continue;
     }
-    valid.push_back(jobs::to_new_job(std::move(*parsed.job), config->jobs.max_attempts));
+    valid.push_back(jobs::to_new_job(std::move(*parsed.job), config->jobs.max_attempts, context));
   }
   if (any_invalid) return kExitUsage;
   return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
@@ -346,6 +437,7 @@ int command_stats(const std::string& config_path) {
                 {"running", st->running}, {"dead_or_needs_review", st->dead}, {"inbox", st->inbox},
                 {"control", st->control}, {"finished_total", st->totals},
                 {"oldest_due_not_started_ms", st->oldest_due_age_ms}};
+    out["outbox"] = co_await outbox_json(store, *config);
     std::cout << out.dump(2) << "\n";
     co_return kExitOk;
   });
@@ -550,6 +642,122 @@ int command_dead_purge(const std::string& config_path, const std::string& before
     }
     if (progress) progress->finish();
     std::cout << "purged " << purged << " job(s)\n";
+    co_return kExitOk;
+  });
+}
+
+}  // namespace schedulo::daemon
+
+// ---- Airtable and the outbox (issue 7) ------------------------------------------------------------
+
+namespace schedulo::daemon {
+
+int command_resync(const std::string& config_path, bool dry_run) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  init_logging(*config);
+  return run_with_airtable(
+      *config, [&](queue::Store& store, outbox::AirtablePacer&, airtable::Client& client) -> net::awaitable<int> {
+        const auto context = validation_context(*config);
+        auto report = co_await outbox::resync_from_posts(client, store, config->airtable.posts_table, context,
+                                                         config->jobs.max_attempts, dry_run);
+        if (!report) {
+          std::cerr << "schedulo resync: " << report.error().describe() << "\n";
+          co_return kExitFailure;
+        }
+        json out = {{"unfinished_rows", report->rows},
+                    {dry_run ? "would_rebuild" : "rebuilt", report->rebuilt},
+                    {"already_queued", report->present},
+                    {"started_not_rebuilt", report->started},
+                    {"invalid", report->invalid}};
+        std::cout << out.dump(2) << "\n";
+        if (!report->started.empty())
+          std::cerr << "schedulo resync: " << report->started.size()
+                    << " post(s) had started: their publish may have reached the platform; check them and enqueue "
+                       "again by hand if they did not\n";
+        co_return kExitOk;
+      });
+}
+
+int command_airtable(const std::string& config_path, const std::string& action) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  init_logging(*config);
+  return run_with_airtable(
+      *config, [&](queue::Store&, outbox::AirtablePacer&, airtable::Client& client) -> net::awaitable<int> {
+        const auto names = table_names(*config);
+        if (action == "init") {
+          auto report = co_await outbox::init_schema(client, names);
+          if (!report) {
+            std::cerr << "schedulo airtable init: " << report.error().describe() << "\n";
+            co_return kExitFailure;
+          }
+          for (const auto& t : report->created_tables) std::cout << "created table " << t << "\n";
+          for (const auto& f : report->created_fields) std::cout << "created field " << f << "\n";
+          for (const auto& p : report->left) std::cout << "left: " << p.describe() << "\n";
+          if (report->created_tables.empty() && report->created_fields.empty() && report->left.empty())
+            std::cout << "nothing to do: every table and field is there\n";
+          co_return report->left.empty() ? kExitOk : kExitFailure;
+        }
+        auto user = co_await client.whoami();
+        if (!user) {
+          std::cerr << "schedulo airtable check: the token does not work: " << user.error().describe() << "\n";
+          co_return kExitFailure;
+        }
+        auto problems = co_await outbox::check_schema(client, names);
+        if (!problems) {
+          std::cerr << "schedulo airtable check: " << problems.error().describe() << "\n";
+          co_return kExitFailure;
+        }
+        std::cout << "token of user " << *user << ", base " << config->airtable.base_id << "\n";
+        for (const auto& p : *problems) std::cout << p.describe() << "\n";
+        if (problems->empty()) {
+          std::cout << "OK: every table and field of docs/airtable.md is there\n";
+          co_return kExitOk;
+        }
+        std::cout << problems->size() << " problem(s); `schedulo airtable init` creates what is missing\n";
+        co_return kExitFailure;
+      });
+}
+
+int command_outbox(const std::string& config_path, const std::string& action, const std::string& item) {
+  auto config = load_or_report(config_path);
+  if (!config) return kExitUsage;
+  init_logging(*config);
+  return run_with_store(*config, [&](queue::Store& store) -> net::awaitable<int> {
+    queue::Outbox outbox(store.client(), store.keys(), store.settings());
+    if (action == "stats") {
+      std::cout << (co_await outbox_json(store, *config)).dump(2) << "\n";
+      co_return kExitOk;
+    }
+    auto dead = co_await outbox.dead_list(100000);
+    if (!dead) {
+      std::cerr << "schedulo outbox: " << dead.error().message() << "\n";
+      co_return kExitFailure;
+    }
+    if (action == "dead") {
+      for (const auto& d : *dead) {
+        json fields = json::object();
+        for (const auto& [k, v] : d.hash)
+          if (k.starts_with("f:")) fields[k.substr(2)] = json::parse(v, nullptr, false);
+        std::cout << json{{"item", d.item},
+                          {"reason", d.hash.count("reason") ? d.hash.at("reason") : ""},
+                          {"dead_at", d.hash.count("dead_at") ? d.hash.at("dead_at") : ""},
+                          {"fields", fields}}
+                         .dump()
+                  << "\n";
+      }
+      co_return kExitOk;
+    }
+    std::vector<std::string> items;
+    for (const auto& d : *dead)
+      if (item == "all" || d.item == item) items.push_back(d.item);
+    auto moved = co_await outbox.dead_retry(items, now_epoch_ms());
+    if (!moved || *moved == 0) {
+      std::cerr << "schedulo outbox retry: no dead item " << item << "\n";
+      co_return kExitFailure;
+    }
+    std::cout << "queued again: " << *moved << "\n";
     co_return kExitOk;
   });
 }

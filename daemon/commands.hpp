@@ -44,4 +44,11 @@ int command_dead_retry(const std::string& config_path, const std::vector<std::st
 // Purges in batches with progress on stderr.
 int command_dead_purge(const std::string& config_path, const std::string& before);
 
+// Airtable and the outbox (issue 7, docs/airtable.md).
+int command_resync(const std::string& config_path, bool dry_run);
+// action: "check" (exit 1 when something is missing) or "init".
+int command_airtable(const std::string& config_path, const std::string& action);
+// action: "stats", "dead" (list), "retry" (item "<dest>|<key>" or "all").
+int command_outbox(const std::string& config_path, const std::string& action, const std::string& item);
+
 }  // namespace schedulo::daemon

@@ -183,6 +183,15 @@ Config build_config(const std::map<std::string, json>& v) {
   c.airtable.events_table = str("airtable.tables.events");
   c.airtable.requests_per_second = v.at("airtable.requests_per_second").get<double>();
   c.airtable.monthly_call_budget = integer("airtable.monthly_call_budget");
+  c.airtable.writeback = v.at("airtable.writeback").get<bool>();
+  c.airtable.budget_warn_percent = static_cast<int>(integer("airtable.budget_warn_percent"));
+  c.airtable.budget_reserve_percent = static_cast<int>(integer("airtable.budget_reserve_percent"));
+  c.airtable.writers = static_cast<int>(integer("airtable.writers"));
+  c.airtable.batch_linger_ms = static_cast<int>(integer("airtable.batch_linger_ms"));
+  c.airtable.analytics_followups = v.at("airtable.analytics_followups").get<std::vector<std::string>>();
+  c.airtable.analytics_history = static_cast<int>(integer("airtable.analytics_history"));
+  c.airtable.account_cache_ttl_s = integer("airtable.account_cache_ttl_s");
+  c.airtable.account_sweep_interval_s = integer("airtable.account_sweep_interval_s");
   for (const char* name : {"instagram", "facebook", "tiktok", "x"}) {
     const std::string k = std::string("platforms.") + name;
     auto& p = c.platforms[name];
@@ -255,6 +264,30 @@ Config build_config(const std::map<std::string, json>& v) {
   c.facebook.video_transfer = str("platforms.facebook.video_transfer");
   c.facebook.status_poll_ms = static_cast<int>(integer("platforms.facebook.status_poll_ms"));
   c.facebook.reconnect_ahead_days = static_cast<int>(integer("platforms.facebook.reconnect_ahead_days"));
+  // Instagram (issue 9)
+  c.instagram.login_base_url = str("platforms.instagram.login_base_url");
+  c.instagram.video_upload = str("platforms.instagram.video_upload");
+  c.instagram.poll_interval_ms = integer("platforms.instagram.poll_interval_ms");
+  c.instagram.container_timeout_ms = integer("platforms.instagram.container_timeout_ms");
+  c.instagram.quota_recheck_ms = integer("platforms.instagram.quota_recheck_ms");
+  c.instagram.refresh_margin_ms = integer("platforms.instagram.refresh_margin_ms");
+  c.instagram.reconnect_warning_ms = integer("platforms.instagram.reconnect_warning_ms");
+  c.instagram.rupload_chunk_bytes = integer("platforms.instagram.rupload_chunk_bytes");
+  // Token lifecycle (issue 13)
+  c.oauth.return_to_allow = v.at("oauth.return_to_allow").get<std::vector<std::string>>();
+  c.oauth.state_ttl_s = static_cast<int>(integer("oauth.state_ttl_s"));
+  c.oauth.state_secret = str("oauth.state_secret");
+  c.oauth.pending_ttl_s = static_cast<int>(integer("oauth.pending_ttl_s"));
+  c.oauth.exchange_timeout_ms = static_cast<int>(integer("oauth.exchange_timeout_ms"));
+  c.sweep.interval_s = static_cast<int>(integer("sweep.interval_s"));
+  c.sweep.refresh_ahead_s = integer("sweep.refresh_ahead_s");
+  c.sweep.short_lived_s = integer("sweep.short_lived_s");
+  c.sweep.refresh_token_ahead_s = integer("sweep.refresh_token_ahead_s");
+  c.sweep.expiring_notice_s = integer("sweep.expiring_notice_s");
+  c.sweep.posts_ahead_s = integer("sweep.posts_ahead_s");
+  c.sweep.post_margin_s = integer("sweep.post_margin_s");
+  c.sweep.check_every_s = integer("sweep.check_every_s");
+  c.sweep.batch = static_cast<int>(integer("sweep.batch"));
   return c;
 }
 

@@ -55,6 +55,16 @@ struct Config {
     std::string accounts_table, posts_table, analytics_table, events_table;
     double requests_per_second = 0;
     long long monthly_call_budget = 0;
+    // The writer, the budget and the account cache (issue 7, docs/airtable.md).
+    bool writeback = true;
+    int budget_warn_percent = 0;
+    int budget_reserve_percent = 0;
+    int writers = 0;
+    int batch_linger_ms = 0;
+    std::vector<std::string> analytics_followups;
+    int analytics_history = 0;
+    long long account_cache_ttl_s = 0;
+    long long account_sweep_interval_s = 0;
   } airtable;
   std::map<std::string, PlatformConfig> platforms;  // instagram, facebook, tiktok, x
   struct {
@@ -133,6 +143,36 @@ struct Config {
     int status_poll_ms = 0;
     int reconnect_ahead_days = 0;
   } facebook;
+  // Instagram (issue 9): platforms.instagram.* beyond the common platform keys.
+  struct {
+    std::string login_base_url;
+    std::string video_upload;
+    long long poll_interval_ms = 0;
+    long long container_timeout_ms = 0;
+    long long quota_recheck_ms = 0;
+    long long refresh_margin_ms = 0;
+    long long reconnect_warning_ms = 0;
+    long long rupload_chunk_bytes = 0;
+  } instagram;
+  // Token lifecycle (issue 13).
+  struct {
+    std::vector<std::string> return_to_allow;
+    int state_ttl_s = 0;
+    std::string state_secret;
+    int pending_ttl_s = 0;
+    int exchange_timeout_ms = 0;
+  } oauth;
+  struct {
+    int interval_s = 0;
+    long long refresh_ahead_s = 0;
+    long long short_lived_s = 0;
+    long long refresh_token_ahead_s = 0;
+    long long expiring_notice_s = 0;
+    long long posts_ahead_s = 0;
+    long long post_margin_s = 0;
+    long long check_every_s = 0;
+    int batch = 0;
+  } sweep;
 };
 
 struct ConfigError {

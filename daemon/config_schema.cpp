@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "outbox/records.hpp"
 #include "platforms/http/address_policy.hpp"
 #include "platforms/http/url.hpp"
 #include "queue/rate_limiter.hpp"
@@ -142,6 +143,35 @@ std::vector<Setting> build() {
   add("airtable.monthly_call_budget", Kind::integer, 0,
       "Calls this daemon may spend per month (Free plan: 1000); 0 means no budget is enforced.",
       int_range(0, 100000000));
+  // ---- issue 7: the writer, the budget, follow-ups and the account cache (docs/airtable.md) ----
+  add("airtable.writeback", Kind::boolean, true,
+      "Write job outcomes to the Airtable tables (needs airtable.base_id and airtable.token; without them nothing "
+      "is recorded for Airtable).");
+  add("airtable.budget_warn_percent", Kind::integer, 80,
+      "An Events row when this share of airtable.monthly_call_budget is used.", int_range(1, 100));
+  add("airtable.budget_reserve_percent", Kind::integer, 10,
+      "The last share of airtable.monthly_call_budget kept for Posts, Accounts and Events (Analytics wait).",
+      int_range(0, 90));
+  add("airtable.writers", Kind::integer, 2, "Batches this daemon writes to Airtable at once.", int_range(1, 16));
+  add("airtable.batch_linger_ms", Kind::integer, 500,
+      "How long fewer than 10 pending rows wait for more before they are written as a partial batch.",
+      int_range(0, 60000));
+  add("airtable.analytics_followups", Kind::string_list, json::array({"1h", "24h", "7d"}),
+      "fetch_analytics jobs after a successful publish, this long after it (s, m, h or d); empty for none.",
+      [](const json& v) -> std::optional<std::string> {
+        for (std::size_t i = 0; i < v.size(); ++i)
+          if (!outbox::parse_offset(v[i].get<std::string>()))
+            return "entry " + std::to_string(i) + " must be a number followed by s, m, h or d (e.g. 24h)";
+        return std::nullopt;
+      });
+  add("airtable.analytics_history", Kind::integer, 30,
+      "Lines of metrics history kept in an Analytics row's History field.", int_range(1, 1000));
+  add("airtable.account_cache_ttl_s", Kind::integer, 7 * 24 * 3600,
+      "How long an Accounts row read from Airtable stays cached in Redis (sweeps renew it).",
+      int_range(60, 365LL * 24 * 3600));
+  add("airtable.account_sweep_interval_s", Kind::integer, 6 * 3600,
+      "How often one daemon of the fleet re-reads the whole Accounts table into the cache; 0 turns it off.",
+      int_range(0, 30LL * 24 * 3600));
   struct PlatformDefaults {
     const char* name;
     const char* base;
@@ -321,6 +351,89 @@ std::vector<Setting> build() {
       "How long a job that needs a token another daemon is renewing waits before it looks again (deferred: no "
       "attempt used, no worker held).",
       int_range(10, 60000));
+  // ---- Instagram (issue 9; platforms/instagram) ----
+  add("platforms.instagram.login_base_url", Kind::string, "https://graph.instagram.com/v25.0",
+      "API root for accounts connected with Instagram Login (graph.instagram.com, versioned); its token refresh "
+      "uses the same host without the version.",
+      http_url(false));
+  add("platforms.instagram.video_upload", Kind::string, "auto",
+      "How videos reach Instagram: auto sends video_url when the media URL's host is public and uploads the file "
+      "(resumable rupload, Facebook Login only) otherwise; url always sends video_url; rupload always uploads.",
+      one_of({"auto", "url", "rupload"}));
+  add("platforms.instagram.poll_interval_ms", Kind::integer, 30000,
+      "How long a publish job waits (holding no worker) between two reads of a container Instagram is still "
+      "processing, or after a 9007 'not ready' answer.",
+      int_range(10, 600000));
+  add("platforms.instagram.container_timeout_ms", Kind::integer, 1800000,
+      "A container still not ready this long after its first poll fails the job (container_timeout).",
+      int_range(1000, 86400000));
+  add("platforms.instagram.quota_recheck_ms", Kind::integer, 900000,
+      "When the account's publishing quota (content_publishing_limit) is used up, the job is deferred this long "
+      "before the quota is read again.",
+      int_range(10, 86400000));
+  add("platforms.instagram.refresh_margin_ms", Kind::integer, 7LL * 24 * 3600 * 1000,
+      "An Instagram Login token (60 days) is renewed with ig_refresh_token once it expires within this margin.",
+      int_range(60000, 59LL * 24 * 3600 * 1000));
+  add("platforms.instagram.reconnect_warning_ms", Kind::integer, 7LL * 24 * 3600 * 1000,
+      "A Facebook Login account whose data access (debug_token's data_access_expires_at) ends within this is "
+      "notified needs_reconnect by its refresh_token job.",
+      int_range(0, 90LL * 24 * 3600 * 1000));
+  add("platforms.instagram.rupload_chunk_bytes", Kind::integer, 8LL << 20,
+      "Largest body of one resumable upload request; a longer video goes up in several, each from the offset the "
+      "last one reached.",
+      int_range(1024, 1LL << 30));
+  // ---- token lifecycle (issue 13): the OAuth connect flow and the sweep ----
+  add(
+      "oauth.return_to_allow", Kind::string_list, json::array(),
+      "Pages a connect flow may send the browser back to (return_to): each an http(s) URL; a return_to must be one "
+      "of them or below one (same scheme, host and port; the path continues at a '/'). Empty: no connect flow "
+      "can start.",
+      [](const json& v) -> std::optional<std::string> {
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          const auto entry = v[i].get<std::string>();
+          if (!entry.starts_with("http://") && !entry.starts_with("https://"))
+            return "entry " + std::to_string(i) + " must be an http:// or https:// URL";
+          if (auto parsed = http::parse_url(entry); !parsed.url)
+            return "entry " + std::to_string(i) + " is not a valid URL: " + parsed.error;
+        }
+        return std::nullopt;
+      },
+      false, json::array({"https://myapp.bubbleapps.io/connected"}));
+  add("oauth.state_ttl_s", Kind::integer, 600,
+      "How long a connect flow's state lasts between the start and the platform's redirect back.", int_range(30, 3600));
+  add("oauth.state_secret", Kind::string, "",
+      "Key of the HMAC that signs connect states (a forged state is refused before Redis is asked); empty: "
+      "http.token. Secret.",
+      min_length(16), true);
+  add("oauth.pending_ttl_s", Kind::integer, 900,
+      "How long a Meta login that reaches several Pages / Instagram accounts waits for the user's choice.",
+      int_range(60, 86400));
+  add("oauth.exchange_timeout_ms", Kind::integer, 10000,
+      "Deadline of each call of the code exchange (token, long-lived token, permissions, Pages).",
+      int_range(500, 60000));
+  add("sweep.interval_s", Kind::integer, 300,
+      "How often the fleet's sweep leader looks at the tokens due for attention; 0: only `schedulo sweep`.",
+      int_range(0, 86400));
+  add("sweep.refresh_ahead_s", Kind::integer, 7 * 24 * 3600,
+      "Access tokens that renew themselves (Instagram Login, 60 days) are renewed this long before they expire.",
+      int_range(3600, 59LL * 24 * 3600));
+  add("sweep.short_lived_s", Kind::integer, 24 * 3600,
+      "Access tokens expiring sooner than this (X, TikTok: 2 h) are renewed on use, not by the sweep.",
+      int_range(0, 7LL * 24 * 3600));
+  add("sweep.refresh_token_ahead_s", Kind::integer, 14 * 24 * 3600,
+      "Refresh tokens with their own expiry (TikTok: 180 days) are rotated this long before it.",
+      int_range(3600, 179LL * 24 * 3600));
+  add("sweep.expiring_notice_s", Kind::integer, 7 * 24 * 3600,
+      "A token nothing can renew, or a Page's data access, ending within this gets a token_expiring notice.",
+      int_range(3600, 90LL * 24 * 3600));
+  add("sweep.posts_ahead_s", Kind::integer, 3600,
+      "Accounts with a publish job due within this get a fresh access token ahead of it.", int_range(0, 86400));
+  add("sweep.post_margin_s", Kind::integer, 900,
+      "... when their access token would expire before the post's time plus this.", int_range(0, 86400));
+  add("sweep.check_every_s", Kind::integer, 24 * 3600,
+      "How often each Page token (no expiry of its own) is introspected (validity, data_access_expires_at).",
+      int_range(300, 30LL * 24 * 3600));
+  add("sweep.batch", Kind::integer, 500, "Most accounts one sweep pass takes from each index.", int_range(1, 100000));
   return s;
 }
 

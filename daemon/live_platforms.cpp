@@ -2,6 +2,8 @@
 
 #include "daemon/runtime.hpp"
 #include "platforms/facebook/facebook.hpp"
+#include "platforms/instagram/adapter.hpp"
+#include "platforms/instagram/token_calls.hpp"
 
 namespace schedulo::daemon {
 
@@ -14,6 +16,29 @@ void add_live_platforms(const LivePlatformDeps& deps,
   (void)adapters;
   (void)token_calls;
   // -- instagram (issue 9) --
+  {
+    const auto& p = deps.config.platforms.at("instagram");
+    const auto& c = deps.config.instagram;
+    instagram::InstagramOptions o;
+    o.graph.platform = "instagram";
+    o.graph.base_url = p.base_url;
+    o.graph.app_secret = Secret(p.client_secret);
+    o.graph.limits = limit_table(deps.config);
+    o.login_base_url = c.login_base_url;
+    o.upload_url = p.upload_url;
+    o.app_id = p.client_id;
+    o.video_upload = c.video_upload == "url"       ? instagram::VideoUpload::url
+                     : c.video_upload == "rupload" ? instagram::VideoUpload::rupload
+                                                   : instagram::VideoUpload::automatic;
+    o.poll_interval = std::chrono::milliseconds(c.poll_interval_ms);
+    o.container_timeout = std::chrono::milliseconds(c.container_timeout_ms);
+    o.quota_recheck = std::chrono::milliseconds(c.quota_recheck_ms);
+    o.refresh_margin = std::chrono::milliseconds(c.refresh_margin_ms);
+    o.reconnect_warning = std::chrono::milliseconds(c.reconnect_warning_ms);
+    o.rupload_chunk_bytes = static_cast<std::uint64_t>(c.rupload_chunk_bytes);
+    token_calls["instagram"] = instagram::make_token_calls(deps.http, o);
+    adapters["instagram"] = instagram::make_adapter(deps.guard, deps.http, deps.tokens, std::move(o));
+  }
   // -- facebook (issue 10) --
   if (deps.tokens) {
     const auto& p = deps.config.platforms.at("facebook");

@@ -5,6 +5,7 @@
 
 #include "daemon/cli_help.hpp"
 #include "daemon/commands.hpp"
+#include "daemon/sweep_command.hpp"
 #include "daemon/token_commands.hpp"
 
 int main(int argc, char** argv) {
@@ -101,7 +102,35 @@ int main(int argc, char** argv) {
   auto* vault_keygen = vault_cmd->add_subcommand("keygen", "print a new key line for vault.key_file");
   vault_keygen->add_option("--id", key_id, "the key's id (default: k<date>T<time>)");
 
+  // ---- Airtable and the outbox (issue 7) ----
+  bool dry_run = false;
+  auto* resync = app.add_subcommand("resync", "rebuild not-yet-started publish jobs from the Airtable Posts table");
+  with_config(resync);
+  resync->add_flag("--dry-run", dry_run, "only count what would be rebuilt");
+  auto* airtable_cmd = app.add_subcommand("airtable", "the Airtable base's tables and fields");
+  airtable_cmd->require_subcommand(1);
+  auto* airtable_check = airtable_cmd->add_subcommand("check", "list missing tables or fields (exit 1 when any)");
+  with_config(airtable_check);
+  auto* airtable_init = airtable_cmd->add_subcommand("init", "create the missing tables and fields");
+  with_config(airtable_init);
+  std::string outbox_item;
+  auto* outbox_cmd = app.add_subcommand("outbox", "what waits to be written to Airtable and other outputs");
+  outbox_cmd->require_subcommand(1);
+  auto* outbox_stats =
+      outbox_cmd->add_subcommand("stats", "pending, due, claimed and dead items; Airtable calls this month");
+  with_config(outbox_stats);
+  auto* outbox_dead =
+      outbox_cmd->add_subcommand("dead", "items refused permanently, with the reason (one JSON per line)");
+  with_config(outbox_dead);
+  auto* outbox_retry = outbox_cmd->add_subcommand("retry", "queue a dead item again");
+  with_config(outbox_retry);
+  outbox_retry->add_option("item", outbox_item, "\"<dest>|<key>\" as listed, or all")->required();
+  // Token lifecycle (issue 13)
+  auto* sweep = app.add_subcommand("sweep", "one token sweep pass now (refresh jobs, expiring notices)");
+  with_config(sweep);
+
   describe_commands(app);  // after every command is declared: footers and the error format
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -125,8 +154,15 @@ int main(int argc, char** argv) {
     if (*account_list) return command_account_list(config_path, account_platform, account_status);
     if (*vault_rotate) return command_vault_rotate(config_path);
     if (*vault_keygen) return command_vault_keygen(key_id);
+    if (*sweep) return command_sweep(config_path);
     if (*check) return command_config_check(check_path);
     if (*example) return command_config_example();
+    if (*resync) return command_resync(config_path, dry_run);
+    if (*airtable_check) return command_airtable(config_path, "check");
+    if (*airtable_init) return command_airtable(config_path, "init");
+    if (*outbox_stats) return command_outbox(config_path, "stats", "");
+    if (*outbox_dead) return command_outbox(config_path, "dead", "");
+    if (*outbox_retry) return command_outbox(config_path, "retry", outbox_item);
   } catch (const std::exception& e) {
     std::cerr << "schedulo: " << e.what() << "\n";
     return 1;

@@ -45,6 +45,35 @@ struct Metrics::Impl {
                                                           .Name("schedulo_http_requests_total")
                                                           .Help("HTTP API requests by route and status")
                                                           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& limit_waits =
+      prometheus::BuildCounter()
+          .Name("schedulo_rate_limit_waits_total")
+          .Help("Platform calls held back by the limits, by platform and kind (slept, rate_limited, circuit_open, "
+                "limiter_unavailable)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& limit_wait_seconds =
+      prometheus::BuildCounter()
+          .Name("schedulo_rate_limit_wait_seconds_total")
+          .Help("Time platform calls slept or were deferred for by the limits, by platform and kind")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& circuits = prometheus::BuildGauge()
+                                                        .Name("schedulo_circuit_open")
+                                                        .Help("1 while the platform's circuit breaker is open")
+                                                        .Register(*registry);
+  prometheus::Gauge& airtable_month_calls = prometheus::BuildGauge()
+                                                .Name("schedulo_airtable_calls_month")
+                                                .Help("Airtable API calls the fleet made this month")
+                                                .Register(*registry)
+                                                .Add({});
+  prometheus::Gauge& airtable_budget = prometheus::BuildGauge()
+                                           .Name("schedulo_airtable_call_budget")
+                                           .Help("airtable.monthly_call_budget (0: none)")
+                                           .Register(*registry)
+                                           .Add({});
+  prometheus::Family<prometheus::Gauge>& accounts = prometheus::BuildGauge()
+                                                        .Name("schedulo_token_accounts")
+                                                        .Help("Connected accounts by platform and token status")
+                                                        .Register(*registry);
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
@@ -83,6 +112,26 @@ void Metrics::callback_sent(const std::string& result) {
 
 void Metrics::api_request(const std::string& route, int status) {
   impl_->requests.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
+}
+
+void Metrics::rate_limit_wait(std::string_view platform, std::string_view kind, std::chrono::milliseconds wait) {
+  const std::map<std::string, std::string> labels{{"platform", std::string(platform)}, {"kind", std::string(kind)}};
+  impl_->limit_waits.Add(labels).Increment();
+  impl_->limit_wait_seconds.Add(labels).Increment(std::chrono::duration<double>(wait).count());
+}
+
+void Metrics::circuit_open(const std::string& platform, bool open) {
+  impl_->circuits.Add({{"platform", platform}}).Set(open ? 1 : 0);
+}
+
+void Metrics::airtable_calls(long long calls, long long budget) {
+  impl_->airtable_month_calls.Set(static_cast<double>(calls));
+  impl_->airtable_budget.Set(static_cast<double>(budget));
+}
+
+void Metrics::token_accounts(const std::map<std::pair<std::string, std::string>, long long>& counts) {
+  for (const auto& [key, n] : counts)
+    impl_->accounts.Add({{"platform", key.first}, {"status", key.second}}).Set(static_cast<double>(n));
 }
 
 std::string Metrics::text() const {

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/log.hpp"
+#include "common/rfc3339.hpp"
 #include "platforms/errors/default_limits.hpp"
 
 namespace schedulo::daemon {
@@ -37,6 +38,10 @@ jobs::ValidationContext validation_context(const Config& config) {
     context.private_hosts = std::move(*policy.policy);
   context.callback_hosts = config.bubble.callback_hosts;
   context.max_job_bytes = static_cast<std::size_t>(config.jobs.max_job_bytes);
+  if (airtable_enabled(config))  // a publish job's Posts row, with its job JSON for resync
+    context.record_intake = [](const jobs::Job& job) {
+      return queue::encode_outbox(outbox::intake_entries(job, now_epoch_ms()));
+    };
   return context;
 }
 
@@ -63,7 +68,114 @@ jobs::DispatcherOptions dispatcher_options(const Config& config) {
   o.retry.cap = std::chrono::milliseconds(config.jobs.retry_cap_ms);
   o.validation = validation_context(config);
   o.platforms = kPlatforms;
+  if (airtable_enabled(config)) {
+    o.record_outcome = [records = record_options(config)](const jobs::Job& job, const jobs::Outcome& outcome,
+                                                          queue::Settlement settlement, int attempt) {
+      auto r = outbox::outcome_records(job, outcome, settlement, attempt, now_epoch_ms(), records);
+      return queue::encode_outbox(r.entries, r.jobs);
+    };
+  }
   return o;
+}
+
+bool airtable_enabled(const Config& config) {
+  return config.airtable.writeback && !config.airtable.base_id.empty() && !config.airtable.token.empty();
+}
+
+http::ClientOptions http_options(const Config& config) {
+  http::ClientOptions o;
+  if (auto policy = http::AddressPolicy::from_entries(config.security.allow_private_hosts); policy.policy)
+    o.policy = std::move(*policy.policy);
+  o.ca_file = config.tls.ca_file;
+  return o;
+}
+
+airtable::ClientConfig airtable_config(const Config& config) {
+  airtable::ClientConfig c;
+  c.base_url = config.airtable.base_url;
+  while (c.base_url.ends_with('/')) c.base_url.pop_back();
+  c.base_id = config.airtable.base_id;
+  c.token = config.airtable.token;
+  return c;
+}
+
+outbox::PacingOptions pacing_options(const Config& config) {
+  outbox::PacingOptions o;
+  o.base_id = config.airtable.base_id;
+  std::tie(o.base_bucket, o.token_bucket) =
+      outbox::airtable_buckets(limit_table(config), config.airtable.base_id, config.airtable.token);
+  o.monthly_budget = config.airtable.monthly_call_budget;
+  o.reserve_percent = config.airtable.budget_reserve_percent;
+  o.warn_percent = config.airtable.budget_warn_percent;
+  return o;
+}
+
+outbox::TableNames table_names(const Config& config) {
+  return {{airtable::Table::accounts, config.airtable.accounts_table},
+          {airtable::Table::posts, config.airtable.posts_table},
+          {airtable::Table::analytics, config.airtable.analytics_table},
+          {airtable::Table::events, config.airtable.events_table}};
+}
+
+outbox::WriterOptions writer_options(const Config& config) {
+  outbox::WriterOptions o;
+  o.worker_id = config.workers.id;
+  for (const auto& [table, name] : table_names(config)) o.tables[std::string(airtable::spec(table).dest)] = name;
+  o.lanes = config.airtable.writers;
+  o.linger = std::chrono::milliseconds(config.airtable.batch_linger_ms);
+  o.unreachable_after = std::chrono::milliseconds(config.notifications.airtable_unreachable_after_ms);
+  return o;
+}
+
+outbox::RecordOptions record_options(const Config& config) {
+  outbox::RecordOptions o;
+  o.analytics_followups.clear();
+  for (const auto& text : config.airtable.analytics_followups)
+    if (auto offset = outbox::parse_offset(text)) o.analytics_followups.push_back(*offset);
+  o.analytics_history = config.airtable.analytics_history;
+  return o;
+}
+
+outbox::AccountCacheOptions account_cache_options(const Config& config) {
+  outbox::AccountCacheOptions o;
+  o.table = config.airtable.accounts_table;
+  o.ttl = std::chrono::seconds(config.airtable.account_cache_ttl_s);
+  o.sweep_every = std::chrono::seconds(config.airtable.account_sweep_interval_s);
+  return o;
+}
+
+int run_with_airtable(
+    const Config& config,
+    const std::function<net::awaitable<int>(queue::Store&, outbox::AirtablePacer&, airtable::Client&)>& body) {
+  if (config.airtable.base_id.empty() || config.airtable.token.empty()) {
+    log::error("airtable.base_id and airtable.token must be set");
+    return 2;
+  }
+  boost::asio::io_context io(1);
+  redis::Client redis(io.get_executor(), redis_options(config));
+  // After the io_context, so it goes first: its pooled connections hold the context's sockets.
+  http::HttpClient http(http_options(config));
+  queue::Store store(redis, queue::Keys(config.redis.prefix), queue_settings(config));
+  queue::RateLimiter limiter(redis, store.keys(), limiter_options(config));
+  outbox::AirtablePacer pacer(redis, store.keys(), limiter, pacing_options(config));
+  airtable::Client client(http, airtable_config(config), pacer.before_call(outbox::CallClass::essential));
+  redis.start();
+  int status = 1;
+  boost::asio::co_spawn(
+      io, [&]() -> net::awaitable<void> { status = co_await body(store, pacer, client); },
+      [&](const std::exception_ptr& e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            log::error("{}", ex.what());
+          }
+          status = 1;
+        }
+        redis.stop();
+      });
+  io.run();
+  return status;
 }
 
 queue::LimiterOptions limiter_options(const Config& config) {

@@ -8,7 +8,13 @@
 #include "daemon/config.hpp"
 #include "jobs/dispatcher.hpp"
 #include "jobs/job_validation.hpp"
+#include "outbox/account_cache.hpp"
+#include "outbox/airtable_writer.hpp"
+#include "outbox/pacing.hpp"
+#include "outbox/records.hpp"
+#include "outbox/schema_check.hpp"
 #include "platforms/errors/call_guard.hpp"
+#include "platforms/http/client.hpp"
 #include "queue/circuit_breaker.hpp"
 #include "queue/keys.hpp"
 #include "queue/rate_limiter.hpp"
@@ -36,6 +42,21 @@ errors::GuardOptions guard_options(const Config& config);
 // `error` (naming the key, never key material) when neither is there or the file is not valid.
 std::optional<tokens::Vault> load_vault(const Config& config, std::string& error);
 tokens::ProviderOptions provider_options(const Config& config);
+// ---- Airtable (issue 7) ----
+// Whether outcomes go to Airtable: airtable.writeback with a base id and a token.
+bool airtable_enabled(const Config& config);
+http::ClientOptions http_options(const Config& config);
+airtable::ClientConfig airtable_config(const Config& config);
+outbox::PacingOptions pacing_options(const Config& config);
+outbox::WriterOptions writer_options(const Config& config);
+outbox::RecordOptions record_options(const Config& config);
+outbox::AccountCacheOptions account_cache_options(const Config& config);
+outbox::TableNames table_names(const Config& config);
+// Runs `body` with Redis, the fleet's Airtable pacing and an Airtable client drawing from it (the
+// CLI's airtable commands and resync). Fails with status 2 when Airtable is not configured.
+int run_with_airtable(
+    const Config& config,
+    const std::function<net::awaitable<int>(queue::Store&, outbox::AirtablePacer&, airtable::Client&)>& body);
 
 // Runs `body` on a fresh io_context with a started client; returns body's exit status.
 int run_with_redis(const Config& config,

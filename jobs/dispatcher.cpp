@@ -142,9 +142,13 @@ struct Dispatcher::State {
     Outcome outcome;
     try {
       PlatformAdapter* adapter = adapters(slot.platform);
+      std::optional<Outcome> early;
+      if (adapter && o.preflight) early = co_await o.preflight(ctx.job());
       if (!adapter)
         outcome = Outcome::fail("Publishing to " + slot.platform + " is not available in this build of the daemon yet.",
                                 "platform_unavailable");
+      else if (early)
+        outcome = std::move(*early);
       else
         outcome = co_await run_driver(ctx, *adapter);
     } catch (const boost::system::system_error& e) {
@@ -175,6 +179,11 @@ struct Dispatcher::State {
         s.due_ms = now() + outcome.after.count();
     }
     if (!outcome.checkpoint.is_null()) s.checkpoint = outcome.checkpoint.dump();
+    if (o.record_outcome) {
+      // settle.lua turns a retry without attempts left into dead: record what it will be.
+      const bool last = s.outcome == queue::Settlement::retry && ctx.attempt() >= ctx.lease().max_attempts;
+      s.outbox = o.record_outcome(ctx.job(), outcome, last ? queue::Settlement::dead : s.outcome, ctx.attempt());
+    }
     if (o.on_settle) o.on_settle(ctx.job(), ctx.lease(), s, Clock::now() - started);
     if (s.outcome != queue::Settlement::succeeded)
       ctx.log().info("attempt {} ended: {} {}", ctx.attempt(), queue::to_string(s.outcome), s.error);

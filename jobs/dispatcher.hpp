@@ -48,6 +48,12 @@ struct DispatcherOptions {
   std::function<void(const Job& job, const queue::Lease& lease, queue::Settle& settle,
                      std::chrono::steady_clock::duration elapsed)>
       on_settle;
+  // What an ended attempt records in the outbox with its outcome, atomically (queue::encode_outbox
+  // text; outbox/records.hpp builds the Airtable rows and follow-up jobs); unset = nothing.
+  std::function<std::string(const Job&, const Outcome&, queue::Settlement, int attempt)> record_outcome;
+  // Runs before a job's driver; an outcome ends the attempt without it (e.g. the account must be
+  // reconnected, outbox/account_cache.hpp). Unset = every job runs.
+  std::function<net::awaitable<std::optional<Outcome>>(const Job&)> preflight;
   // How long a platform is known to refuse calls (its circuit is open: queue::CircuitBreaker::
   // blocked_for); its jobs are then deferred that long without running, using no attempt. Empty: never.
   std::function<std::optional<std::chrono::milliseconds>(std::string_view platform)> platform_blocked;

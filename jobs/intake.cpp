@@ -42,11 +42,19 @@ queue::NewJob to_new_job(Job job, int default_max_attempts) {
   return n;
 }
 
+queue::NewJob to_new_job(Job job, int default_max_attempts, const ValidationContext& context) {
+  if (job.id.empty()) job.id = generate_job_id();
+  std::string outbox = context.record_intake ? context.record_intake(job) : std::string();
+  queue::NewJob n = to_new_job(std::move(job), default_max_attempts);
+  n.outbox = std::move(outbox);
+  return n;
+}
+
 queue::IntakeItem read_inbox_entry(std::string_view raw, const ValidationContext& context, int default_max_attempts) {
   queue::IntakeItem item;
   auto parsed = parse_job(raw, context);
   if (parsed.job) {
-    item.job = to_new_job(std::move(*parsed.job), default_max_attempts);
+    item.job = to_new_job(std::move(*parsed.job), default_max_attempts, context);
     return item;
   }
   item.valid = false;
@@ -108,7 +116,7 @@ queue::ControlOp read_control_entry(std::string_view raw, const ValidationContex
     }
     op.kind = queue::ControlOp::Kind::replace;
     op.id = parsed.job->id;
-    op.job = to_new_job(std::move(*parsed.job), default_max_attempts);
+    op.job = to_new_job(std::move(*parsed.job), default_max_attempts, context);
     return op;
   }
   problem = "unknown op \"" + kind.substr(0, 32) + "\" (known: cancel, replace)";

@@ -11,6 +11,8 @@ namespace schedulo::jobs {
 
 // The queue's form of a validated job (its canonical JSON as payload); assigns an id when it has none.
 queue::NewJob to_new_job(Job job, int default_max_attempts);
+// The same, with what the context records in the outbox with it (ValidationContext::record_intake).
+queue::NewJob to_new_job(Job job, int default_max_attempts, const ValidationContext& context);
 
 queue::IntakeItem read_inbox_entry(std::string_view raw, const ValidationContext& context, int default_max_attempts);
 

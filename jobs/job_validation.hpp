@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,9 @@ struct ValidationContext {
   std::vector<std::string> callback_hosts;  // bubble.callback_hosts (case-insensitive)
   std::size_t max_job_bytes = 64 * 1024;
   int max_attempts_limit = 25;
+  // Not a check: what intake records in the outbox with a job it creates or replaces (its Posts row,
+  // outbox/records.hpp), as queue::encode_outbox text; unset = nothing.
+  std::function<std::string(const Job&)> record_intake;
 };
 
 struct ParseResult {

@@ -54,13 +54,21 @@ class Keys {
   // ---- the outbox (queue/outbox.hpp): one pending record per (dest, key), coalesced ----------------
   // An item's id is "<dest>|<key>" (dest never holds '|').
   std::string outbox_queue(std::string_view dest) const { return at(":outbox:queue:", dest); }  // zset key -> due ms
-  std::string outbox_item(std::string_view item) const { return at(":outbox:item:", item); }     // hash
+  std::string outbox_item(std::string_view item) const { return at(":outbox:item:", item); }    // hash
   std::string outbox_dead_item(std::string_view item) const { return at(":outbox:deaditem:", item); }  // hash
-  std::string outbox_history(std::string_view item) const { return at(":outbox:history:", item); }  // list
-  std::string outbox_guard(std::string_view item) const { return at(":outbox:guard:", item); }  // newest version
+  std::string outbox_history(std::string_view item) const { return at(":outbox:history:", item); }     // list
+  std::string outbox_guard(std::string_view item) const { return at(":outbox:guard:", item); }         // newest version
   std::string outbox_claimed() const { return prefix_ + ":outbox:claimed"; }  // zset item -> claim deadline ms
   std::string outbox_dead() const { return prefix_ + ":outbox:dead"; }        // zset item -> dead at ms
   std::string outbox_dests() const { return prefix_ + ":outbox:dests"; }      // set of dest names seen
+  // An external API's calls counted per month, and the month's warning flag (call_budget.lua).
+  std::string calls(std::string_view counter) const { return at(":calls:", counter); }
+  std::string calls_warned(std::string_view counter) const { return at(":callswarned:", counter); }
+  // An Accounts row cached from Airtable (outbox/account_cache.hpp), by Account Key or record id.
+  std::string account_cache(std::string_view account) const { return at(":accountcache:", account); }
+  std::string account_sweep_lock() const { return prefix_ + ":accountsweep"; }  // one sweeper per fleet
+  // Notifications (notifications()) a writer took and has not turned into Events rows yet.
+  std::string notification_work(std::string_view worker) const { return at(":notifywork:", worker); }
   // ---- rate limits, circuit breakers, notifications (issue 5) ----
   // A rate-limit bucket: hash {tat, blocked_until, usage, usage_until, regain_at}, PEXPIRE'd once idle.
   std::string rate_bucket(std::string_view platform, std::string_view scope, std::string_view key) const {
@@ -74,6 +82,15 @@ class Keys {
     return at(":notified:", kind) + ":" + std::string(subject);
   }
   std::string settings() const { return prefix_ + ":settings"; }  // hash of fleet-wide settings
+  // ---- token lifecycle (issue 13): OAuth connect flow and the sweep ----
+  // A connect flow's state: JSON {platform, account, return_to, verifier}, PX oauth.state_ttl_s,
+  // taken once with GETDEL (a replayed state finds nothing).
+  std::string oauth_state(std::string_view nonce) const { return at(":oauth:state:", nonce); }
+  // A Meta connection waiting for the user's choice of Page / Instagram account: sealed JSON, PX TTL.
+  std::string oauth_pending(std::string_view id) const { return at(":oauth:pending:", id); }
+  std::string sweep_lease() const { return prefix_ + ":sweep:lease"; }    // the sweep leader's id, PX
+  std::string sweep_checks() const { return prefix_ + ":sweep:checks"; }  // zset "platform:account" -> next check ms
+  std::string sweep_cursor() const { return prefix_ + ":sweep:cursor"; }  // last account the discovery pass saw
 
  private:
   std::string at(std::string_view middle, std::string_view tail) const {

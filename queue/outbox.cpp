@@ -8,13 +8,18 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string s(long long v) { return std::to_string(v); }
+std::string s(long long v) {
+  return std::to_string(v);
+}
 
 std::string verdict_name(OutboxAck::Verdict v) {
   switch (v) {
-    case OutboxAck::Verdict::ok: return "ok";
-    case OutboxAck::Verdict::retry: return "retry";
-    case OutboxAck::Verdict::dead: return "dead";
+    case OutboxAck::Verdict::ok:
+      return "ok";
+    case OutboxAck::Verdict::retry:
+      return "retry";
+    case OutboxAck::Verdict::dead:
+      return "dead";
   }
   return "retry";
 }
@@ -29,10 +34,17 @@ std::string encode_outbox(const std::vector<OutboxEntry>& entries, const std::ve
     for (const auto& [name, value] : e.fields) fields[name] = value;  // later values of a name win
     json j{{"dest", e.dest}, {"key", e.key}, {"fields", fields}};
     if (!e.record_id.empty()) j["record_id"] = e.record_id;
-    if (e.history) j["history"] = {{"field", e.history->field}, {"line", e.history->line}, {"keep", std::to_string(e.history->keep)}};
+    if (e.history)
+      j["history"] = {
+          {"field", e.history->field}, {"line", e.history->line}, {"keep", std::to_string(e.history->keep)}};
     // Numbers travel as strings: Redis' cjson keeps 14 significant digits only.
     if (e.guard) j["guard"] = std::to_string(*e.guard);
     if (e.due_ms > 0) j["due"] = std::to_string(e.due_ms);
+    if (!e.on_cancel.empty()) {
+      json cancel = json::object();
+      for (const auto& [name, value] : e.on_cancel) cancel[name] = value;
+      j["on_cancel"] = std::move(cancel);
+    }
     out.push_back(std::move(j));
   }
   for (const auto& job : jobs) {
@@ -64,8 +76,13 @@ net::awaitable<redis::Reply> Outbox::run(std::string_view name, redis::Args args
 net::awaitable<Result<long long>> Outbox::append(const std::vector<OutboxEntry>& entries, std::int64_t now,
                                                  const std::vector<NewJob>& jobs, const std::string& work_list,
                                                  std::size_t handled) {
-  redis::Args args{keys_.prefix(), s(now), s(settings_.retention.count()), s(settings_.idempotency_window.count()),
-                   encode_outbox(entries, jobs), work_list, s(static_cast<long long>(handled))};
+  redis::Args args{keys_.prefix(),
+                   s(now),
+                   s(settings_.retention.count()),
+                   s(settings_.idempotency_window.count()),
+                   encode_outbox(entries, jobs),
+                   work_list,
+                   s(static_cast<long long>(handled))};
   auto r = co_await run("outbox_append", std::move(args));
   if (!r) co_return r.error();
   co_return r->integer;
@@ -92,7 +109,8 @@ net::awaitable<Result<OutboxClaim>> Outbox::claim(const std::string& dest, int m
     const auto pairs = static_cast<std::size_t>(e[i + 5].integer);
     i += 6;
     if (i + 2 * pairs > e.size()) co_return make_error_code(QueueErrc::bad_reply);
-    for (std::size_t p = 0; p < pairs; ++p, i += 2) item.fields.emplace_back(std::move(e[i].str), std::move(e[i + 1].str));
+    for (std::size_t p = 0; p < pairs; ++p, i += 2)
+      item.fields.emplace_back(std::move(e[i].str), std::move(e[i + 1].str));
     claim.items.push_back(std::move(item));
   }
   co_return claim;
@@ -103,8 +121,8 @@ net::awaitable<Result<std::vector<std::string>>> Outbox::ack(const std::vector<O
   if (acks.empty()) co_return out;
   redis::Args args{keys_.prefix(), s(now), s(settings_.retention.count()), s(settings_.idempotency_window.count())};
   for (const auto& a : acks)
-    args.insert(args.end(), {a.dest, a.key, std::to_string(a.token), verdict_name(a.verdict), s(a.due_ms), a.reason,
-                             a.entries});
+    args.insert(args.end(),
+                {a.dest, a.key, std::to_string(a.token), verdict_name(a.verdict), s(a.due_ms), a.reason, a.entries});
   auto r = co_await run("outbox_ack", std::move(args));
   if (!r) co_return r.error();
   for (auto& e : r->elements) out.push_back(e.is_integer() ? "lost" : std::move(e.str));
@@ -119,8 +137,18 @@ net::awaitable<Result<long long>> Outbox::reclaim(std::int64_t now, const std::s
   co_return r->integer;
 }
 
+net::awaitable<Result<std::vector<std::string>>> Outbox::take(const std::string& source, const std::string& work,
+                                                              int max) {
+  redis::Args args{keys_.prefix(), source, work, std::to_string(max)};
+  auto r = co_await run("claim", std::move(args));
+  if (!r) co_return r.error();
+  std::vector<std::string> out;
+  for (auto& e : r->elements) out.push_back(std::move(e.str));
+  co_return out;
+}
+
 net::awaitable<Result<std::vector<long long>>> Outbox::due_counts(const std::vector<std::string>& dests,
-                                                                   std::int64_t now) {
+                                                                  std::int64_t now) {
   std::vector<redis::Args> cmds;
   cmds.reserve(dests.size());
   for (const auto& d : dests) cmds.push_back({"ZCOUNT", keys_.outbox_queue(d), "-inf", s(now)});

@@ -49,6 +49,9 @@ struct OutboxEntry {
   // same record before (token versions: a newer token is never replaced by an older one).
   std::optional<std::int64_t> guard;
   std::int64_t due_ms = 0;  // not delivered before this time (0 = now)
+  // Only with a job's creation or replacement: fields appended to the same record if that job is
+  // cancelled before it starts (its Posts row then says cancelled).
+  std::vector<std::pair<std::string, std::string>> on_cancel;
 
   // Sets a field from any JSON value.
   OutboxEntry& set(std::string name, const nlohmann::json& value) {
@@ -93,7 +96,7 @@ struct OutboxStats {
 };
 
 struct DeadOutboxItem {
-  std::string item;  // "<dest>|<key>"
+  std::string item;                         // "<dest>|<key>"
   std::map<std::string, std::string> hash;  // reason, dead_at, attempts, last_error, f:<field>...
 };
 
@@ -101,6 +104,7 @@ class Outbox {
  public:
   Outbox(redis::Client& client, Keys keys, QueueSettings settings = {});
   const Keys& keys() const { return keys_; }
+  redis::Client& client() { return client_; }
 
   // Appends entries (and creates the jobs) in one step; when `work_list` is given, also drops its
   // first `handled` entries (what the entries were made from). Returns the entries dropped as stale.
@@ -119,6 +123,10 @@ class Outbox {
   net::awaitable<Result<OutboxStats>> stats(std::int64_t now);
   net::awaitable<Result<std::vector<DeadOutboxItem>>> dead_list(int limit);
   net::awaitable<Result<long long>> dead_retry(const std::vector<std::string>& items, std::int64_t now);
+  // Moves up to `max` entries from the right (oldest) end of `source` to `work` and returns them,
+  // oldest first; entries a crashed run left in `work` come back first (queue/lua/claim.lua). The
+  // caller appends what it made of them with append(..., work, handled).
+  net::awaitable<Result<std::vector<std::string>>> take(const std::string& source, const std::string& work, int max);
   // Due counts of the given dests (one round trip): what a writer looks at to choose its next batch.
   net::awaitable<Result<std::vector<long long>>> due_counts(const std::vector<std::string>& dests, std::int64_t now);
 

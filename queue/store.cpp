@@ -31,7 +31,7 @@ std::string s(int v) { return std::to_string(v); }
 
 void add_job_fields(redis::Args& args, const NewJob& j) {
   args.insert(args.end(), {j.id, j.type, j.platform, j.account, j.payload, s(static_cast<long long>(j.run_at_ms)),
-                           s(j.max_attempts)});
+                           s(j.max_attempts), j.outbox});
 }
 
 std::map<std::string, std::string> as_map(const redis::Value& v) {
@@ -110,7 +110,7 @@ net::awaitable<Result<std::vector<long long>>> Store::commit_intake(const std::s
       add_job_fields(args, item.job);
     } else {
       const auto& r = item.refused;
-      args.insert(args.end(), {"dead", r.id, r.type, r.platform, r.account, r.raw, r.error, r.error_code});
+      args.insert(args.end(), {"dead", r.id, r.type, r.platform, r.account, r.raw, r.error, r.error_code, ""});
     }
   }
   auto r = co_await run("intake_commit", std::move(args));
@@ -131,9 +131,9 @@ net::awaitable<Result<std::vector<std::string>>> Store::commit_control(const std
     args.insert(args.end(), {kind, op.id});
     if (op.kind == ControlOp::Kind::replace) {
       args.insert(args.end(), {op.job.type, op.job.platform, op.job.account, op.job.payload,
-                               s(static_cast<long long>(op.job.run_at_ms)), s(op.job.max_attempts)});
+                               s(static_cast<long long>(op.job.run_at_ms)), s(op.job.max_attempts), op.job.outbox});
     } else {
-      args.insert(args.end(), 6, std::string());
+      args.insert(args.end(), 7, std::string());
     }
   }
   auto r = co_await run("control_commit", std::move(args));
@@ -155,6 +155,8 @@ net::awaitable<Result<std::string>> Store::cancel(const std::string& id, std::in
 net::awaitable<Result<std::string>> Store::replace(const NewJob& job, std::int64_t now) {
   redis::Args args{keys_.prefix(), s(static_cast<long long>(now))};
   add_job_fields(args, job);
+  args.push_back(s(static_cast<long long>(settings_.retention.count())));
+  args.push_back(s(static_cast<long long>(settings_.idempotency_window.count())));
   auto r = co_await run("replace", std::move(args));
   if (!r) co_return r.error();
   co_return r->str;

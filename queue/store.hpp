@@ -30,6 +30,9 @@ struct NewJob {
   std::string id, type, platform, account, payload;
   std::int64_t run_at_ms = 0;  // 0 = now
   int max_attempts = 5;
+  // Outbox entries recorded when the job is created or replaced (queue/outbox.hpp's encode_outbox,
+  // e.g. its Posts row); '' = none.
+  std::string outbox = {};
 };
 
 enum class EnqueueResult { created, duplicate, cancelled };

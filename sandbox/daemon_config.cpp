@@ -25,6 +25,8 @@ nlohmann::json daemon_config(const std::string& base_url, const std::string& ca_
         {"x", platform("/x", "/x/i/oauth2/authorize", "/x", "x")}}},
       {"bubble", {{"api_token", bubble::kApiToken}, {"callback_hosts", {"127.0.0.1", "localhost"}}}},
       {"security", {{"allow_private_hosts", {"127.0.0.0/8", "::1/128", "localhost"}}}}};
+  // Instagram Login's host (issue 9).
+  config["platforms"]["instagram"]["login_base_url"] = base_url + "/graph-instagram/v25.0";
   if (!ca_file.empty()) config["tls"] = {{"ca_file", ca_file}};
   return config;
 }

@@ -145,6 +145,7 @@ net::awaitable<bool> TokenProvider::mark_needs_reauth(const AccountRef& ref, std
   if (done) {
     ++counters_.needs_reauth;
     log::warn("account {} needs to be connected again: {}", ref.member(), reason);
+    if (options_.on_needs_reauth) co_await options_.on_needs_reauth(ref, reason);
   }
   co_return done;
 }

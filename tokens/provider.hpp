@@ -38,6 +38,9 @@ struct ProviderOptions {
   // How long storing a received token is retried (Redis away) before it is given up as lost.
   std::chrono::milliseconds store_retry{30000};
   std::function<std::int64_t()> now_ms;  // wall clock (ms since the epoch); tests inject
+  // Told when this daemon marked an account needs_reauth, with the reason (issue 13: the
+  // notification through the outbox). Empty: nobody is told beyond the Events row.
+  std::function<net::awaitable<void>(const AccountRef&, const std::string&)> on_needs_reauth;
 };
 
 struct AccessToken {
@@ -95,6 +98,8 @@ class TokenProvider {
   // Events row, unless a newer token was stored meanwhile.
   net::awaitable<void> report_revoked(const AccountRef& ref, std::int64_t version, const std::string& reason);
 
+  // The platform's token calls through the provider's lookup (revocation, the sweep); null if none.
+  platforms::TokenCalls* calls_for(std::string_view platform) const { return calls_ ? calls_(platform) : nullptr; }
   const ProviderCounters& counters() const { return counters_; }
   TokenStore& store() { return store_; }
   const ProviderOptions& options() const { return options_; }

@@ -7,35 +7,71 @@ namespace {
 
 using namespace field;
 
-FieldSpec text(std::string_view n) { return {n, "singleLineText", {}}; }
-FieldSpec longtext(std::string_view n) { return {n, "multilineText", {}}; }
-FieldSpec number(std::string_view n) { return {n, "number", {}}; }
-FieldSpec when(std::string_view n) { return {n, "dateTime", {}}; }
-FieldSpec select(std::string_view n, std::vector<std::string_view> choices) { return {n, "singleSelect", std::move(choices)}; }
+FieldSpec text(std::string_view n) {
+  return {n, "singleLineText", {}};
+}
+FieldSpec longtext(std::string_view n) {
+  return {n, "multilineText", {}};
+}
+FieldSpec number(std::string_view n) {
+  return {n, "number", {}};
+}
+FieldSpec when(std::string_view n) {
+  return {n, "dateTime", {}};
+}
+FieldSpec select(std::string_view n, std::vector<std::string_view> choices) {
+  return {n, "singleSelect", std::move(choices)};
+}
 
-const std::vector<std::string_view> kPlatforms{"instagram", "facebook", "tiktok", "x"};
+std::vector<std::string_view> platforms() {
+  return {"instagram", "facebook", "tiktok", "x"};
+}
 
 std::vector<TableSpec> build() {
   return {
-      {Table::accounts, "accounts", kAccountsDest, kAccountKey,
-       {text(kAccountKey), select(kPlatform, kPlatforms),
+      {Table::accounts,
+       "accounts",
+       kAccountsDest,
+       kAccountKey,
+       {text(kAccountKey), select(kPlatform, platforms()),
         // active/expiring/needs_reauth/revoked are the token store's; connected/needs_reconnect/
         // disconnected are what a Bubble app may set itself.
-        select(kStatus, {"active", "expiring", "needs_reauth", "revoked", "connected", "needs_reconnect", "disconnected"}),
+        select(kStatus,
+               {"active", "expiring", "needs_reauth", "revoked", "connected", "needs_reconnect", "disconnected"}),
         text(kDisplayName), text(kPlatformAccountId), longtext(kToken), longtext(kRefreshToken), text(kKeyId),
         when(kTokenExpiresAt), when(kRefreshExpiresAt), number(kTokenVersion), longtext(kScopes), when(kLastCheckedAt),
         longtext(kError), when(kUpdatedAt)}},
-      {Table::posts, "posts", kPostsDest, kPostKey,
-       {text(kPostKey), text(kJobId), text(kAccount), select(kPlatform, kPlatforms),
-        select(kState, {"queued", "scheduled", "running", "retrying", "deferred", "waiting", "succeeded", "failed", "dead",
-                        "needs_review", "cancelled"}),
-        longtext(kText), when(kRunAt), longtext(kJob), text(kPlatformPostId), {kPermalink, "url", {}},
-        when(kPublishedAt), number(kAttempts), longtext(kError), text(kErrorCode), when(kUpdatedAt)}},
-      {Table::analytics, "analytics", kAnalyticsDest, kPostKey,
-       {text(kPostKey), text(kJobId), text(kAccount), select(kPlatform, kPlatforms), text(kPlatformPostId),
+      {Table::posts,
+       "posts",
+       kPostsDest,
+       kPostKey,
+       {text(kPostKey),
+        text(kJobId),
+        text(kAccount),
+        select(kPlatform, platforms()),
+        select(kState, {"queued", "scheduled", "running", "retrying", "deferred", "waiting", "succeeded", "failed",
+                        "dead", "needs_review", "cancelled"}),
+        longtext(kText),
+        when(kRunAt),
+        longtext(kJob),
+        text(kPlatformPostId),
+        {kPermalink, "url", {}},
+        when(kPublishedAt),
+        number(kAttempts),
+        longtext(kError),
+        text(kErrorCode),
+        when(kUpdatedAt)}},
+      {Table::analytics,
+       "analytics",
+       kAnalyticsDest,
+       kPostKey,
+       {text(kPostKey), text(kJobId), text(kAccount), select(kPlatform, platforms()), text(kPlatformPostId),
         number(kImpressions), number(kReach), number(kLikes), number(kComments), number(kShares), number(kSaves),
         number(kViews), when(kFetchedAt), longtext(kHistory)}},
-      {Table::events, "events", kEventsDest, kEventKey,
+      {Table::events,
+       "events",
+       kEventsDest,
+       kEventKey,
        {text(kEventKey), select(kKind, {"error", "warning", "notification", "info"}), text(kCode), text(kJobId),
         text(kAccount), longtext(kMessage), when(kAt)}},
   };

@@ -18,9 +18,9 @@ struct FieldSpec {
 
 struct TableSpec {
   Table table;
-  std::string_view logical;    // "accounts": the config key airtable.tables.<logical>
-  std::string_view dest;       // the outbox destination: "airtable:accounts"
-  std::string_view key_field;  // upserted on (fieldsToMergeOn); the table's primary field
+  std::string_view logical;       // "accounts": the config key airtable.tables.<logical>
+  std::string_view dest;          // the outbox destination: "airtable:accounts"
+  std::string_view key_field;     // upserted on (fieldsToMergeOn); the table's primary field
   std::vector<FieldSpec> fields;  // the key field first
 };
 
@@ -42,8 +42,8 @@ inline constexpr const char* kPlatform = "Platform";
 inline constexpr const char* kStatus = "Status";
 inline constexpr const char* kDisplayName = "Display Name";
 inline constexpr const char* kPlatformAccountId = "Platform Account ID";
-inline constexpr const char* kToken = "Token";                  // ciphertext only (vault)
-inline constexpr const char* kRefreshToken = "Refresh Token";   // ciphertext only (vault)
+inline constexpr const char* kToken = "Token";                 // ciphertext only (vault)
+inline constexpr const char* kRefreshToken = "Refresh Token";  // ciphertext only (vault)
 inline constexpr const char* kKeyId = "Key Id";
 inline constexpr const char* kTokenExpiresAt = "Token Expires At";
 inline constexpr const char* kRefreshExpiresAt = "Refresh Expires At";

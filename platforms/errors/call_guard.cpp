@@ -23,6 +23,10 @@ CallGuard::CallGuard(http::HttpClient& http, queue::RateLimiter& limiter, queue:
                      queue::Notifier& notifier, GuardOptions options)
     : http_(http), limiter_(limiter), breaker_(breaker), notifier_(notifier), options_(std::move(options)) {}
 
+void CallGuard::note_wait(std::string_view platform, std::string_view kind, milliseconds wait) const {
+  if (options_.on_wait) options_.on_wait(platform, kind, wait);
+}
+
 net::awaitable<GuardedCall> CallGuard::call(const http::Request& request, const CallSpec& spec) {
   GuardedCall out;
   const std::string endpoint = spec.endpoint.empty() ? endpoint_of(request) : spec.endpoint;
@@ -32,13 +36,16 @@ net::awaitable<GuardedCall> CallGuard::call(const http::Request& request, const 
     auto permit = co_await limiter_.acquire(spec.buckets, options_.max_wait);
     if (!permit) {
       out.deferred = Deferral{options_.limiter_retry, "the rate limiter could not be reached", "limiter_unavailable"};
+      note_wait(spec.platform, out.deferred->code, out.deferred->wait);
       co_return out;
     }
     if (!permit->granted) {
       out.deferred =
           Deferral{permit->wait, "rate limit " + permit->blocked_by + " (" + permit->reason + ")", "rate_limited"};
+      note_wait(spec.platform, out.deferred->code, out.deferred->wait);
       co_return out;
     }
+    if (permit->wait.count() > 0) note_wait(spec.platform, "slept", permit->wait);
   }
 
   // 2. The platform's circuit. Redis trouble here does not stop a call the limiter already allowed.
@@ -47,6 +54,7 @@ net::awaitable<GuardedCall> CallGuard::call(const http::Request& request, const 
     if (decision && !decision->allowed) {
       out.deferred =
           Deferral{decision->wait, "the circuit for " + spec.platform + " is " + decision->state, "circuit_open"};
+      note_wait(spec.platform, out.deferred->code, out.deferred->wait);
       co_return out;
     }
     out.probe = decision && decision->probe;

@@ -20,6 +20,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/net.hpp"
@@ -72,6 +73,9 @@ struct GuardOptions {
   std::chrono::milliseconds limiter_retry{1000};  // deferral when Redis cannot answer
   std::string reconnect_message = "This account's connection was removed or is no longer valid.";
   std::string reconnect_action = "Reconnect the account, then retry the post.";
+  // Told of every wait the limits impose on a call: kind "slept" (granted after `wait`), or the
+  // deferral's code ("rate_limited", "circuit_open", "limiter_unavailable"). For the metrics.
+  std::function<void(std::string_view platform, std::string_view kind, std::chrono::milliseconds wait)> on_wait{};
 };
 
 class CallGuard {
@@ -88,6 +92,8 @@ class CallGuard {
   const GuardOptions& options() const { return options_; }
 
  private:
+  void note_wait(std::string_view platform, std::string_view kind, std::chrono::milliseconds wait) const;
+
   http::HttpClient& http_;
   queue::RateLimiter& limiter_;
   queue::CircuitBreaker& breaker_;

@@ -219,6 +219,9 @@ class Emulator {
     };
     on("airtable.whoami", "GET", "/v0/meta/whoami", &Emulator::whoami);
     on("airtable.meta_tables", "GET", "/v0/meta/bases/{base}/tables", &Emulator::meta_tables);
+    on("airtable.meta_create_table", "POST", "/v0/meta/bases/{base}/tables", &Emulator::meta_create_table);
+    on("airtable.meta_create_field", "POST", "/v0/meta/bases/{base}/tables/{table}/fields",
+       &Emulator::meta_create_field);
     on("airtable.list", "GET", "/v0/{base}/{table}", &Emulator::list);
     on("airtable.list", "POST", "/v0/{base}/{table}/listRecords", &Emulator::list);
     on("airtable.get", "GET", "/v0/{base}/{table}/{record}", &Emulator::get);
@@ -243,6 +246,7 @@ class Emulator {
       return json_response(200, summary());
     });
     core_.admin_route("PUT", "/airtable/bases/{base}/tables/{table}", [this](Request& r) { return define_table(r); });
+    core_.admin_route("DELETE", "/airtable/bases/{base}/tables/{table}", [this](Request& r) { return drop_table(r); });
   }
 
  private:
@@ -268,20 +272,23 @@ class Emulator {
     auto when = [](const char* n) { return FieldDef{"", n, "dateTime", {}}; };
     auto select = [](const char* n, std::vector<std::string> c) { return FieldDef{"", n, "singleSelect", std::move(c)}; };
     table("Accounts", {text("Account Key"), select("Platform", platforms),
-                       select("Status", {"connected", "needs_reconnect", "revoked", "disconnected"}),
+                       select("Status", {"active", "expiring", "needs_reauth", "revoked", "connected",
+                                         "needs_reconnect", "disconnected"}),
                        text("Display Name"), text("Platform Account ID"), longtext("Token"), longtext("Refresh Token"),
                        text("Key Id"), when("Token Expires At"), when("Refresh Expires At"), number("Token Version"),
                        longtext("Scopes"), when("Last Checked At"), longtext("Error"), when("Updated At")});
     table("Posts", {text("Post Key"), text("Job ID"), text("Account"), select("Platform", platforms),
                     select("State", {"queued", "scheduled", "running", "retrying", "deferred", "waiting", "succeeded",
                                      "failed", "dead", "needs_review", "cancelled"}),
-                    longtext("Text"), text("Platform Post ID"), FieldDef{"", "Permalink", "url", {}}, longtext("Error"),
-                    text("Error Code"), number("Attempts"), when("Published At"), when("Updated At")});
-    table("Analytics", {text("Post Key"), select("Platform", platforms), text("Platform Post ID"), number("Impressions"),
-                        number("Reach"), number("Likes"), number("Comments"), number("Shares"), number("Saves"),
-                        number("Views"), when("Fetched At")});
-    table("Events", {text("Event Key"), select("Kind", {"error", "warning", "notification", "info"}), text("Job ID"),
-                     text("Account"), longtext("Message"), when("At")});
+                    longtext("Text"), when("Run At"), longtext("Job"), text("Platform Post ID"),
+                    FieldDef{"", "Permalink", "url", {}}, longtext("Error"), text("Error Code"), number("Attempts"),
+                    when("Published At"), when("Updated At")});
+    table("Analytics",
+          {text("Post Key"), text("Job ID"), text("Account"), select("Platform", platforms), text("Platform Post ID"),
+           number("Impressions"), number("Reach"), number("Likes"), number("Comments"), number("Shares"),
+           number("Saves"), number("Views"), when("Fetched At"), longtext("History")});
+    table("Events", {text("Event Key"), select("Kind", {"error", "warning", "notification", "info"}), text("Code"),
+                     text("Job ID"), text("Account"), longtext("Message"), when("At")});
     return b;
   }
 
@@ -403,6 +410,136 @@ class Emulator {
     table->fields = std::move(fields);
     core_.save_state();
     return json_response(200, {{"id", table->id}, {"name", table->name}});
+  }
+
+  Response drop_table(Request& r) {
+    Base* base = find_base(r.params["base"]);
+    if (!base) return json_response(404, {{"error", "no such base"}});
+    const auto before = base->tables.size();
+    std::erase_if(base->tables,
+                  [&](const Table& t) { return t.name == r.params["table"] || t.id == r.params["table"]; });
+    if (base->tables.size() == before) return json_response(404, {{"error", "no such table"}});
+    core_.save_state();
+    return json_response(200, {{"dropped", r.params["table"]}});
+  }
+
+  // ---- the meta API's writes (schema.bases:write): tables and fields as Airtable creates them ---------
+  // A field model from a create request: name, type, and the options the type requires (number:
+  // precision; dateTime: timeZone, dateFormat, timeFormat; single/multiple select: choices).
+  std::optional<Response> field_from(const json& spec, const Table* table, FieldDef& out, bool primary) {
+    if (!spec.is_object() || !spec.contains("name") || !spec["name"].is_string() ||
+        spec["name"].get<std::string>().empty())
+      return error(422, "INVALID_REQUEST_UNKNOWN", "Invalid request: each field needs a non-empty \"name\"");
+    if (!spec.contains("type") || !spec["type"].is_string())
+      return error(422, "INVALID_REQUEST_UNKNOWN",
+                   "Invalid request: field \"" + spec["name"].get<std::string>() + "\" needs a \"type\"");
+    out.name = spec["name"].get<std::string>();
+    out.type = spec["type"].get<std::string>();
+    if (table && table->field(out.name))
+      return error(422, "DUPLICATE_OR_EMPTY_FIELD_NAME",
+                   "Field name \"" + out.name + "\" already exists in this table");
+    static const std::set<std::string> kTypes{"singleLineText",
+                                              "multilineText",
+                                              "richText",
+                                              "email",
+                                              "url",
+                                              "phoneNumber",
+                                              "number",
+                                              "currency",
+                                              "percent",
+                                              "duration",
+                                              "rating",
+                                              "checkbox",
+                                              "singleSelect",
+                                              "multipleSelects",
+                                              "date",
+                                              "dateTime",
+                                              "multipleRecordLinks"};
+    if (!kTypes.contains(out.type))
+      return error(422, "INVALID_FIELD_TYPE", "Field type \"" + out.type + "\" cannot be created through the API");
+    static const std::set<std::string> kPrimaryTypes{"singleLineText", "multilineText", "email",   "url",
+                                                     "phoneNumber",    "number",        "date",    "dateTime",
+                                                     "currency",       "percent",       "duration"};
+    if (primary && !kPrimaryTypes.contains(out.type))
+      return error(422, "INVALID_PRIMARY_FIELD_TYPE", "The first field of a table cannot be of type " + out.type);
+    const json options = spec.value("options", json());
+    auto bad_options = [&](const std::string& what) {
+      return error(422, "INVALID_FIELD_OPTIONS",
+                   "Field \"" + out.name + "\" of type " + out.type + " needs options." + what);
+    };
+    if (out.type == "number" || out.type == "currency" || out.type == "percent") {
+      if (!options.is_object() || !options.contains("precision") || !options["precision"].is_number_integer())
+        return bad_options("precision");
+    } else if (out.type == "dateTime") {
+      if (!options.is_object() || !options.contains("timeZone") || !options.contains("dateFormat") ||
+          !options.contains("timeFormat"))
+        return bad_options("timeZone, options.dateFormat and options.timeFormat");
+    } else if (out.type == "date") {
+      if (!options.is_object() || !options.contains("dateFormat")) return bad_options("dateFormat");
+    } else if (out.type == "singleSelect" || out.type == "multipleSelects") {
+      if (!options.is_object() || !options.contains("choices") || !options["choices"].is_array())
+        return bad_options("choices");
+      for (const auto& c : options["choices"]) {
+        if (!c.is_object() || !c.contains("name") || !c["name"].is_string()) return bad_options("choices[].name");
+        out.choices.push_back(c["name"].get<std::string>());
+      }
+    }
+    out.id = new_id("fld");
+    return std::nullopt;
+  }
+
+  json field_json(const FieldDef& f) {
+    json fj{{"id", f.id}, {"name", f.name}, {"type", f.type}};
+    if (f.type == "singleSelect" || f.type == "multipleSelects") {
+      json choices = json::array();
+      for (std::size_t i = 0; i < f.choices.size(); ++i)
+        choices.push_back({{"id", "sel" + f.id.substr(3, 10) + std::to_string(i)}, {"name", f.choices[i]}});
+      fj["options"] = {{"choices", choices}};
+    }
+    return fj;
+  }
+
+  Response meta_create_table(Request& r) {
+    Access a;
+    if (auto e = check(r, a, "schema.bases:write", false, false)) return std::move(*e);
+    if (!a.token->can_write_data) return not_permitted();  // a commenter cannot change the schema
+    auto body = parse_body(r);
+    if (!body || !body->is_object()) return error(400, "INVALID_REQUEST_BODY", "Could not parse request body");
+    if (!body->contains("name") || !(*body)["name"].is_string() || (*body)["name"].get<std::string>().empty())
+      return invalid_request("the table needs a name");
+    const auto name = (*body)["name"].get<std::string>();
+    if (a.base->table(name)) return error(422, "DUPLICATE_TABLE_NAME", "A table named \"" + name + "\" already exists");
+    if (!body->contains("fields") || !(*body)["fields"].is_array() || (*body)["fields"].empty())
+      return invalid_request("the table needs at least one field (the first is its primary field)");
+    Table t{new_id("tbl"), name, {}, {}};
+    for (const auto& spec : (*body)["fields"]) {
+      FieldDef f;
+      if (auto e = field_from(spec, &t, f, t.fields.empty())) return std::move(*e);
+      t.fields.push_back(std::move(f));
+    }
+    json fields = json::array();
+    for (const auto& f : t.fields) fields.push_back(field_json(f));
+    json out{{"id", t.id},
+             {"name", t.name},
+             {"primaryFieldId", t.fields.front().id},
+             {"fields", fields},
+             {"views", json::array({{{"id", "viw" + t.id.substr(3)}, {"name", "Grid view"}, {"type", "grid"}}})}};
+    a.base->tables.push_back(std::move(t));
+    return json_response(200, out);
+  }
+
+  Response meta_create_field(Request& r) {
+    Access a;
+    if (auto e = check(r, a, "schema.bases:write", false, false)) return std::move(*e);
+    if (!a.token->can_write_data) return not_permitted();
+    Table* table = a.base->table(r.params["table"]);
+    if (!table) return model_not_found();
+    auto body = parse_body(r);
+    if (!body || !body->is_object()) return error(400, "INVALID_REQUEST_BODY", "Could not parse request body");
+    FieldDef f;
+    if (auto e = field_from(*body, table, f, false)) return std::move(*e);
+    table->fields.push_back(f);
+    return json_response(200, field_json(f));
   }
 
   // ---- the checks every data request passes, in Airtable's order --------------------------------------

@@ -18,6 +18,10 @@
 #include "common/rfc3339.hpp"
 #include "daemon/api_server.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/metrics_gather.hpp"
+#include "queue/circuit_breaker.hpp"
+#include "tokens/token_store.hpp"
+#include "tokens/vault.hpp"
 #include "jobs/dispatcher.hpp"
 #include "jobs/noop_platform.hpp"
 #include "platforms/http/client.hpp"
@@ -299,6 +303,57 @@ TEST_F(ApiTest, HealthAndMetricsAreOpenAndMetricsCanBeProtected) {
   start_api([](ApiOptions& o) { o.public_metrics = false; });
   EXPECT_EQ(call("GET", "/metrics", {}, {}).status, 401);
   EXPECT_EQ(call("GET", "/metrics").status, 200);
+}
+
+TEST_F(ApiTest, MetricsShowLimitWaitsCircuitsAndAccountsByTokenStatus) {
+  // The daemon's real sources, over this test's Redis: a breaker and a token store.
+  queue::BreakerOptions bo;
+  bo.failure_threshold = 2;
+  queue::CircuitBreaker breaker(*client_, *keys_, bo);
+  std::string error;
+  auto vault = tokens::Vault::from_text(tokens::Vault::generate_key_line("k1"), error);
+  ASSERT_TRUE(vault) << error;
+  tokens::TokenStore tokens(*client_, *keys_, *vault);
+  platforms::TokenSet set;
+  set.access_token = Secret("metrics-access-token");
+  for (const auto& [account, status] : std::vector<std::pair<std::string, tokens::AccountStatus>>{
+           {"a1", tokens::AccountStatus::active},
+           {"a2", tokens::AccountStatus::active},
+           {"a3", tokens::AccountStatus::needs_reauth}}) {
+    auto put = test::run_for(io_, tokens.put({"x", account}, set, 0, status, "", now_epoch_ms()));
+    ASSERT_TRUE(put) << put.error().message();
+  }
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(test::run_for(io_, breaker.record("tiktok", queue::BreakerOutcome::failure)));
+  ASSERT_TRUE(test::run_for(io_, breaker.check("tiktok")));  // the local view learns it is open
+  metrics_.rate_limit_wait("x", "rate_limited", 1500ms);
+  metrics_.rate_limit_wait("x", "slept", 250ms);
+  api_->stop();
+  api_ = std::make_unique<ApiServer>(
+      io_.get_executor(),
+      ApiDependencies{*store_, outbox_.get(), media_client_.get(), metrics_, [this] { return consuming_; },
+                      metrics_gatherer({breaker, nullptr, &tokens, *client_, *keys_})},
+      [] {
+        ApiOptions o;
+        o.token = kToken;
+        return o;
+      }());
+  ASSERT_FALSE(api_->listen("127.0.0.1", 0));
+  api_->start();
+  const auto m = call("GET", "/metrics", {}, {});
+  ASSERT_EQ(m.status, 200);
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(m.text.find(line), std::string::npos) << "missing: " << line << "\n" << m.text;
+  };
+  has("schedulo_circuit_open{platform=\"tiktok\"} 1");
+  has("schedulo_circuit_open{platform=\"x\"} 0");
+  has("schedulo_token_accounts{platform=\"x\",status=\"active\"} 2");
+  has("schedulo_token_accounts{platform=\"x\",status=\"needs_reauth\"} 1");
+  has("schedulo_token_accounts{platform=\"tiktok\",status=\"active\"} 0");
+  has("schedulo_rate_limit_waits_total{kind=\"rate_limited\",platform=\"x\"} 1");
+  has("schedulo_rate_limit_wait_seconds_total{kind=\"slept\",platform=\"x\"} 0.25");
+  EXPECT_EQ(m.text.find("metrics-access-token"), std::string::npos);
+  api_->stop();  // no scrape after the breaker and token store it reads from are gone
 }
 
 // ---- hostile input --------------------------------------------------------------------------------
@@ -676,6 +731,13 @@ TEST_F(ValidateTest, AccountsAreCheckedForConnectionAndScopesWhenTheirRecordExis
   xj["account"] = "x-9";
   set_record("x", "x-9", "active", "tweet.read tweet.write users.read offline.access");
   EXPECT_EQ(codes(validate(xj)), std::vector<std::string>{"missing_scope@account"});  // media.write
+  // A live daemon: an account with no token record was never connected, which is an error.
+  start_api([](ApiOptions& o) { o.accounts_required = true; });
+  json never = tt;
+  never["account"] = "acct-never";
+  EXPECT_EQ(codes(validate(never)), std::vector<std::string>{"account_not_connected@account"});
+  set_record("tiktok", "acct-1", "active", "user.info.basic,video.publish");
+  EXPECT_TRUE(validate(tt)["valid"].get<bool>());
 }
 
 }  // namespace

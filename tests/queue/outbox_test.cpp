@@ -59,8 +59,8 @@ class OutboxTest : public ::testing::Test {
     EXPECT_TRUE(r) << r.error().message();
     return r ? *r : OutboxClaim{};
   }
-  std::vector<std::string> ack(const std::vector<OutboxItem>& items, OutboxAck::Verdict verdict,
-                               std::int64_t now = kT0, std::int64_t due = 0, std::string entries = {}) {
+  std::vector<std::string> ack(const std::vector<OutboxItem>& items, OutboxAck::Verdict verdict, std::int64_t now = kT0,
+                               std::int64_t due = 0, std::string entries = {}) {
     std::vector<OutboxAck> acks;
     for (const auto& i : items) acks.push_back({i.dest, i.key, i.token, verdict, due, "why", entries});
     auto r = run_for(io, outbox->ack(acks, now));
@@ -230,8 +230,17 @@ TEST_F(OutboxTest, SettleAppendsTheOutboxOnlyWhenTheLeaseStillHolds) {
   ASSERT_TRUE(leased);
   ASSERT_EQ(leased->jobs.size(), 1u);
   const auto& l = leased->jobs[0];
-  NewJob follow{"job-1.analytics.1h", "fetch_analytics", "x", "acct", R"({"id":"job-1.analytics.1h"})", kT0 + 3'600'000, 3};
-  Settle lost{l.id, l.token + 1000, Settlement::succeeded, 0, "", "", "", "", encode_outbox({post("job-1", "succeeded")}, {follow})};
+  NewJob follow{
+      "job-1.analytics.1h", "fetch_analytics", "x", "acct", R"({"id":"job-1.analytics.1h"})", kT0 + 3'600'000, 3};
+  Settle lost{l.id,
+              l.token + 1000,
+              Settlement::succeeded,
+              0,
+              "",
+              "",
+              "",
+              "",
+              encode_outbox({post("job-1", "succeeded")}, {follow})};
   auto r1 = run_for(io, store->settle({lost}, kT0));
   ASSERT_TRUE(r1);
   EXPECT_EQ(r1->at(0), "lost");

@@ -82,16 +82,40 @@ TEST_F(StoreTest, LuaAndCppBuildTheSameKeyNames) {
   redis::Args args{k.prefix(), "id-1", "x", "acct-1", "w-9", "airtable:posts", "airtable:posts|j-1"};
   auto r = run_for(io, client->eval(script("key_names"), {}, args));
   ASSERT_TRUE(r);
-  const std::vector<std::string> expected{k.job("id-1"), k.tombstone("id-1"), k.attempt_log("id-1"),
-                                          k.pending_cancel("id-1"), k.ready("x"), k.held("x", "acct-1"),
-                                          k.by_account("x", "acct-1"), k.total("succeeded"), k.scheduled(),
-                                          k.leases(), k.dead(), k.jobs(), k.paused(), k.running_accounts(),
-                                          k.sequence(), k.inbox(), k.control(), k.worker_alive("w-9"),
-                                          k.intake_work("w-9"), k.control_work("w-9"), k.workers(),
-                                          k.outbox_queue("airtable:posts"), k.outbox_item("airtable:posts|j-1"),
-                                          k.outbox_dead_item("airtable:posts|j-1"), k.outbox_history("airtable:posts|j-1"),
-                                          k.outbox_guard("airtable:posts|j-1"), k.outbox_claimed(), k.outbox_dead(),
-                                          k.outbox_dests()};
+  const std::vector<std::string> expected{k.job("id-1"),
+                                          k.tombstone("id-1"),
+                                          k.attempt_log("id-1"),
+                                          k.pending_cancel("id-1"),
+                                          k.ready("x"),
+                                          k.held("x", "acct-1"),
+                                          k.by_account("x", "acct-1"),
+                                          k.total("succeeded"),
+                                          k.scheduled(),
+                                          k.leases(),
+                                          k.dead(),
+                                          k.jobs(),
+                                          k.paused(),
+                                          k.running_accounts(),
+                                          k.sequence(),
+                                          k.inbox(),
+                                          k.control(),
+                                          k.worker_alive("w-9"),
+                                          k.intake_work("w-9"),
+                                          k.control_work("w-9"),
+                                          k.workers(),
+                                          k.outbox_queue("airtable:posts"),
+                                          k.outbox_item("airtable:posts|j-1"),
+                                          k.outbox_dead_item("airtable:posts|j-1"),
+                                          k.outbox_history("airtable:posts|j-1"),
+                                          k.outbox_guard("airtable:posts|j-1"),
+                                          k.outbox_claimed(),
+                                          k.outbox_dead(),
+                                          k.outbox_dests(),
+                                          k.calls("airtable:posts"),
+                                          k.calls_warned("airtable:posts"),
+                                          k.account_cache("acct-1"),
+                                          k.account_sweep_lock(),
+                                          k.notification_work("w-9")};
   ASSERT_EQ(r->elements.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(r->elements[i].str, expected[i]) << i;
 }
@@ -433,6 +457,23 @@ TEST_F(StoreTest, StatsCountWhatIsWhere) {
   EXPECT_EQ(st->oldest_due_age_ms, 50);
   settle(l, Settlement::succeeded);
   EXPECT_EQ(run_for(io, store->stats({"x"}, kT0))->totals.at("succeeded"), 1);
+}
+
+// Found by issue 7's writeback tests: three settlements in one call freed one held job, and the
+// rest stayed held forever with nothing of that account running.
+TEST_F(StoreTest, SettlementsBatchedInOneCallLetAsManyHeldJobsGo) {
+  settings.per_account_limit = 3;
+  Store limited(*client, store->keys(), settings);
+  std::vector<NewJob> jobs;
+  for (int i = 0; i < 8; ++i) jobs.push_back(job("h" + std::to_string(i), "x", "same"));
+  enqueue(jobs);
+  auto first = run_for(io, limited.lease(kT0, "w1", 10, {{"x", 10}}))->jobs;
+  ASSERT_EQ(first.size(), 3u);
+  std::vector<Settle> done;
+  for (const auto& l : first) done.push_back(Settle{l.id, l.token, Settlement::succeeded, 0, "", "", "", ""});
+  run_for(io, limited.settle(done, kT0));
+  auto next = run_for(io, limited.lease(kT0, "w1", 10, {{"x", 10}}))->jobs;
+  EXPECT_EQ(next.size(), 3u);
 }
 
 }  // namespace

@@ -243,7 +243,7 @@ TEST(SandboxProcessTest, PrintedConfigPassesTheDaemonsConfigCheck) {
   for (bool tls : {false, true}) {
     std::vector<std::string> args{SCHEDULO_SANDBOX_BIN, "--listen", "127.0.0.1:18700", "--print-config"};
     if (tls) args.insert(args.end(), {"--tls", "--tls-dir", dir});
-    const auto printed = run_command(args);
+    const auto printed = run_shell(args);
     ASSERT_EQ(printed.status, 0) << printed.out;
     const auto config = json::parse(printed.out);
     EXPECT_EQ(config["airtable"]["base_url"], std::string(tls ? "https" : "http") + "://127.0.0.1:18700");
@@ -252,7 +252,7 @@ TEST(SandboxProcessTest, PrintedConfigPassesTheDaemonsConfigCheck) {
       EXPECT_TRUE(std::filesystem::exists(config["tls"]["ca_file"].get<std::string>()));
     }
     std::ofstream(dir + "/config.json") << printed.out;
-    const auto check = run_command({SCHEDULO_DAEMON_BIN, "config", "check", dir + "/config.json"});
+    const auto check = run_shell({SCHEDULO_DAEMON_BIN, "config", "check", dir + "/config.json"});
     EXPECT_EQ(check.status, 0) << "tls=" << tls << ": " << check.out;
   }
   std::filesystem::remove_all(dir);
@@ -288,7 +288,7 @@ std::string tls_get(std::uint16_t port, const std::string& ca_file, const std::s
 TEST(SandboxProcessTest, TlsServesACertificateSignedByThePrintedCa) {
   const auto dir = temp_dir();
   SandboxProcess sandbox({"--tls", "--tls-dir", dir});
-  const auto printed = run_command({SCHEDULO_SANDBOX_BIN, "--listen", "127.0.0.1:" + std::to_string(sandbox.port()),
+  const auto printed = run_shell({SCHEDULO_SANDBOX_BIN, "--listen", "127.0.0.1:" + std::to_string(sandbox.port()),
                                     "--print-config", "--tls", "--tls-dir", dir});
   const auto ca_file = json::parse(printed.out)["tls"]["ca_file"].get<std::string>();
   const auto answer = tls_get(sandbox.port(), ca_file, "/_sandbox/health");

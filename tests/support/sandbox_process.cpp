@@ -206,7 +206,7 @@ nlohmann::json http_json(std::uint16_t port, const std::string& method, const st
   return parsed;
 }
 
-CommandResult run_command(const std::vector<std::string>& argv) {
+ShellResult run_shell(const std::vector<std::string>& argv) {
   std::string command;
   for (const auto& a : argv) {
     command += '\'';
@@ -215,7 +215,7 @@ CommandResult run_command(const std::vector<std::string>& argv) {
   }
   command += "2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
-  CommandResult result;
+  ShellResult result;
   if (!pipe) return result;
   std::array<char, 4096> buf{};
   while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) result.out.append(buf.data(), n);

@@ -81,11 +81,11 @@ HttpReply http(std::uint16_t port, const std::string& method, const std::string&
 nlohmann::json http_json(std::uint16_t port, const std::string& method, const std::string& target,
                          const nlohmann::json& body = nullptr);
 
-// Runs a command and returns its stdout and exit status.
-struct CommandResult {
+// Runs a command through the shell and returns its output (stdout and stderr together) and exit status.
+struct ShellResult {
   std::string out;
   int status = -1;
 };
-CommandResult run_command(const std::vector<std::string>& argv);
+ShellResult run_shell(const std::vector<std::string>& argv);
 
 }  // namespace schedulo::test

@@ -33,6 +33,7 @@
 #include "queue/store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/redis_process.hpp"
+#include "tests/support/sandbox_process.hpp"
 #include "tests/support/run.hpp"
 #include "tests/support/token_endpoint.hpp"
 #include "tokens/token_store.hpp"
@@ -135,6 +136,12 @@ class FleetTest : public ::testing::Test {
               {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}},
               {"jobs", {{"retry_base_ms", 100}, {"retry_cap_ms", 1000}}},
               {"log", {{"level", "debug"}}}};
+    if (airtable)  // the tokens' durable home: Accounts rows written through the outbox
+      c["airtable"] = {{"base_url", "http://127.0.0.1:" + std::to_string(airtable->port())},
+                       {"base_id", kAirtableBase},
+                       {"token", kAirtableToken},
+                       {"batch_linger_ms", 50},
+                       {"account_sweep_interval_s", 0}};
     const std::string path = dir + "/" + worker + ".json";
     std::ofstream(path, std::ios::trunc) << c.dump(2);
     return path;
@@ -299,7 +306,8 @@ class FleetTest : public ::testing::Test {
     places["redis keys and values"] = redis_dump();
     const std::string files = redis_files();
     places["redis files (AOF)"] = files;
-    places["command output"] = cli_output;  // Airtable's rows wait in the outbox: in the Redis dump
+    places["command output"] = cli_output;  // rows still waiting in the outbox: in the Redis dump
+    if (airtable) places["the sandbox's Airtable Accounts table"] = airtable_accounts().dump();
     // The AOF holds what was stored: the account records, sealed.
     EXPECT_NE(files.find(keys->token("x", "acct-1")), std::string::npos) << "the AOF was not read";
     EXPECT_NE(files.find("v1:k"), std::string::npos) << "the AOF holds no sealed token";
@@ -315,7 +323,19 @@ class FleetTest : public ::testing::Test {
     }
   }
 
+  // The Accounts rows in the sandbox's Airtable.
+  json airtable_accounts() {
+    const auto reply = test::http(airtable->port(), "GET", "/v0/" + std::string(kAirtableBase) + "/Accounts?pageSize=100",
+                                  "", {{"Authorization", std::string("Bearer ") + kAirtableToken}});
+    return json::parse(reply.body, nullptr, false);
+  }
+
+  static constexpr const char* kAirtableBase = "appSandboxBase001";
+  static constexpr const char* kAirtableToken =
+      "patSbxReadWrite01.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
   boost::asio::io_context io;
+  std::unique_ptr<test::SandboxProcess> airtable;  // started by the tests that check Airtable
   std::string dir, prefix, key_file;
   std::unique_ptr<test::RedisProcess> redis;
   TokenEndpoint endpoint;
@@ -468,6 +488,7 @@ TEST_F(FleetTest, ADaemonKilledAfterThePlatformSpentTheRefreshTokenKeepsWorkingW
 }
 
 TEST_F(FleetTest, NoTokenAppearsInPlaintextAnywhere) {
+  airtable = std::make_unique<test::SandboxProcess>(std::vector<std::string>{});
   seed("acct-1", -1s);                           // renewed: old and new tokens
   seed("acct-2", -1s, /*refresh_works=*/false);  // refused: the endpoint quotes the token it refused
   for (const char* w : {"w1", "w2", "w3"}) start(daemon(w));
@@ -493,6 +514,23 @@ TEST_F(FleetTest, NoTokenAppearsInPlaintextAnywhere) {
                      json({{"access_token", imported_access}, {"expires_in", "soon"}}).dump());
   EXPECT_EQ(refused.status, 2);
   EXPECT_NE(refused.err.find("expires_in"), std::string::npos) << refused.err;
+  // The Accounts rows reach Airtable, sealed: acct-1 at its renewed version, acct-2 needing reauth.
+  const auto renewed = account("acct-1").version;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        int seen = 0;
+        for (const auto& r : airtable_accounts().value("records", json::array())) {
+          const auto& f = r["fields"];
+          const std::string key = f.value("Account Key", "");
+          if (key == "acct-1" && f.value("Token Version", 0LL) == renewed &&
+              f.value("Token", "").rfind("v1:k", 0) == 0)
+            ++seen;
+          if (key == "acct-2" && f.value("Status", "") == "needs_reauth") ++seen;
+        }
+        return seen == 2;
+      },
+      60s))
+      << airtable_accounts().dump(2);
   for (auto& [name, d] : daemons) d->terminate();
   for (auto& [name, d] : daemons) EXPECT_EQ(d->wait_exit(30s), 0) << name;
   expect_no_plaintext();

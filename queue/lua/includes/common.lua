@@ -31,12 +31,23 @@ local function k_ob_guard(item) return P .. ':outbox:guard:' .. item end
 local K_OB_CLAIMED = P .. ':outbox:claimed'
 local K_OB_DEAD = P .. ':outbox:dead'
 local K_OB_DESTS = P .. ':outbox:dests'
+local function k_calls(counter) return P .. ':calls:' .. counter end
+local function k_calls_warned(counter) return P .. ':callswarned:' .. counter end
+local function k_account_cache(account) return P .. ':accountcache:' .. account end
+local K_ACCOUNT_SWEEP = P .. ':accountsweep'
+local function k_notification_work(worker) return P .. ':notifywork:' .. worker end
 -- Rate limits, circuit breakers and notifications (issue 5).
 local function k_rate(platform, scope, key) return P .. ':rate:' .. platform .. ':' .. scope .. ':' .. key end
 local function k_breaker(platform) return P .. ':breaker:' .. platform end
 local K_NOTIFICATIONS = P .. ':notifications'
 local function k_notified(kind, subject) return P .. ':notified:' .. kind .. ':' .. subject end
 local K_SETTINGS = P .. ':settings'
+-- Token lifecycle (issue 13): names mirror the lifecycle block of queue/keys.hpp.
+local function k_oauth_state(nonce) return P .. ':oauth:state:' .. nonce end
+local function k_oauth_pending(id) return P .. ':oauth:pending:' .. id end
+local K_SWEEP_LEASE = P .. ':sweep:lease'
+local K_SWEEP_CHECKS = P .. ':sweep:checks'
+local K_SWEEP_CURSOR = P .. ':sweep:cursor'
 
 -- Records a notification for the outbox, at most one per kind and subject (an account, or a platform
 -- for platform-wide kinds) per window. The window is fleet-wide: notifications.window_s, written to
@@ -95,11 +106,11 @@ local function release_account(platform, account, limit)
   end
   local left = redis.call('HINCRBY', K_RUNNING_ACCOUNTS, key, -1)
   if left <= 0 then redis.call('HDEL', K_RUNNING_ACCOUNTS, key) end
-  -- Jobs are held only while the account is at its limit, so only a release from there frees one.
-  if limit == nil or left + 1 >= limit then
-    local held = redis.call('RPOP', k_held(platform, account))
-    if held then redis.call('RPUSH', k_ready(platform), held) end
-  end
+  -- Every slot given back lets one held job go (a lease holds it again if the account is still at
+  -- its limit). Releasing only from the limit lost slots: settlements batched in one call (3 -> 2 -> 1)
+  -- released one job for three slots, and the rest stayed held with nothing running to free them.
+  local held = redis.call('RPOP', k_held(platform, account))
+  if held then redis.call('RPUSH', k_ready(platform), held) end
 end
 
 local function log_attempt(id, now, attempt, outcome, error, code, retention)
@@ -167,6 +178,9 @@ local function unqueue(id, platform, account)
   if redis.call('LREM', k_ready(platform), -1, id) == 0 then redis.call('LREM', k_held(platform, account), -1, id) end
 end
 
+-- Defined with the outbox below; cancel_job appends what a job asked to record when cancelled.
+local outbox_append
+
 -- Cancels a job that has not started. Returns 'cancelled', 'pending' (not known yet: cancelled when
 -- it arrives), 'started:<state>' or 'ended:<state>'.
 local function cancel_job(id, now, retention, window)
@@ -186,6 +200,8 @@ local function cancel_job(id, now, retention, window)
     return 'ended:' .. state
   end
   redis.call('HSET', job, 'error', 'cancelled before it started', 'error_code', 'cancelled')
+  -- Its Posts row says so (and `schedulo resync` will not bring it back).
+  outbox_append(redis.call('HGET', job, 'on_cancel'), now, retention, window)
   finalize(id, 'cancelled', now, retention, window)
   return 'cancelled'
 end
@@ -248,10 +264,12 @@ end
 -- the one pending item of (dest, key): pending writes to the same record coalesce, the newest value
 -- of each field wins. Field values are JSON texts that Lua never decodes (cjson would round numbers).
 -- An item being written (claimed) is not queued again here; its ack sees the newer version and
--- queues it. Returns the number of entries dropped as stale (their guard older than one seen).
+-- queues it. An entry's `on_cancel` fields are kept on the job `job_id` (when given) and appended to
+-- the same record if that job is cancelled before it starts. Returns the number of entries dropped as
+-- stale (their guard older than one seen).
 local OB_HISTORY_TTL = 90 * 24 * 3600
-local function outbox_append(entries_json, now, retention, window)
-  if entries_json == nil or entries_json == '' then return 0 end
+outbox_append = function(entries_json, now, retention, window, job_id)
+  if entries_json == nil or entries_json == false or entries_json == '' then return 0 end
   local stale = 0
   for _, e in ipairs(cjson.decode(entries_json)) do
     if e.dest == 'job' then
@@ -267,6 +285,10 @@ local function outbox_append(entries_json, now, retention, window)
         else
           redis.call('SET', k_ob_guard(item), e.guard)
         end
+      end
+      if e.on_cancel and job_id then
+        redis.call('HSET', k_job(job_id), 'on_cancel', cjson.encode({{dest = e.dest, key = e.key, fields = e.on_cancel,
+                                                                        record_id = e.record_id}}))
       end
       if not fresh then
         stale = stale + 1

@@ -1,0 +1,255 @@
+// The Airtable write-back benchmark (issue 7), run by `scripts/bench airtable`: N publish outcomes
+// drained from one outbox by D daemons (`schedulo run`, workers.mode noop) into the sandbox's Airtable
+// emulator at its real limits (5 requests/s per base, 429 and a 30 s block past them).
+//
+//   airtable_bench --url REDIS_URL --daemon BIN --sandbox BIN --dir D [--outcomes 10000]
+//                  [--daemons 2] [--rps 3]
+//
+// N no-op publish jobs are enqueued first (without their intake rows: the figure is the outcomes'),
+// then the daemons start; each job's success appends its Posts row to the outbox. The bench polls
+// the emulator until the Posts table holds N rows, then reads its request log. Prints:
+//   BENCH airtable drain outcomes=N daemons=D rps=R records_per_s=.. target_records_per_s=R*10
+//         ratio=.. calls=.. calls_target=.. rows_per_write=.. rate_limited=.. wall_s=..
+// records_per_s runs from the first write's answer to the last one's (the emulator's clock); calls
+// counts every request the base received (writes, the account sweep and cache misses); rate_limited
+// counts 429 answers (target 0).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string url = "redis://127.0.0.1:6379/0";
+  std::string daemon = "build/bin/schedulo";
+  std::string sandbox = "build/bin/schedulo-sandbox";
+  std::string dir = "/tmp";
+  long outcomes = 10000;
+  int daemons = 2;
+  double rps = 3;
+};
+
+[[noreturn]] void die(const std::string& why) {
+  std::cerr << "airtable_bench: " << why << "\n";
+  std::exit(1);
+}
+
+// The environment of a child without SCHEDULO_* overrides.
+std::vector<std::string> child_env() {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e)
+    if (std::string_view(*e).substr(0, 9) != "SCHEDULO_") env.emplace_back(*e);
+  return env;
+}
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& out, int stdout_fd = -1) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (stdout_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    posix_spawn_file_actions_addopen(&actions, 2, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  }
+  std::vector<std::string> a = args, env = child_env();
+  std::vector<char*> argv, envp;
+  for (auto& s : a) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  for (auto& s : env) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) die("cannot spawn " + args[0]);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+void stop(pid_t pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+}
+
+// One HTTP/1.1 request to the sandbox on loopback (Connection: close), the body of the answer.
+std::string http(std::uint16_t port, const std::string& method, const std::string& target,
+                 const std::string& body = {}) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) die("cannot reach the sandbox");
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  ::send(fd, req.data(), req.size(), 0);
+  std::string answer;
+  char buf[65536];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  const auto at = answer.find("\r\n\r\n");
+  if (at == std::string::npos) die("the sandbox answered nothing to " + target);
+  std::string head = answer.substr(0, at), rest = answer.substr(at + 4);
+  if (head.find("chunked") == std::string::npos) return rest;
+  std::string out;  // chunked transfer coding
+  for (std::size_t p = 0;;) {
+    const auto eol = rest.find("\r\n", p);
+    const std::size_t size = std::stoul(rest.substr(p, eol - p), nullptr, 16);
+    if (size == 0) break;
+    out += rest.substr(eol + 2, size);
+    p = eol + 2 + size + 2;
+  }
+  return out;
+}
+
+json http_json(std::uint16_t port, const std::string& method, const std::string& target, const json& body = nullptr) {
+  auto j = json::parse(http(port, method, target, body.is_null() ? "" : body.dump()), nullptr, false);
+  if (j.is_discarded()) die("not JSON from " + target);
+  return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--url")
+      o.url = v;
+    else if (k == "--daemon")
+      o.daemon = v;
+    else if (k == "--sandbox")
+      o.sandbox = v;
+    else if (k == "--dir")
+      o.dir = v;
+    else if (k == "--outcomes")
+      o.outcomes = std::stol(v);
+    else if (k == "--daemons")
+      o.daemons = std::stoi(v);
+    else if (k == "--rps")
+      o.rps = std::stod(v);
+    else
+      die("unknown option " + k);
+  }
+  const std::string prefix = "atbench" + std::to_string(::getpid());
+
+  // The sandbox on a port it picks, its clock the wall clock, Airtable's real limits.
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) die("pipe");
+  const pid_t sandbox =
+      spawn({o.sandbox, "--listen", "127.0.0.1:0", "--log-level", "warn"}, o.dir + "/sandbox.log", pipe_fds[1]);
+  ::close(pipe_fds[1]);
+  std::string line;
+  for (char c; ::read(pipe_fds[0], &c, 1) == 1 && c != '\n';) line += c;
+  ::close(pipe_fds[0]);
+  if (line.find("listening on") == std::string::npos) die("the sandbox did not start: " + line);
+  const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+  http_json(port, "POST", "/_sandbox/airtable/limits", {{"base_rps", 5}, {"token_rps", 50}});
+
+  std::string printed;
+  {
+    FILE* p = ::popen((o.sandbox + " --listen 127.0.0.1:" + std::to_string(port) + " --print-config").c_str(), "r");
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) printed.append(buf, n);
+    ::pclose(p);
+  }
+  json config = json::parse(printed, nullptr, false);
+  if (!config.is_object()) die("no config from --print-config");
+  config["redis"] = {{"url", o.url}, {"prefix", prefix}};
+  config["airtable"]["requests_per_second"] = o.rps;
+  config["airtable"]["account_sweep_interval_s"] = 3600;
+  config["airtable"]["analytics_followups"] = json::array();  // the outcomes only
+  config["airtable"]["writeback"] = false;                    // enqueue without intake rows
+  const std::string enqueue_config = o.dir + "/enqueue.json";
+  std::ofstream(enqueue_config) << config.dump(2);
+  config["airtable"]["writeback"] = true;
+  config["workers"] = {{"mode", "noop"}};
+
+  // The jobs, through the CLI in one call (validated, enqueued in one script).
+  {
+    std::string jobs;
+    for (long i = 0; i < o.outcomes; ++i)
+      jobs += R"({"id":"ab-)" + std::to_string(i) +
+              R"(","type":"publish","platform":"x","account":"demo-x","post":{"text":"bench )" + std::to_string(i) +
+              "\"}}\n";
+    const std::string jobs_file = o.dir + "/jobs.ndjson";
+    std::ofstream(jobs_file) << jobs;
+    const std::string cmd =
+        "'" + o.daemon + "' enqueue --config '" + enqueue_config + "' - < '" + jobs_file + "' > /dev/null";
+    if (std::system(cmd.c_str()) != 0) die("enqueue failed");
+  }
+
+  std::vector<pid_t> daemons;
+  const auto start = Clock::now();
+  for (int d = 0; d < o.daemons; ++d) {
+    config["workers"]["id"] = prefix + "-d" + std::to_string(d);
+    const std::string path = o.dir + "/daemon" + std::to_string(d) + ".json";
+    std::ofstream(path) << config.dump(2);
+    daemons.push_back(spawn({o.daemon, "run", "--config", path}, o.dir + "/daemon" + std::to_string(d) + ".log"));
+  }
+  // Twice the time the configured rate needs, plus a minute: a slower run is a failure, not a wait.
+  const auto limit = std::chrono::seconds(static_cast<long>(static_cast<double>(o.outcomes) / (o.rps * 10) * 2) + 60);
+  long rows = 0;
+  while (Clock::now() - start < limit) {
+    const auto summary = http_json(port, "GET", "/_sandbox/airtable");
+    rows = summary["bases"][0]["tables"].value("Posts", 0L);
+    if (rows >= o.outcomes) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  for (const auto pid : daemons) stop(pid);
+  if (rows < o.outcomes) std::cerr << "airtable_bench: only " << rows << " of " << o.outcomes << " rows in time\n";
+
+  const auto log = http_json(port, "GET", "/_sandbox/log?api=airtable&limit=1000000")["entries"];
+  long calls = 0, writes = 0, rate_limited = 0, written = 0;
+  std::int64_t first = 0, last = 0;
+  for (const auto& e : log) {
+    ++calls;
+    if (e.value("status", 0) == 429) ++rate_limited;
+    if (e.value("route", "") == "airtable.update" && e.value("status", 0) == 200) {
+      ++writes;
+      written += static_cast<long>(e["body"].value("records", json::array()).size());
+      const auto at = e.value("at_ms", std::int64_t{0});
+      if (first == 0) first = at;
+      last = at;
+    }
+  }
+  stop(sandbox);
+  // The first write's records count from its own arrival: (N - first batch) over the span.
+  const double span_s = static_cast<double>(last - first) / 1000.0;
+  const double first_batch = writes > 0 ? static_cast<double>(written) / static_cast<double>(writes) : 0;
+  const double per_s = span_s > 0 ? (static_cast<double>(written) - first_batch) / span_s : 0;
+  const double target = o.rps * 10;
+  char line_out[512];
+  std::snprintf(
+      line_out, sizeof line_out,
+      "BENCH airtable drain outcomes=%ld daemons=%d rps=%g records_per_s=%.2f target_records_per_s=%.0f "
+      "ratio=%.3f calls=%ld calls_target=%ld writes=%ld rows_per_write=%.2f rate_limited=%ld rows=%ld wall_s=%.1f",
+      o.outcomes, o.daemons, o.rps, per_s, target, per_s / target, calls, o.outcomes / 10 + 10, writes,
+      writes > 0 ? static_cast<double>(written) / static_cast<double>(writes) : 0.0, rate_limited, rows, wall_s);
+  std::cout << line_out << std::endl;
+  return rows >= o.outcomes ? 0 : 1;
+}

@@ -1,0 +1,629 @@
+// Instagram through the daemon (label `instagram`): the real `schedulo run` in live mode, pointed at
+// the sandbox's Graph emulator, with the account's token in the vault-sealed token store of a Redis
+// key prefix of the test's own. Jobs go in through the queue; what the test checks is what Instagram
+// (the emulator) ended up with and what the job says.
+//
+// Every wait polls a condition with an overall limit that fails the test; no sleep orders anything.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/rfc3339.hpp"
+#include "jobs/intake.hpp"
+#include "jobs/job_validation.hpp"
+#include "platforms/http/address_policy.hpp"
+#include "queue/redis/client.hpp"
+#include "queue/store.hpp"
+#include "tests/support/redis_process.hpp"
+#include "tests/support/run.hpp"
+#include "tests/support/sandbox_process.hpp"
+#include "tokens/token_store.hpp"
+#include "tokens/vault.hpp"
+
+#ifndef SCHEDULO_BIN
+#error "SCHEDULO_BIN (the schedulo binary) must be defined"
+#endif
+
+namespace schedulo::instagram {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using test::run_for;
+
+constexpr const char* kIgUser = "17841400000000001";
+constexpr const char* kPageToken = "sbx-ig-access-demo-instagram-0001";
+constexpr const char* kFbScopes =
+    "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,instagram_manage_insights";
+
+// The daemon as a child process, its stdout and stderr in a log file. (tests/support/child_process.hpp
+// cannot be included next to sandbox_process.hpp: both declare test::CommandResult.)
+class DaemonProcess {
+ public:
+  DaemonProcess(const std::vector<std::string>& args, std::string log) : log_(std::move(log)) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e)
+      if (!std::string(*e).starts_with("SCHEDULO_")) env_strings.emplace_back(*e);
+    std::vector<char*> env;
+    for (auto& e : env_strings) env.push_back(e.data());
+    env.push_back(nullptr);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), env.data()) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~DaemonProcess() { stop(SIGKILL); }
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  void stop(int signal = SIGTERM) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, signal);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  std::string log() const {
+    std::ifstream f(log_);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+class InstagramDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/schedulo-instagram.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    // Short (redis.prefix allows 64 characters) and the test's own.
+    static int serial = 0;
+    prefix = "ig" + std::to_string(::getpid()) + "-" + std::to_string(++serial);
+    keys = std::make_unique<queue::Keys>(prefix);
+    key_file = dir + "/vault.keys";
+    {
+      std::ofstream f(key_file, std::ios::trunc);
+      f << tokens::Vault::generate_key_line("k1") << "\n";
+    }
+    ::chmod(key_file.c_str(), 0600);
+    std::string error;
+    vault = tokens::Vault::load_file(key_file, error);
+    ASSERT_TRUE(vault) << error;
+    redis::ClientOptions options;
+    options.url = *redis::parse_redis_url(test::shared_redis_url(), error);
+    client = std::make_unique<redis::Client>(io.get_executor(), options);
+    client->start();
+    queue_store = std::make_unique<queue::Store>(*client, *keys, queue::QueueSettings{});
+    store = std::make_unique<tokens::TokenStore>(*client, *keys, *vault);
+    seed_account("demo-instagram", kPageToken, 0, kFbScopes);
+  }
+
+  void TearDown() override {
+    if (daemon) daemon->stop();
+    const bool failed = HasFailure();
+    if (failed && daemon) std::cout << "DAEMON LOG\n" << daemon->log() << "\n";
+    daemon.reset();
+    run_for(io, [&]() -> net::awaitable<int> {
+      auto all = co_await client->exec("KEYS", keys->prefix() + ":*");
+      if (all)
+        for (const auto& k : all->elements) co_await client->exec("DEL", k.str);
+      co_return 0;
+    }());
+    store.reset();
+    client->stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(sandbox.port()); }
+  json admin(const std::string& method, const std::string& path, const json& body = nullptr) {
+    return test::http_json(sandbox.port(), method, "/_sandbox" + path, body);
+  }
+  void limits(const json& changes) { admin("POST", "/graph/limits", changes); }
+  void fault(const json& spec) { admin("POST", "/faults", spec); }
+  json account_state(const std::string& ig_user = kIgUser) {
+    return admin("GET", "/graph/instagram/accounts/" + ig_user);
+  }
+  json request_log(const std::string& route) { return admin("GET", "/log?route=" + route); }
+  std::size_t calls(const std::string& route) {
+    const auto log = request_log(route);
+    if (log.is_array()) return log.size();
+    if (log.contains("entries")) return log["entries"].size();
+    return 0;
+  }
+
+  void seed_account(const std::string& account, const std::string& token, std::int64_t expires_at_ms,
+                    const std::string& scopes) {
+    platforms::TokenSet t;
+    t.access_token = Secret(token);
+    t.access_expires_at_ms = expires_at_ms;
+    t.scopes = scopes;
+    auto put = run_for(io, store->put(tokens::AccountRef{"instagram", account}, t, 0, tokens::AccountStatus::active, "",
+                                      now_epoch_ms()));
+    ASSERT_TRUE(put && put->written);
+  }
+
+  void start_daemon(const json& instagram = json::object()) {
+    json platform = {{"base_url", base() + "/graph/v25.0"},
+                     {"upload_url", base() + "/rupload"},
+                     {"login_base_url", base() + "/graph-instagram/v25.0"},
+                     {"client_id", "sbx-meta-client-id"},
+                     {"client_secret", "sbx-meta-client-secret"},
+                     {"poll_interval_ms", 50},
+                     {"quota_recheck_ms", 200},
+                     {"video_upload", "url"}};
+    platform.update(instagram);
+    json c = {{"redis", {{"url", test::shared_redis_url()}, {"prefix", prefix}, {"require_durability", false}}},
+              {"workers",
+               {{"id", "ig-test"},
+                {"mode", "live"},
+                {"concurrency", 4},
+                {"per_account", 0},
+                {"lease_ms", 10000},
+                {"reaper_grace_ms", 0},
+                {"idle_wait_ms", 50},
+                {"shutdown_grace_ms", 2000}}},
+              {"vault", {{"key_file", key_file}}},
+              {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}},
+              {"jobs", {{"retry_base_ms", 100}, {"retry_cap_ms", 300}}},
+              {"platforms", {{"instagram", platform}}},
+              {"log", {{"level", "debug"}}}};
+    const std::string path = dir + "/daemon.json";
+    std::ofstream(path, std::ios::trunc) << c.dump(2);
+    daemon = std::make_unique<DaemonProcess>(std::vector<std::string>{SCHEDULO_BIN, "run", "--config", path},
+                                             dir + "/daemon.log");
+    ASSERT_TRUE(daemon->started());
+    ASSERT_TRUE(wait_until([&] { return daemon->log().find("ready: consuming jobs") != std::string::npos; }, 60s))
+        << daemon->log();
+  }
+
+  static bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() >= end) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
+  }
+
+  std::string cdn(const std::string& kind, const std::string& query = "") const {
+    return base() + "/cdn/" + kind + (query.empty() ? "" : "?" + query);
+  }
+
+  void enqueue(const std::string& id, const json& post, const std::string& account = "demo-instagram",
+               int max_attempts = 5) {
+    json doc = {{"id", id},           {"type", "publish"}, {"platform", "instagram"},
+                {"account", account}, {"post", post},      {"max_attempts", max_attempts}};
+    enqueue_doc(doc);
+  }
+  void enqueue_doc(const json& doc) {
+    jobs::ValidationContext context;
+    context.private_hosts = *http::AddressPolicy::from_entries({"127.0.0.0/8"}).policy;
+    auto parsed = jobs::validate_job(doc, context);
+    ASSERT_TRUE(parsed.job) << parsed.errors.front().message;
+    std::vector<queue::NewJob> batch{jobs::to_new_job(std::move(*parsed.job), 5)};
+    auto r = run_for(io, queue_store->enqueue(batch, now_epoch_ms()));
+    ASSERT_TRUE(r);
+  }
+
+  std::map<std::string, std::string> job(const std::string& id) {
+    auto r = run_for(io, queue_store->status(id));
+    return r ? r->fields : std::map<std::string, std::string>{};
+  }
+  std::vector<json> attempt_log(const std::string& id) {
+    std::vector<json> out;
+    if (auto r = run_for(io, queue_store->status(id)))
+      for (const auto& line : r->attempt_log) out.push_back(json::parse(line, nullptr, false));
+    return out;
+  }
+  bool final_state(const std::string& state) {
+    return state == "succeeded" || state == "failed" || state == "dead" || state == "needs_review";
+  }
+  // Waits for the job to end; returns its fields.
+  std::map<std::string, std::string> finished(const std::string& id, std::chrono::milliseconds limit = 60s) {
+    std::map<std::string, std::string> fields;
+    const bool ended = wait_until(
+        [&] {
+          fields = job(id);
+          return final_state(fields["state"]);
+        },
+        limit);
+    EXPECT_TRUE(ended) << id << " still " << fields["state"] << ": " << fields["error"];
+    return fields;
+  }
+  json result_of(const std::map<std::string, std::string>& fields) {
+    const auto it = fields.find("result");
+    return it == fields.end() ? json() : json::parse(it->second, nullptr, false);
+  }
+  std::size_t outcomes(const std::string& id, const std::string& outcome, const std::string& code = "") {
+    std::size_t n = 0;
+    for (const auto& e : attempt_log(id))
+      if (e.value("outcome", "") == outcome && (code.empty() || e.value("error_code", "") == code)) ++n;
+    return n;
+  }
+  std::size_t media_count(const std::string& ig_user = kIgUser) {
+    const auto a = account_state(ig_user);
+    return a.contains("media") && a["media"].is_array() ? a["media"].size() : 0;
+  }
+
+  test::SandboxProcess sandbox;
+  std::string dir, prefix, key_file;
+  boost::asio::io_context io{1};
+  std::unique_ptr<queue::Keys> keys;
+  std::optional<tokens::Vault> vault;
+  std::unique_ptr<redis::Client> client;
+  std::unique_ptr<queue::Store> queue_store;
+  std::unique_ptr<tokens::TokenStore> store;
+  std::unique_ptr<DaemonProcess> daemon;
+};
+
+TEST_F(InstagramDaemonTest, EachKindOfPostIsPublishedEndToEnd) {
+  start_daemon();
+  enqueue("ig-image", {{"text", "a feed image #one"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  enqueue("ig-carousel", {{"text", "a carousel"},
+                          {"media",
+                           {{{"url", cdn("jpeg", "width=1080&height=1350")}, {"kind", "image"}},
+                            {{"url", cdn("jpeg", "width=1080&height=1080")}, {"kind", "image"}},
+                            {{"url", cdn("mp4", "width=1080&height=1350&duration=6")}, {"kind", "video"}}}}});
+  enqueue("ig-reel", {{"text", "a reel"},
+                      {"media", {{{"url", cdn("mp4", "duration=8")}, {"kind", "video"}}}},
+                      {"options", {{"instagram", {{"as", "reel"}, {"share_to_feed", true}}}}}});
+  enqueue("ig-story", {{"media", {{{"url", cdn("jpeg", "width=1080&height=1920")}, {"kind", "image"}}}},
+                       {"options", {{"instagram", {{"as", "story"}}}}}});
+  enqueue("ig-story-video", {{"media", {{{"url", cdn("mp4", "duration=10")}, {"kind", "video"}}}},
+                             {"options", {{"instagram", {{"as", "story"}}}}}});
+
+  const std::map<std::string, std::pair<std::string, std::string>> expected = {
+      {"ig-image", {"IMAGE", "FEED"}},
+      {"ig-carousel", {"CAROUSEL_ALBUM", "FEED"}},
+      {"ig-reel", {"VIDEO", "REELS"}},
+      {"ig-story", {"IMAGE", "STORY"}},
+      {"ig-story-video", {"VIDEO", "STORY"}}};
+  for (const auto& [id, kind] : expected) {
+    const auto fields = finished(id);
+    ASSERT_EQ(fields.at("state"), "succeeded") << id << ": " << fields.at("error");
+    const auto result = result_of(fields);
+    EXPECT_EQ(result.value("media_type", ""), kind.first) << id;
+    EXPECT_EQ(result.value("media_product_type", ""), kind.second) << id;
+    EXPECT_TRUE(result.value("permalink", "").starts_with("https://www.instagram.com/")) << result.dump();
+    EXPECT_FALSE(result.value("published_id", "").empty());
+  }
+  // Videos were polled while processing, the jobs waiting in between.
+  EXPECT_GE(outcomes("ig-reel", "wait", "waiting"), 1u);
+  EXPECT_EQ(calls("instagram.media_publish"), 5u) << "one publish call per post";
+  EXPECT_EQ(daemon->log().find(kPageToken), std::string::npos) << "the token never reaches the log";
+}
+
+TEST_F(InstagramDaemonTest, AContainerThatTakesManyPollsWaitsWithoutHoldingAWorker) {
+  admin("POST", std::string("/graph/instagram/accounts/") + kIgUser, {{"video_polls", 12}});
+  start_daemon({{"poll_interval_ms", 100}});
+  enqueue("slow-reel", {{"text", "slow"}, {"media", {{{"url", cdn("mp4", "duration=5")}, {"kind", "video"}}}}});
+  ASSERT_TRUE(wait_until([&] { return job("slow-reel")["state"] == "waiting"; }, 30s));
+  // While the reel waits, the (one-worker-per-platform-sized) daemon runs other work to its end.
+  for (int i = 0; i < 3; ++i)
+    enqueue("quick-" + std::to_string(i),
+            {{"text", "quick " + std::to_string(i)}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(finished("quick-" + std::to_string(i)).at("state"), "succeeded");
+  const auto reel = finished("slow-reel");
+  ASSERT_EQ(reel.at("state"), "succeeded") << reel.at("error");
+  EXPECT_GE(outcomes("slow-reel", "wait", "waiting"), 10u) << "each IN_PROGRESS poll ended the attempt as waiting";
+  EXPECT_EQ(std::stoi(reel.at("attempts")), 1) << "waiting uses no attempt";
+}
+
+TEST_F(InstagramDaemonTest, ContainerNeverReadyFailsAfterTheTimeout) {
+  admin("POST", std::string("/graph/instagram/accounts/") + kIgUser, {{"video_polls", 100000}});
+  start_daemon({{"poll_interval_ms", 50}, {"container_timeout_ms", 1500}});
+  enqueue("never", {{"text", "never ready"}, {"media", {{{"url", cdn("mp4")}, {"kind", "video"}}}}});
+  const auto fields = finished("never");
+  EXPECT_EQ(fields.at("state"), "failed");
+  EXPECT_EQ(fields.at("error_code"), "container_timeout");
+  EXPECT_EQ(calls("instagram.media_publish"), 0u);
+}
+
+TEST_F(InstagramDaemonTest, EarlyPublishAnswered9007IsPolledAndTheSameContainerPublished) {
+  limits({{"ig_image_polls", 2}});  // images are not FINISHED at once here
+  start_daemon();
+  enqueue("early", {{"text", "early bird"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  const auto fields = finished("early");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_GE(outcomes("early", "wait", "waiting"), 1u) << "the 9007 made the job wait";
+  EXPECT_EQ(calls("instagram.media_create"), 1u) << "the same container was published";
+  EXPECT_EQ(calls("instagram.media_publish"), 2u) << "9007, then success";
+  EXPECT_EQ(media_count(), 1u);
+}
+
+TEST_F(InstagramDaemonTest, AnExpiredContainerIsMadeAgainOnce) {
+  admin("POST", std::string("/graph/instagram/accounts/") + kIgUser, {{"video_polls", 100000}});
+  start_daemon({{"poll_interval_ms", 100}});
+  enqueue("expiring", {{"text", "made twice"}, {"media", {{{"url", cdn("mp4")}, {"kind", "video"}}}}});
+  ASSERT_TRUE(wait_until([&] { return job("expiring")["state"] == "waiting"; }, 30s));
+  // The next container finishes at once; the first one expires (24 h on the sandbox clock).
+  admin("POST", std::string("/graph/instagram/accounts/") + kIgUser, {{"video_polls", 0}});
+  admin("POST", "/clock", {{"advance_ms", 25LL * 3600 * 1000}});
+  const auto fields = finished("expiring");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_EQ(calls("instagram.media_create"), 2u) << "recreated once";
+  EXPECT_EQ(media_count(), 1u);
+  EXPECT_TRUE(result_of(fields).value("recreated", false));
+}
+
+TEST_F(InstagramDaemonTest, AnExhaustedQuotaDefersTheJobUntilTheWindowFrees) {
+  // A one-hour window (containers still live 24 h), one post allowed and already made.
+  limits({{"ig_quota_duration_s", 3600}});
+  admin("POST", std::string("/graph/instagram/accounts/") + kIgUser, {{"quota_total", 1}, {"published", 1}});
+  start_daemon();
+  enqueue("capped", {{"text", "over the cap"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  ASSERT_TRUE(wait_until([&] { return outcomes("capped", "defer", "quota_exhausted") >= 2; }, 30s))
+      << job("capped")["state"];
+  EXPECT_EQ(calls("instagram.media_publish"), 0u) << "no publish call while the quota is used up";
+  // The window frees (the earlier post ages out of the hour).
+  admin("POST", "/clock", {{"advance_ms", 2LL * 3600 * 1000}});
+  const auto fields = finished("capped");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_EQ(std::stoi(fields.at("attempts")), 1) << "deferrals use no attempt";
+  EXPECT_EQ(calls("instagram.media_publish"), 1u);
+  EXPECT_EQ(calls("instagram.media_create"), 1u);
+}
+
+TEST_F(InstagramDaemonTest, ALostPublishAnswerEndsInExactlyOnePost) {
+  fault({{"kind", "commit_then_lose"}, {"route", "instagram.media_publish"}, {"count", 1}});
+  start_daemon();
+  enqueue("lost", {{"text", "answer lost"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  const auto fields = finished("lost");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_EQ(media_count(), 1u) << "exactly one post";
+  EXPECT_EQ(calls("instagram.media_publish"), 1u) << "never published blindly a second time";
+  EXPECT_GE(outcomes("lost", "retry", "outcome_unknown"), 1u);
+  EXPECT_FALSE(result_of(fields).value("permalink", "").empty());
+}
+
+TEST_F(InstagramDaemonTest, ABrokenRuploadResumesFromTheAcknowledgedOffset) {
+  fault({{"kind", "commit_then_lose"}, {"route", "instagram.rupload"}, {"cut_after", 300000}, {"count", 1}});
+  start_daemon({{"video_upload", "rupload"}});
+  enqueue("resumed", {{"text", "uploaded in two"},
+                      {"media", {{{"url", cdn("mp4", "bytes=1000000")}, {"kind", "video"}}}},
+                      {"options", {{"instagram", {{"as", "reel"}}}}}});
+  const auto fields = finished("resumed");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_EQ(calls("instagram.rupload"), 2u) << "cut at byte 300000, then the rest";
+  EXPECT_NE(daemon->log().find("video upload resumes at byte 300000"), std::string::npos);
+  EXPECT_EQ(media_count(), 1u);
+}
+
+TEST_F(InstagramDaemonTest, CaptionRulesFailTheJobBeforeAnyCall) {
+  start_daemon();
+  std::string tags;
+  for (int i = 0; i < 31; ++i) tags += " #t" + std::to_string(i);
+  enqueue("tags", {{"text", "too many" + tags}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  const auto fields = finished("tags");
+  EXPECT_EQ(fields.at("state"), "failed");
+  EXPECT_EQ(fields.at("error_code"), "caption_rules");
+  EXPECT_NE(fields.at("error").find("31 hashtags"), std::string::npos);
+  EXPECT_EQ(calls("instagram.media_create"), 0u);
+}
+
+TEST_F(InstagramDaemonTest, GraphErrorsReachTheJobWithTheirClassAndMessage) {
+  start_daemon();
+  struct Row {
+    int code;
+    int subcode;
+    int status;
+    const char* state;  // the job's state once the error was met
+    const char* error_code;
+    const char* words;  // in the job's error (the catalogue's sentence)
+  };
+  const Row rows[] = {
+      {100, 2207010, 400, "failed", "100/2207010", "caption"},
+      {36000, 2207004, 400, "failed", "36000/2207004", ""},
+      {10, 0, 400, "failed", "10", "permission"},
+      {4, 2207051, 400, "failed", "4/2207051", ""},
+      {368, 0, 400, "retrying", "368", "policy"},
+      {80002, 0, 400, "deferred", "80002", ""},
+  };
+  int n = 0;
+  for (const auto& row : rows) {
+    json error = {{"message", "(#" + std::to_string(row.code) + ") from the test"},
+                  {"type", "OAuthException"},
+                  {"code", row.code},
+                  {"fbtrace_id", "TESTTRACE"}};
+    if (row.subcode) error["error_subcode"] = row.subcode;
+    fault({{"kind", "error"},
+           {"route", "instagram.media_create"},
+           {"status", row.status},
+           {"body", {{"error", error}}},
+           {"count", 1}});
+    const std::string id = "err-" + std::to_string(n++);
+    enqueue(id, {{"text", "row " + id}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+    std::map<std::string, std::string> fields;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          fields = job(id);
+          return fields["error_code"] == row.error_code;
+        },
+        30s))
+        << id << " " << fields["state"] << " " << fields["error_code"] << " " << fields["error"];
+    if (std::string(row.state) == "failed") {
+      EXPECT_EQ(fields["state"], "failed") << row.error_code;
+    } else {
+      EXPECT_EQ(outcomes(id, std::string(row.state) == "deferred" ? "defer" : "retry", row.error_code), 1u);
+    }
+    EXPECT_NE(fields["error"].find(row.words), std::string::npos) << fields["error"];
+    EXPECT_EQ(fields["error"].find("from the test"), std::string::npos) << "the platform's text is not the message";
+  }
+}
+
+TEST_F(InstagramDaemonTest, ARevokedTokenFailsTheJobAndAsksForAReconnect) {
+  seed_account("revoked-ig", kPageToken, 0, kFbScopes);
+  start_daemon();
+  json error = {{"message", "Error validating access token: The user has not authorized application."},
+                {"type", "OAuthException"},
+                {"code", 190},
+                {"error_subcode", 460},
+                {"fbtrace_id", "T"}};
+  fault({{"kind", "error"},
+         {"route", "instagram.media_create"},
+         {"status", 400},
+         {"body", {{"error", error}}},
+         {"count", 1}});
+  enqueue("revoked", {{"text", "revoked"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}}, "revoked-ig");
+  const auto fields = finished("revoked");
+  EXPECT_EQ(fields.at("state"), "failed");
+  EXPECT_EQ(fields.at("error_code"), "needs_reauth");
+  EXPECT_NE(fields.at("error").find("connected again"), std::string::npos);
+  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "revoked-ig"}));
+  ASSERT_TRUE(account && *account);
+  EXPECT_EQ((*account)->status, tokens::AccountStatus::needs_reauth);
+}
+
+TEST_F(InstagramDaemonTest, AnInstagramLoginTokenIsRefreshedBeforeUseAndTheRefreshStored) {
+  const auto made = admin("POST", "/graph/instagram/users", {{"username", "refresh.me"}, {"long_lived", true}});
+  const std::string user = made.value("ig_user_id", "");
+  const std::string token = made.value("access_token", "");
+  ASSERT_FALSE(token.empty()) << made.dump();
+  // 55 days old: inside the 7-day margin and refreshable (at least 24 h old).
+  admin("POST", "/graph/tokens", {{"token", token}, {"issued_ago_s", 55 * 86400}, {"expires_in_s", 5 * 86400}});
+  seed_account("iglogin", token, now_epoch_ms() + 5LL * 86400 * 1000,
+               "instagram_business_basic,instagram_business_content_publish");
+  start_daemon();
+  enqueue("via-iglogin", {{"text", "instagram login"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}},
+          "iglogin");
+  const auto fields = finished("via-iglogin");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_EQ(calls("instagram.refresh_token"), 1u);
+  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "iglogin"}));
+  ASSERT_TRUE(account && *account);
+  EXPECT_GT((*account)->version, 1);
+  std::string error;
+  const auto opened = store->open(**account, error);
+  ASSERT_TRUE(opened) << error;
+  EXPECT_NE(opened->access_token.reveal(), token) << "the renewed token is the one stored";
+  EXPECT_GT(opened->access_expires_at_ms, now_epoch_ms() + 50LL * 86400 * 1000);
+  EXPECT_EQ(media_count(user), 1u);
+  EXPECT_EQ(daemon->log().find(token), std::string::npos);
+}
+
+TEST_F(InstagramDaemonTest, InsightsAreEmptyBeforeTwoDaysThenCurrentMetricsOnly) {
+  start_daemon();
+  enqueue("measured", {{"text", "to be measured"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  const auto published = finished("measured");
+  ASSERT_EQ(published.at("state"), "succeeded") << published.at("error");
+  const std::string media = result_of(published).value("published_id", "");
+  auto fetch = [&](const std::string& id) {
+    enqueue_doc({{"id", id},
+                 {"type", "fetch_analytics"},
+                 {"platform", "instagram"},
+                 {"account", "demo-instagram"},
+                 {"targets", {{"post_ids", {media}}}}});
+    const auto fields = finished(id);
+    EXPECT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+    return result_of(fields);
+  };
+  const auto early = fetch("insights-early");
+  ASSERT_EQ(early["posts"].size(), 1u) << early.dump();
+  EXPECT_FALSE(early["posts"][0].value("available", true)) << "no data yet is not zero";
+  EXPECT_FALSE(early["posts"][0]["metrics"].contains("reach"));
+
+  admin("POST", "/clock", {{"advance_ms", 49LL * 3600 * 1000}});
+  const auto later = fetch("insights-later");
+  const auto& metrics = later["posts"][0]["metrics"];
+  EXPECT_TRUE(later["posts"][0].value("available", false)) << later.dump();
+  for (const char* name : {"views", "reach", "likes", "comments", "shares", "saved", "total_interactions"})
+    EXPECT_TRUE(metrics.contains(name) && metrics[name].is_number()) << name << " in " << metrics.dump();
+  // Only current metrics were asked for.
+  const auto log = request_log("instagram.media_insights").dump();
+  for (const char* deprecated : {"impressions", "plays", "video_views"})
+    EXPECT_EQ(log.find(deprecated), std::string::npos) << deprecated;
+}
+
+TEST_F(InstagramDaemonTest, AFacebookLoginAccountIsWatchedWithDebugTokenAndWarnedBeforeDataAccessEnds) {
+  start_daemon({{"reconnect_warning_ms", 30LL * 24 * 3600 * 1000}});
+  admin("POST", "/graph/facebook/users/100000000000099/events", {{"event", "data_access_expires"}, {"in_s", 86400}});
+  enqueue_doc({{"id", "watch"}, {"type", "refresh_token"}, {"platform", "instagram"}, {"account", "demo-instagram"}});
+  const auto fields = finished("watch");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  const auto result = result_of(fields);
+  EXPECT_TRUE(result.value("valid", false)) << result.dump();
+  EXPECT_EQ(result.value("login", ""), "facebook");
+  EXPECT_FALSE(result.value("data_access_expires_at", "").empty());
+  EXPECT_FALSE(result.value("reconnect_by", "").empty()) << "data access ends within the warning";
+  auto listed = run_for(io, client->exec("LRANGE", keys->notifications(), "0", "-1"));
+  bool warned = false;
+  for (const auto& e : listed->elements) {
+    const auto n = json::parse(e.str, nullptr, false);
+    if (n.value("kind", "") == "needs_reconnect" && n.value("account", "") == "demo-instagram") warned = true;
+  }
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(calls("graph.debug_token"), 1u);
+  EXPECT_EQ(daemon->log().find("sbx-meta-client-secret"), std::string::npos) << "the app token is never logged";
+}
+
+TEST_F(InstagramDaemonTest, ATokenExpiringMidJobEndsItAskingForAReconnectWithNothingPosted) {
+  const auto made = admin("POST", "/graph/instagram/users", {{"username", "expires.soon"}, {"long_lived", true}});
+  const std::string user = made.value("ig_user_id", "");
+  const std::string token = made.value("access_token", "");
+  ASSERT_FALSE(token.empty()) << made.dump();
+  // Valid for an hour on the platform's clock; the vault believes it good for 30 days.
+  admin("POST", "/graph/tokens", {{"token", token}, {"issued_ago_s", 59 * 86400}, {"expires_in_s", 3600}});
+  admin("POST", "/graph/instagram/accounts/" + user, {{"video_polls", 100000}});
+  seed_account("soon", token, now_epoch_ms() + 30LL * 86400 * 1000,
+               "instagram_business_basic,instagram_business_content_publish");
+  start_daemon({{"poll_interval_ms", 100}});
+  enqueue("mid-job", {{"text", "mid job"}, {"media", {{{"url", cdn("mp4")}, {"kind", "video"}}}}}, "soon");
+  ASSERT_TRUE(wait_until([&] { return job("mid-job")["state"] == "waiting"; }, 30s));
+  admin("POST", "/clock", {{"advance_ms", 2LL * 3600 * 1000}});  // the token expires between two polls
+  const auto fields = finished("mid-job");
+  EXPECT_EQ(fields.at("state"), "failed");
+  EXPECT_EQ(fields.at("error_code"), "needs_reauth");
+  EXPECT_NE(fields.at("error").find("connected again"), std::string::npos) << fields.at("error");
+  EXPECT_EQ(calls("instagram.refresh_token"), 1u) << "one renewal was tried; Instagram refuses expired tokens";
+  EXPECT_EQ(calls("instagram.media_publish"), 0u);
+  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "soon"}));
+  ASSERT_TRUE(account && *account);
+  EXPECT_EQ((*account)->status, tokens::AccountStatus::needs_reauth);
+}
+
+TEST_F(InstagramDaemonTest, RevokingForgetsTheToken) {
+  start_daemon();
+  enqueue_doc({{"id", "bye"}, {"type", "revoke_token"}, {"platform", "instagram"}, {"account", "demo-instagram"}});
+  const auto fields = finished("bye");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_TRUE(result_of(fields).value("revoked", false));
+  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "demo-instagram"}));
+  ASSERT_TRUE(account && *account);
+  EXPECT_EQ((*account)->status, tokens::AccountStatus::revoked);
+  EXPECT_TRUE((*account)->access_sealed.empty());
+  enqueue("after-bye", {{"text", "too late"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  EXPECT_EQ(finished("after-bye").at("state"), "failed");
+  EXPECT_EQ(calls("instagram.media_create"), 0u);
+}
+
+}  // namespace
+}  // namespace schedulo::instagram
