@@ -261,6 +261,9 @@ Config build_config(const std::map<std::string, json>& v) {
   c.tokens.refresh_timeout_ms = static_cast<int>(integer("tokens.refresh_timeout_ms"));
   c.tokens.lock_ms = static_cast<int>(integer("tokens.lock_ms"));
   c.tokens.defer_ms = static_cast<int>(integer("tokens.defer_ms"));
+  c.facebook.video_transfer = str("platforms.facebook.video_transfer");
+  c.facebook.status_poll_ms = static_cast<int>(integer("platforms.facebook.status_poll_ms"));
+  c.facebook.reconnect_ahead_days = static_cast<int>(integer("platforms.facebook.reconnect_ahead_days"));
   // Instagram (issue 9)
   c.instagram.login_base_url = str("platforms.instagram.login_base_url");
   c.instagram.video_upload = str("platforms.instagram.video_upload");

@@ -137,6 +137,12 @@ struct Config {
     int lock_ms = 0;
     int defer_ms = 0;
   } tokens;
+  // Facebook Pages (issue 10).
+  struct {
+    std::string video_transfer;
+    int status_poll_ms = 0;
+    int reconnect_ahead_days = 0;
+  } facebook;
   // Instagram (issue 9): platforms.instagram.* beyond the common platform keys.
   struct {
     std::string login_base_url;

@@ -178,6 +178,22 @@ std::vector<Setting> build() {
     const char* auth;
     const char* upload;
   };
+  // ---- facebook (issue 10) ----: added right after platforms.facebook.client_secret, since the
+  // printed example nests keys in schema order (one "facebook" object).
+  const auto facebook_keys = [&] {
+    add("platforms.facebook.video_transfer", Kind::string, "auto",
+        "How videos and reels reach Facebook: file_url (Facebook fetches the job's URL), upload (the daemon downloads "
+        "the file and sends it: transfer phases for videos, rupload for reels; the video id is known before "
+        "publishing), or auto (upload when the media host is not a public address, file_url otherwise).",
+        one_of({"auto", "file_url", "upload"}));
+    add("platforms.facebook.status_poll_ms", Kind::integer, 10000,
+        "How long a job waits (worker freed) between reads of a Facebook video or reel that is still processing.",
+        int_range(100, 3600000));
+    add("platforms.facebook.reconnect_ahead_days", Kind::integer, 7,
+        "The account is marked expiring, with an Events row asking the user to reconnect, this many days before "
+        "Facebook's data access for it ends (debug_token's data_access_expires_at).",
+        int_range(0, 90));
+  };
   for (const auto& p : {PlatformDefaults{"instagram", "https://graph.facebook.com/v25.0",
                                          "https://www.facebook.com/v25.0/dialog/oauth",
                                          "https://rupload.facebook.com"},
@@ -194,6 +210,7 @@ std::vector<Setting> build() {
     add(k + ".upload_url", Kind::string, p.upload, "Media upload host.", http_url(false));
     add(k + ".client_id", Kind::string, "", "OAuth client id (app id / client key).");
     add(k + ".client_secret", Kind::string, "", "OAuth client secret. Secret.", {}, true);
+    if (std::string_view(p.name) == "facebook") facebook_keys();
   }
   add("bubble.api_token", Kind::string, "", "Bearer token for calls to the Bubble app's backend workflows. Secret.",
       {}, true);

@@ -1,6 +1,7 @@
 #include "daemon/live_platforms.hpp"
 
 #include "daemon/runtime.hpp"
+#include "platforms/facebook/facebook.hpp"
 #include "platforms/instagram/adapter.hpp"
 #include "platforms/instagram/token_calls.hpp"
 #include "platforms/tiktok/tiktok.hpp"
@@ -40,6 +41,23 @@ void add_live_platforms(const LivePlatformDeps& deps,
     adapters["instagram"] = instagram::make_adapter(deps.guard, deps.http, deps.tokens, std::move(o));
   }
   // -- facebook (issue 10) --
+  if (deps.tokens) {
+    const auto& p = deps.config.platforms.at("facebook");
+    facebook::FacebookOptions fb;
+    fb.base_url = p.base_url;
+    fb.video_url = p.upload_url;
+    fb.app_id = p.client_id;
+    fb.app_secret = Secret(p.client_secret);
+    fb.limits = limit_table(deps.config);
+    const auto& transfer = deps.config.facebook.video_transfer;
+    fb.video_transfer = transfer == "upload"     ? facebook::VideoTransfer::upload
+                        : transfer == "file_url" ? facebook::VideoTransfer::file_url
+                                                 : facebook::VideoTransfer::automatic;
+    fb.status_poll = std::chrono::milliseconds(deps.config.facebook.status_poll_ms);
+    fb.reconnect_ahead = std::chrono::hours(24 * deps.config.facebook.reconnect_ahead_days);
+    token_calls["facebook"] = facebook::make_facebook_token_calls(deps.http, fb);
+    adapters["facebook"] = facebook::make_facebook_platform(deps.guard, deps.http, *deps.tokens, fb);
+  }
   // -- tiktok (issue 11) --
   if (deps.tokens) {
     tiktok::Settings tt;

@@ -452,7 +452,7 @@ TEST(DefaultLimitsTest, TheReferencesLimitsAreTheDefaults) {
   EXPECT_EQ(t.find("x", "app", "tweets_create"), (queue::BucketLimit{10000, 24h, 0}));
   EXPECT_EQ(t.find("tiktok", "account", "video_init"), (queue::BucketLimit{6, 1min, 0}));
   EXPECT_EQ(t.find("tiktok", "app", "video_query"), (queue::BucketLimit{600, 1min, 0}));
-  EXPECT_EQ(t.find("facebook", "account", "video_reels"), (queue::BucketLimit{30, 24h, 0}));
+  EXPECT_EQ(t.find("facebook", "account", "video_reels"), (queue::BucketLimit{30, 24h, 29}));
   EXPECT_EQ(t.find("airtable", "app", "token"), (queue::BucketLimit{50, 1s, 0}));
   EXPECT_GE(t.rules().size(), 30u);
 }
