@@ -252,6 +252,11 @@ Config build_config(const std::map<std::string, json>& v) {
   c.tokens.refresh_timeout_ms = static_cast<int>(integer("tokens.refresh_timeout_ms"));
   c.tokens.lock_ms = static_cast<int>(integer("tokens.lock_ms"));
   c.tokens.defer_ms = static_cast<int>(integer("tokens.defer_ms"));
+  // X (issue 12)
+  c.x.upload_chunk_bytes = static_cast<int>(integer("platforms.x.upload_chunk_bytes"));
+  c.x.inline_wait_ms = static_cast<int>(integer("platforms.x.inline_wait_ms"));
+  c.x.reconcile_posts = static_cast<int>(integer("platforms.x.reconcile_posts"));
+  c.x.text_limit = static_cast<int>(integer("platforms.x.text_limit"));
   return c;
 }
 

@@ -127,6 +127,13 @@ struct Config {
     int lock_ms = 0;
     int defer_ms = 0;
   } tokens;
+  // X (issue 12)
+  struct {
+    int upload_chunk_bytes = 0;
+    int inline_wait_ms = 0;
+    int reconcile_posts = 0;
+    int text_limit = 0;
+  } x;
 };
 
 struct ConfigError {
