@@ -1,5 +1,6 @@
 // The X adapter: publish steps (publish.cpp), analytics, the refresh_token and revoke_token jobs.
 #include "common/rfc3339.hpp"
+#include "platforms/http/url.hpp"
 #include "platforms/x/api.hpp"
 #include "platforms/x/publish.hpp"
 #include "platforms/x/x.hpp"
@@ -95,18 +96,30 @@ net::awaitable<Outcome> XPlatform::fetch_analytics(jobs::JobContext& job) {
     if (job.job().target_post_ids.empty()) c["ids"] = ids;
     return c;
   };
+  const std::string fields = "&tweet.fields=created_at,public_metrics";
+  const std::string private_fields_list = ",non_public_metrics,organic_metrics";
   while (done < ids.size()) {
-    const std::size_t end = std::min(ids.size(), done + kIdsPerLookup);
+    // Up to 100 ids, and fewer when the URL would pass the HTTP client's 2048 characters (100 ids of
+    // 19 digits come close to it on their own).
+    const std::size_t fixed = api_.api("/2/tweets?ids=").size() + fields.size() + private_fields_list.size();
+    std::size_t end = done;
+    std::size_t length = fixed;
+    while (end < ids.size() && end - done < kIdsPerLookup) {
+      const std::size_t more = url_encode(ids[end]).size() + (end > done ? 1 : 0);
+      if (end > done && length + more > http::kMaxUrlLength) break;
+      length += more;
+      ++end;
+    }
     bool private_fields = true;
     XCall answer;
     for (;;) {
       http::Request lookup;
-      lookup.url = api_.api("/2/tweets?ids=" + join(ids, done, end) + "&tweet.fields=created_at,public_metrics" +
-                            (private_fields ? ",non_public_metrics,organic_metrics" : ""));
+      lookup.url =
+          api_.api("/2/tweets?ids=" + join(ids, done, end) + fields + (private_fields ? private_fields_list : ""));
       lookup.timeouts = api_timeouts();
       answer = co_await api_.call(job, Endpoint::tweets_lookup, std::move(lookup));
       ++calls;
-      if (!answer.ok() && !answer.stop && private_fields &&
+      if (!answer.ok() && !answer.stop && private_fields && answer.call.classified.status >= 400 &&
           answer.call.classified.kind == errors::ErrorClass::permanent) {
         private_fields = false;  // refused for the private fields: public metrics for this batch
         continue;

@@ -391,9 +391,18 @@ net::awaitable<StepResult> XPublishSteps::publish(jobs::JobContext& job, json& i
       }
       id = *found;
     } else {
-      if (!answer.stop && answer.call.classified.kind == errors::ErrorClass::outcome_unknown)
+      Outcome stop = failure(answer);
+      if (!answer.stop && answer.call.classified.kind == errors::ErrorClass::outcome_unknown) {
         ids["unknown_index"] = static_cast<int>(k);
-      co_return failure(answer);
+      } else {
+        // Known not to be made (refused, deferred, not processed): the next attempt goes on from the
+        // recorded posts without asking the timeline first.
+        json checkpoint = job.checkpoint().is_object() ? job.checkpoint() : json::object();
+        checkpoint["ids"] = ids;
+        checkpoint["publish_sent"] = false;
+        stop.checkpoint = std::move(checkpoint);
+      }
+      co_return stop;
     }
     posts.push_back(id);
     ids["posts"] = posts;
