@@ -32,7 +32,8 @@ void add_live_platforms(const LivePlatformDeps& deps,
     xs.text_limit = static_cast<std::size_t>(deps.config.x.text_limit);
     if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp) xs.staging_dir = tmp;
     token_calls["x"] = x::make_token_calls(xs, deps.http);
-    if (deps.tokens) adapters["x"] = x::make_platform(xs, deps.http, deps.guard, *deps.tokens, limit_table(deps.config));
+    if (deps.tokens)
+      adapters["x"] = x::make_platform(xs, deps.http, deps.guard, *deps.tokens, limit_table(deps.config));
   }
 }
 

@@ -40,28 +40,35 @@ errors::SystemClock::time_point next_month(errors::SystemClock::time_point now) 
 }
 
 struct EndpointInfo {
-  const char* rule;        // limit rule name (default_limits.cpp)
-  const char* log_name;    // for the call log
+  const char* rule;      // limit rule name (default_limits.cpp)
+  const char* log_name;  // for the call log
   errors::Safety safety;
-  bool app_cap;            // also counts against the app's 24-hour cap of the same rule
+  bool app_cap;  // also counts against the app's 24-hour cap of the same rule
 };
 
 EndpointInfo info(Endpoint e) {
   using errors::Safety;
   switch (e) {
-    case Endpoint::tweets_create: return {"tweets_create", "POST /2/tweets", Safety::unsafe, true};
-    case Endpoint::tweets_lookup: return {"tweets_lookup", "GET /2/tweets", Safety::idempotent, false};
-    case Endpoint::users_me: return {"users_me", "GET /2/users/me", Safety::idempotent, false};
-    case Endpoint::user_tweets: return {"user_tweets", "GET /2/users/:id/tweets", Safety::idempotent, false};
+    case Endpoint::tweets_create:
+      return {"tweets_create", "POST /2/tweets", Safety::unsafe, true};
+    case Endpoint::tweets_lookup:
+      return {"tweets_lookup", "GET /2/tweets", Safety::idempotent, false};
+    case Endpoint::users_me:
+      return {"users_me", "GET /2/users/me", Safety::idempotent, false};
+    case Endpoint::user_tweets:
+      return {"user_tweets", "GET /2/users/:id/tweets", Safety::idempotent, false};
     // A repeated initialize leaves an unused media id (it expires); a repeated append replaces its
     // segment; finalize again answers the current state: none of them can do harm twice.
     case Endpoint::media_initialize:
       return {"media_chunked", "POST /2/media/upload/initialize", Safety::idempotent, true};
-    case Endpoint::media_append: return {"media_chunked", "POST /2/media/upload/:id/append", Safety::idempotent, true};
+    case Endpoint::media_append:
+      return {"media_chunked", "POST /2/media/upload/:id/append", Safety::idempotent, true};
     case Endpoint::media_finalize:
       return {"media_chunked", "POST /2/media/upload/:id/finalize", Safety::idempotent, true};
-    case Endpoint::media_status: return {"media_status", "GET /2/media/upload STATUS", Safety::idempotent, true};
-    case Endpoint::media_metadata: return {"media_metadata", "POST /2/media/metadata", Safety::idempotent, true};
+    case Endpoint::media_status:
+      return {"media_status", "GET /2/media/upload STATUS", Safety::idempotent, true};
+    case Endpoint::media_metadata:
+      return {"media_metadata", "POST /2/media/metadata", Safety::idempotent, true};
   }
   return {"unknown", "X", errors::Safety::unsafe, false};
 }
@@ -81,8 +88,8 @@ Classified classify(const http::Result<http::Response>& answer, errors::Safety s
     title = text_of(doc, "title");
     name = problem_name(text_of(doc, "type"));
     // The older shape: {"errors":[{"code":88,"message":"Rate limit exceeded"}]} (v1.1 media upload).
-    if (const auto it = doc.find("errors"); it != doc.end() && it->is_array() && !it->empty() &&
-                                            it->front().is_object()) {
+    if (const auto it = doc.find("errors");
+        it != doc.end() && it->is_array() && !it->empty() && it->front().is_object()) {
       const json& first = it->front();
       if (first.contains("code") && first["code"].is_number_integer()) v1_code = first["code"].get<int>();
       if (detail.empty()) detail = text_of(first, "message");

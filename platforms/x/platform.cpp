@@ -144,12 +144,15 @@ net::awaitable<Outcome> XPlatform::fetch_analytics(jobs::JobContext& job) {
     }
     if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array())
       for (const auto& e : doc["errors"])
-        if (e.is_object() && e.value("title", "") == "Not Found Error" && e.contains("value")) missing.push_back(e["value"]);
+        if (e.is_object() && e.value("title", "") == "Not Found Error" && e.contains("value"))
+          missing.push_back(e["value"]);
     done = end;
   }
-  co_return Outcome::success(
-      {{"metrics", metrics}, {"missing", missing}, {"posts", metrics.size()}, {"calls", calls},
-       {"fetched_at", format_rfc3339_ms(now_epoch_ms())}});
+  co_return Outcome::success({{"metrics", metrics},
+                              {"missing", missing},
+                              {"posts", metrics.size()},
+                              {"calls", calls},
+                              {"fetched_at", format_rfc3339_ms(now_epoch_ms())}});
 }
 
 // Ends the account's grant at X, then marks it revoked here with its tokens wiped.
@@ -172,8 +175,8 @@ net::awaitable<Outcome> XPlatform::revoke_token(jobs::JobContext& job) {
   const std::string reason = answer.status == platforms::TokenCallStatus::ok
                                  ? "revoked by a revoke_token job"
                                  : "revoked by a revoke_token job (X: " + answer.message + ")";
-  auto marked = co_await store.set_status(ref, account.version, tokens::AccountStatus::revoked, reason,
-                                          now_epoch_ms(), true);
+  auto marked =
+      co_await store.set_status(ref, account.version, tokens::AccountStatus::revoked, reason, now_epoch_ms(), true);
   if (!marked) co_return Outcome::defer("the token store could not be updated", "token_store", std::chrono::seconds(1));
   co_return Outcome::success({{"account", ref.account}, {"platform", "x"}, {"revoked", true}});
 }

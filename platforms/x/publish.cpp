@@ -56,13 +56,20 @@ std::string reply_to(const jobs::Job& job) {
 
 std::string media_type(http::MediaType type) {
   switch (type) {
-    case http::MediaType::jpeg: return "image/jpeg";
-    case http::MediaType::png: return "image/png";
-    case http::MediaType::gif: return "image/gif";
-    case http::MediaType::webp: return "image/webp";
-    case http::MediaType::mp4: return "video/mp4";
-    case http::MediaType::mov: return "video/quicktime";
-    case http::MediaType::webm: return "video/webm";
+    case http::MediaType::jpeg:
+      return "image/jpeg";
+    case http::MediaType::png:
+      return "image/png";
+    case http::MediaType::gif:
+      return "image/gif";
+    case http::MediaType::webp:
+      return "image/webp";
+    case http::MediaType::mp4:
+      return "video/mp4";
+    case http::MediaType::mov:
+      return "video/quicktime";
+    case http::MediaType::webm:
+      return "video/webm";
   }
   return "application/octet-stream";
 }
@@ -123,14 +130,20 @@ XPublishSteps::~XPublishSteps() = default;
 
 std::chrono::milliseconds XPublishSteps::deadline(jobs::PublishStep step) const {
   switch (step) {
-    case jobs::PublishStep::validate: return seconds(5);
-    case jobs::PublishStep::stage: return std::chrono::minutes(10);
-    case jobs::PublishStep::create: return seconds(5);
-    case jobs::PublishStep::upload: return std::chrono::minutes(30);
+    case jobs::PublishStep::validate:
+      return seconds(5);
+    case jobs::PublishStep::stage:
+      return std::chrono::minutes(10);
+    case jobs::PublishStep::create:
+      return seconds(5);
+    case jobs::PublishStep::upload:
+      return std::chrono::minutes(30);
     // A thread's posts each take one call; a thread cut short by the deadline is continued by the
     // next attempt from the ids recorded so far.
-    case jobs::PublishStep::publish: return std::chrono::minutes(2);
-    case jobs::PublishStep::confirm: return seconds(5);
+    case jobs::PublishStep::publish:
+      return std::chrono::minutes(2);
+    case jobs::PublishStep::confirm:
+      return seconds(5);
   }
   return seconds(30);
 }
@@ -138,11 +151,16 @@ std::chrono::milliseconds XPublishSteps::deadline(jobs::PublishStep step) const 
 net::awaitable<StepResult> XPublishSteps::run(jobs::PublishStep step, jobs::JobContext& job, json& ids) {
   if (!job.job().post) co_return Outcome::fail("a publish job without a post", "bad_job");
   switch (step) {
-    case jobs::PublishStep::validate: co_return validate(job);
-    case jobs::PublishStep::stage: co_return co_await stage(job, ids);
-    case jobs::PublishStep::create: co_return std::nullopt;
-    case jobs::PublishStep::upload: co_return co_await upload(job, ids);
-    case jobs::PublishStep::publish: co_return co_await publish(job, ids);
+    case jobs::PublishStep::validate:
+      co_return validate(job);
+    case jobs::PublishStep::stage:
+      co_return co_await stage(job, ids);
+    case jobs::PublishStep::create:
+      co_return std::nullopt;
+    case jobs::PublishStep::upload:
+      co_return co_await upload(job, ids);
+    case jobs::PublishStep::publish:
+      co_return co_await publish(job, ids);
     case jobs::PublishStep::confirm:
       if (const auto id = str(ids, "published_id"); !id.empty()) ids["url"] = "https://x.com/i/status/" + id;
       co_return std::nullopt;
@@ -205,8 +223,8 @@ net::awaitable<StepResult> XPublishSteps::stage(jobs::JobContext& job, json& ids
   if (media.size() > 1) {
     for (std::size_t i = 0; i < media.size(); ++i) {
       const json& entry = media_entry(ids, i);
-      const bool gif = staged_[i] ? staged_[i]->info().type == http::MediaType::gif
-                                  : str(entry, "category") == "tweet_gif";
+      const bool gif =
+          staged_[i] ? staged_[i]->info().type == http::MediaType::gif : str(entry, "category") == "tweet_gif";
       if (gif)
         co_return Outcome::fail("X takes a GIF only on its own, not with other media. Post the GIF separately.",
                                 "media_mix");
@@ -298,8 +316,7 @@ net::awaitable<StepResult> XPublishSteps::upload_one(jobs::JobContext& job, cons
     const std::uint64_t length = std::min(chunk, info.bytes - offset);
     std::string bytes(length, '\0');
     const auto got = ::pread(file.fd(), bytes.data(), length, static_cast<off_t>(offset));
-    if (got != static_cast<ssize_t>(length))
-      co_return Outcome::retry("reading the staged media failed", "io");
+    if (got != static_cast<ssize_t>(length)) co_return Outcome::retry("reading the staged media failed", "io");
     http::Request append;
     append.method = "POST";
     append.url = api_.upload("/2/media/upload/" + id + "/append");
@@ -330,8 +347,8 @@ net::awaitable<StepResult> XPublishSteps::upload_one(jobs::JobContext& job, cons
 
   if (!media.alt_text.empty()) {
     const json alt = {{"id", id}, {"metadata", {{"alt_text", {{"text", media.alt_text}}}}}};
-    auto described = co_await api_.call(job, Endpoint::media_metadata,
-                                        json_request("POST", api_.upload("/2/media/metadata"), alt));
+    auto described =
+        co_await api_.call(job, Endpoint::media_metadata, json_request("POST", api_.upload("/2/media/metadata"), alt));
     if (!described.ok()) co_return failure(described);
   }
   entry["id"] = id;
@@ -415,8 +432,7 @@ net::awaitable<StepResult> XPublishSteps::publish(jobs::JobContext& job, json& i
       checkpoint["ids"] = ids;
       checkpoint["publish_sent"] = true;
       const bool saved = co_await job.save_checkpoint(checkpoint);
-      if (!saved)
-        co_return Outcome::defer("could not record the thread's progress", "checkpoint", seconds(1));
+      if (!saved) co_return Outcome::defer("could not record the thread's progress", "checkpoint", seconds(1));
     }
   }
   co_return std::nullopt;
@@ -477,9 +493,9 @@ void XPublishSteps::match(const jobs::JobContext& job, const json& ids, const st
     const std::string parent = k == 0 ? reply_to(job.job()) : posts[k - 1].get<std::string>();
     // The first post's media key is an id the daemon holds: matched by it when there is one (rule
     // 11); otherwise by the recorded text.
-    const std::string key =
-        k == 0 && ids.contains("media") && ids["media"].is_array() && !ids["media"].empty() ? str(ids["media"][0], "key")
-                                                                                            : std::string();
+    const std::string key = k == 0 && ids.contains("media") && ids["media"].is_array() && !ids["media"].empty()
+                                ? str(ids["media"][0], "key")
+                                : std::string();
     std::string hit;
     for (const auto& p : timeline) {
       const std::string id = str(p, "id");

@@ -120,8 +120,8 @@ class XTokenCalls final : public platforms::TokenCalls {
       }
       wipe(answer->body);
       if (!answer->ok()) {
-        result.status = answer->status >= 500 || answer->status == 429 ? TokenCallStatus::transient
-                                                                        : TokenCallStatus::rejected;
+        result.status =
+            answer->status >= 500 || answer->status == 429 ? TokenCallStatus::transient : TokenCallStatus::rejected;
         result.code = "http_" + std::to_string(answer->status);
         result.message = "X's revoke endpoint answered HTTP " + std::to_string(answer->status);
         co_return result;

@@ -19,7 +19,7 @@ struct XSettings {
   std::string base_url = "https://api.x.com";    // platforms.x.base_url (paths start with /2/)
   std::string upload_url = "https://api.x.com";  // platforms.x.upload_url (media upload v2)
   std::string client_id;
-  std::string client_secret;  // empty: a public client (client_id in the form, no Basic header)
+  std::string client_secret;                    // empty: a public client (client_id in the form, no Basic header)
   std::uint64_t chunk_bytes = 1 << 20;          // platforms.x.upload_chunk_bytes: one append segment
   std::chrono::milliseconds inline_wait{2000};  // platforms.x.inline_wait_ms: longer processing -> waiting
   int reconcile_posts = 100;                    // platforms.x.reconcile_posts: recent posts searched

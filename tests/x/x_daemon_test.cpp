@@ -186,8 +186,7 @@ class XDaemon : public ::testing::Test {
     std::ofstream(path, std::ios::trunc) << c.dump(2);
     daemon = std::make_unique<Daemon>(path, dir + "/daemon.log");
     daemon->start();
-    ASSERT_TRUE(wait_until([&] { return count_of(daemon->log(), "ready: consuming jobs") > 0; }, 60s))
-        << daemon->log();
+    ASSERT_TRUE(wait_until([&] { return count_of(daemon->log(), "ready: consuming jobs") > 0; }, 60s)) << daemon->log();
   }
 
   static bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
@@ -216,8 +215,8 @@ class XDaemon : public ::testing::Test {
     t.refresh_token = Secret(u.refresh);
     t.access_expires_at_ms = now_epoch_ms() + access_expires_in_ms;
     t.scopes = "tweet.read tweet.write users.read media.write offline.access";
-    auto put = run_for(io, token_store->put(tokens::AccountRef{"x", key}, t, 0, tokens::AccountStatus::active, "",
-                                            now_epoch_ms()));
+    auto put = run_for(
+        io, token_store->put(tokens::AccountRef{"x", key}, t, 0, tokens::AccountStatus::active, "", now_epoch_ms()));
     EXPECT_TRUE(put && put->written);
     return u;
   }
@@ -291,7 +290,9 @@ class XDaemon : public ::testing::Test {
     return std::move(*t);
   }
 
-  std::string cdn(const std::string& kind, int bytes) { return base + "/cdn/" + kind + "?bytes=" + std::to_string(bytes); }
+  std::string cdn(const std::string& kind, int bytes) {
+    return base + "/cdn/" + kind + "?bytes=" + std::to_string(bytes);
+  }
 
   SandboxProcess sandbox{std::vector<std::string>{}};  // the sandbox clock runs with the wall clock
   boost::asio::io_context io;
@@ -358,9 +359,10 @@ TEST_F(XDaemon, GifProcessedBeforePosting) {
 TEST_F(XDaemon, GifWithOtherImagesFailsBeforeUpload) {
   start();
   const auto u = user("gif-mix-user");
-  const auto id = publish(u, {{"text", "gif and jpeg"},
-                              {"media", {{{"url", cdn("gif", 40000)}, {"kind", "image"}},
-                                         {{"url", cdn("jpeg", 40000)}, {"kind", "image"}}}}});
+  const auto id = publish(
+      u,
+      {{"text", "gif and jpeg"},
+       {"media", {{{"url", cdn("gif", 40000)}, {"kind", "image"}}, {{"url", cdn("jpeg", 40000)}, {"kind", "image"}}}}});
   const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
   EXPECT_EQ(done.at("state"), "failed");
   EXPECT_EQ(done.at("error_code"), "media_mix");
@@ -428,8 +430,8 @@ TEST_F(XDaemon, ThreadFailingAtThirdPostResumes) {
   start();
   const auto u = user("thread-user");
   const std::vector<std::string> texts{"1/5 start", "2/5 more", "3/5 middle", "4/5 almost", "5/5 end"};
-  const auto id = publish(u, {{"text", texts[0]},
-                              {"options", {{"x", {{"thread", {texts[1], texts[2], texts[3], texts[4]}}}}}}});
+  const auto id =
+      publish(u, {{"text", texts[0]}, {"options", {{"x", {{"thread", {texts[1], texts[2], texts[3], texts[4]}}}}}}});
   const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
   ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
   EXPECT_EQ(done.at("attempts"), "2");
@@ -444,8 +446,8 @@ TEST_F(XDaemon, ThreadWithLostThirdAnswerContinues) {
   start();
   const auto u = user("thread-lost-user");
   const std::vector<std::string> texts{"a 1/5", "a 2/5", "a 3/5", "a 4/5", "a 5/5"};
-  const auto id = publish(u, {{"text", texts[0]},
-                              {"options", {{"x", {{"thread", {texts[1], texts[2], texts[3], texts[4]}}}}}}});
+  const auto id =
+      publish(u, {{"text", texts[0]}, {"options", {{"x", {{"thread", {texts[1], texts[2], texts[3], texts[4]}}}}}}});
   const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
   ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
   expect_chain(posts(u), texts, result(done));
@@ -483,8 +485,8 @@ TEST_F(XDaemon, ExpiredTokenRefreshedOnceAndRetried) {
 TEST_F(XDaemon, RateLimitResetHonouredWithoutAnotherRequest) {
   start();
   const auto u = user("limited-user");
-  const auto window =
-      admin("POST", "/_sandbox/x/rate_limits/exhaust", {{"route", "x.tweets.create"}, {"scope", "user_15min"}, {"user_id", u.id}});
+  const auto window = admin("POST", "/_sandbox/x/rate_limits/exhaust",
+                            {{"route", "x.tweets.create"}, {"scope", "user_15min"}, {"user_id", u.id}});
   const std::int64_t reset_s = window["reset"].get<std::int64_t>();
   const auto first = publish(u, {{"text", "limited one"}});
   const auto deferred = settle(first, {"deferred", "succeeded", "failed"});
@@ -506,8 +508,8 @@ TEST_F(XDaemon, DailyCapWaitsForTheDailyReset) {
   // 0; the job waits for the 24-hour reset, not the 15-minute one.
   start();
   const auto u = user("daily-user");
-  const auto cap =
-      admin("POST", "/_sandbox/x/rate_limits/exhaust", {{"route", "x.tweets.create"}, {"scope", "user_24h"}, {"user_id", u.id}});
+  const auto cap = admin("POST", "/_sandbox/x/rate_limits/exhaust",
+                         {{"route", "x.tweets.create"}, {"scope", "user_24h"}, {"user_id", u.id}});
   const std::int64_t reset_s = cap["reset"].get<std::int64_t>();
   const auto id = publish(u, {{"text", "over the daily cap"}});
   const auto deferred = settle(id, {"deferred", "succeeded", "failed"});
@@ -551,7 +553,8 @@ TEST_F(XDaemon, DuplicateOnFirstAttemptIsPermanent) {
 }
 
 TEST_F(XDaemon, CommitThenLoseTheAnswerIsOnePost) {
-  admin("POST", "/_sandbox/faults", {{"api", "x"}, {"route", "x.tweets.create"}, {"kind", "commit_then_lose"}, {"count", 1}});
+  admin("POST", "/_sandbox/faults",
+        {{"api", "x"}, {"route", "x.tweets.create"}, {"kind", "commit_then_lose"}, {"count", 1}});
   start();
   const auto u = user("lost-user");
   const auto id = publish(u, {{"text", "the answer was lost"}});
@@ -566,12 +569,14 @@ TEST_F(XDaemon, CommitThenLoseTheAnswerIsOnePost) {
 TEST_F(XDaemon, DuplicateAfterUnknownMeansExists) {
   // The timeline the daemon searches (5 posts) is filled with newer posts, so the lost post is not
   // found there; posting again gets X's duplicate 403, which after the unknown outcome is evidence.
-  admin("POST", "/_sandbox/faults", {{"api", "x"}, {"route", "x.tweets.create"}, {"kind", "commit_then_lose"}, {"count", 1}});
+  admin("POST", "/_sandbox/faults",
+        {{"api", "x"}, {"route", "x.tweets.create"}, {"kind", "commit_then_lose"}, {"count", 1}});
   start({{"reconcile_posts", 5}});
   const auto u = user("evidence-user");
   const std::string later = format_rfc3339_ms(now_epoch_ms() + 3600 * 1000);
   for (int i = 0; i < 5; ++i)
-    admin("POST", "/_sandbox/x/posts", {{"text", "newer " + std::to_string(i)}, {"author_id", u.id}, {"created_at", later}});
+    admin("POST", "/_sandbox/x/posts",
+          {{"text", "newer " + std::to_string(i)}, {"author_id", u.id}, {"created_at", later}});
   const auto id = publish(u, {{"text", "made but not seen"}});
   const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
   ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
@@ -636,7 +641,8 @@ TEST_F(XDaemon, AnalyticsBatchesWithinLimits) {
   const auto other = admin("POST", "/_sandbox/x/users", {{"username", "someone-else"}})["user"]["id"];
   std::vector<std::string> ids;
   for (int i = 0; i < 99; ++i)
-    ids.push_back(admin("POST", "/_sandbox/x/posts", {{"text", "post " + std::to_string(i)}, {"author_id", u.id}})["id"]);
+    ids.push_back(
+        admin("POST", "/_sandbox/x/posts", {{"text", "post " + std::to_string(i)}, {"author_id", u.id}})["id"]);
   const std::string theirs =
       admin("POST", "/_sandbox/x/posts", {{"text", "not mine"}, {"author_id", other}})["id"].get<std::string>();
   ids.push_back(theirs);
@@ -673,7 +679,8 @@ TEST_F(XDaemon, AnalyticsBatchesWithinLimits) {
 TEST_F(XDaemon, AnalyticsOfRecentPostsWithoutTargets) {
   start();
   const auto u = user("recent-metrics-user");
-  for (int i = 0; i < 12; ++i) admin("POST", "/_sandbox/x/posts", {{"text", "recent " + std::to_string(i)}, {"author_id", u.id}});
+  for (int i = 0; i < 12; ++i)
+    admin("POST", "/_sandbox/x/posts", {{"text", "recent " + std::to_string(i)}, {"author_id", u.id}});
   const auto id = enqueue({{"type", "fetch_analytics"}, {"platform", "x"}, {"account", u.key}});
   const auto done = settle(id, {"succeeded", "failed", "dead"});
   ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
