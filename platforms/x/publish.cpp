@@ -321,12 +321,14 @@ net::awaitable<StepResult> XPublishSteps::upload_one(jobs::JobContext& job, cons
     append.method = "POST";
     append.url = api_.upload("/2/media/upload/" + id + "/append");
     append.headers.set("Content-Type", "multipart/form-data; boundary=" + boundary);
-    std::string body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"segment_index\"\r\n\r\n" +
-                       std::to_string(index) + "\r\n--" + boundary +
-                       "\r\nContent-Disposition: form-data; name=\"media\"; filename=\"blob\"\r\n"
-                       "Content-Type: application/octet-stream\r\n\r\n";
-    body += bytes;
-    body += "\r\n--" + boundary + "--\r\n";
+    std::string body;
+    body.reserve(bytes.size() + 4 * boundary.size() + 256);
+    body.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"segment_index\"\r\n\r\n");
+    body.append(std::to_string(index)).append("\r\n--").append(boundary);
+    body.append("\r\nContent-Disposition: form-data; name=\"media\"; filename=\"blob\"\r\n");
+    body.append("Content-Type: application/octet-stream\r\n\r\n");
+    body.append(bytes);
+    body.append("\r\n--").append(boundary).append("--\r\n");
     append.body = std::move(body);
     append.timeouts = upload_timeouts();
     auto sent = co_await api_.call(job, Endpoint::media_append, std::move(append));
