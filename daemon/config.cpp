@@ -293,6 +293,11 @@ Config build_config(const std::map<std::string, json>& v) {
   c.tiktok.chunk_bytes = integer("platforms.tiktok.chunk_bytes");
   c.tiktok.status_poll_ms = static_cast<int>(integer("platforms.tiktok.status_poll_ms"));
   c.tiktok.public_id_wait_ms = static_cast<int>(integer("platforms.tiktok.public_id_wait_ms"));
+  // X (issue 12)
+  c.x.upload_chunk_bytes = static_cast<int>(integer("platforms.x.upload_chunk_bytes"));
+  c.x.inline_wait_ms = static_cast<int>(integer("platforms.x.inline_wait_ms"));
+  c.x.reconcile_posts = static_cast<int>(integer("platforms.x.reconcile_posts"));
+  c.x.text_limit = static_cast<int>(integer("platforms.x.text_limit"));
   return c;
 }
 

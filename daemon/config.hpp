@@ -180,6 +180,13 @@ struct Config {
     int status_poll_ms = 0;
     int public_id_wait_ms = 0;
   } tiktok;
+  // X (issue 12)
+  struct {
+    int upload_chunk_bytes = 0;
+    int inline_wait_ms = 0;
+    int reconcile_posts = 0;
+    int text_limit = 0;
+  } x;
 };
 
 struct ConfigError {

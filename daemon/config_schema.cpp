@@ -212,6 +212,19 @@ std::vector<Setting> build() {
     add(k + ".client_secret", Kind::string, "", "OAuth client secret. Secret.", {}, true);
     if (std::string_view(p.name) == "facebook") facebook_keys();
   }
+  // X (issue 12)
+  add("platforms.x.upload_chunk_bytes", Kind::integer, 1048576,
+      "Size of one media upload segment sent to X (X takes at most 5 MB per segment).",
+      int_range(1024, 5 * 1024 * 1024));
+  add("platforms.x.inline_wait_ms", Kind::integer, 2000,
+      "X media processing that asks for a longer wait than this ends the attempt `waiting` (the worker is "
+      "freed); shorter waits are slept.",
+      int_range(0, 60000));
+  add("platforms.x.reconcile_posts", Kind::integer, 100,
+      "How many of the account's recent posts are searched to settle a publish whose outcome was lost.",
+      int_range(5, 100));
+  add("platforms.x.text_limit", Kind::integer, 280,
+      "Longest X post in weighted characters (280; 25000 for Premium accounts).", int_range(1, 25000));
   add("bubble.api_token", Kind::string, "", "Bearer token for calls to the Bubble app's backend workflows. Secret.",
       {}, true);
   add("bubble.callback_hosts", Kind::string_list, json::array(),

@@ -1,0 +1,693 @@
+// X through the daemon (label `x`): the real `schedulo run` in live mode, its X adapter
+// (platforms/x) pointed at the sandbox's X emulator, a Redis key prefix of each test's own, tokens
+// sealed in the daemon's store. Every wait polls a condition with an overall limit that fails the test.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/rfc3339.hpp"
+#include "jobs/intake.hpp"
+#include "jobs/job_validation.hpp"
+#include "queue/redis/client.hpp"
+#include "queue/store.hpp"
+#include "tests/support/redis_process.hpp"
+#include "tests/support/run.hpp"
+#include "tests/support/sandbox_process.hpp"
+#include "tokens/token_store.hpp"
+#include "tokens/vault.hpp"
+
+#ifndef SCHEDULO_DAEMON_BIN
+#error "SCHEDULO_DAEMON_BIN must be defined"
+#endif
+
+extern char** environ;
+
+namespace schedulo::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+constexpr const char* kClientId = "sbx-x-client-id";
+constexpr const char* kClientSecret = "sbx-x-client-secret";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The daemon as a child process; stdout and stderr to a log file.
+class Daemon {
+ public:
+  Daemon(std::string config, std::string log) : config_(std::move(config)), log_(std::move(log)) {}
+  ~Daemon() { stop(); }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  void start() {
+    std::vector<std::string> args{SCHEDULO_DAEMON_BIN, "run", "--config", config_};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e)
+      if (std::string_view(*e).rfind("SCHEDULO_", 0) != 0) env.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0) throw std::runtime_error("cannot open the daemon's log");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test leaves no daemon behind
+      ::dup2(log_fd, STDOUT_FILENO);
+      ::dup2(log_fd, STDERR_FILENO);
+      ::execve(argv[0], argv.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(log_fd);
+    if (pid_ < 0) throw std::runtime_error("cannot fork the daemon");
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 200; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(25ms);
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  std::string log() const { return slurp(log_); }
+
+ private:
+  std::string config_, log_;
+  pid_t pid_ = -1;
+};
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+class XDaemon : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/schedulo-x.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    prefix = unique_prefix();
+    keys = std::make_unique<queue::Keys>(prefix);
+    key_file = dir + "/vault.keys";
+    {
+      std::ofstream f(key_file, std::ios::trunc);
+      f << tokens::Vault::generate_key_line("k1") << "\n";
+    }
+    ::chmod(key_file.c_str(), 0600);
+    std::string error;
+    vault = tokens::Vault::load_file(key_file, error);
+    ASSERT_TRUE(vault) << error;
+    redis::ClientOptions options;
+    options.url = *redis::parse_redis_url(shared_redis_url(), error);
+    client = std::make_unique<redis::Client>(io.get_executor(), options);
+    client->start();
+    store = std::make_unique<queue::Store>(*client, *keys, queue::QueueSettings{});
+    token_store = std::make_unique<tokens::TokenStore>(*client, *keys, *vault);
+    base = "http://127.0.0.1:" + std::to_string(sandbox.port());
+  }
+
+  void TearDown() override {
+    if (daemon) {
+      daemon->stop();
+      if (HasFailure() || std::getenv("X_TEST_SHOW_LOG")) std::cout << "DAEMON LOG:\n" << daemon->log() << "\n";
+    }
+    daemon.reset();
+    token_store.reset();
+    store.reset();
+    client->stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  // Starts the daemon with `x` merged into platforms.x and `extra` merged at the top.
+  void start(const json& x = json::object(), const json& extra = json::object()) {
+    json platform = {{"base_url", base + "/x"},
+                     {"upload_url", base + "/x"},
+                     {"auth_url", base + "/x/i/oauth2/authorize"},
+                     {"client_id", kClientId},
+                     {"client_secret", kClientSecret}};
+    platform.update(x);
+    json c = {{"redis", {{"url", shared_redis_url()}, {"prefix", prefix}, {"require_durability", false}}},
+              {"workers",
+               {{"id", "x-test"},
+                {"mode", "live"},
+                {"concurrency", 8},
+                {"lease_ms", 10000},
+                {"reaper_grace_ms", 0},
+                {"idle_wait_ms", 50},
+                {"shutdown_grace_ms", 1000}}},
+              {"vault", {{"key_file", key_file}}},
+              {"tokens", {{"defer_ms", 100}}},
+              {"platforms", {{"x", platform}}},
+              {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}},
+              {"jobs", {{"retry_base_ms", 100}, {"retry_cap_ms", 300}}},
+              {"log", {{"level", "debug"}}}};
+    c.update(extra, true);
+    const std::string path = dir + "/schedulo.json";
+    std::ofstream(path, std::ios::trunc) << c.dump(2);
+    daemon = std::make_unique<Daemon>(path, dir + "/daemon.log");
+    daemon->start();
+    ASSERT_TRUE(wait_until([&] { return count_of(daemon->log(), "ready: consuming jobs") > 0; }, 60s)) << daemon->log();
+  }
+
+  static bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() >= end) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
+  }
+
+  json admin(const std::string& method, const std::string& path, const json& body = nullptr) {
+    return http_json(sandbox.port(), method, path, body);
+  }
+
+  // A user of the sandbox's X app with fresh tokens, connected as account `key` in the daemon's store.
+  struct User {
+    std::string id, key, access, refresh;
+  };
+  User user(const std::string& key, std::int64_t access_expires_in_ms = 2 * 3600 * 1000) {
+    const json made = admin("POST", "/_sandbox/x/users", {{"username", key}});
+    User u{made["user"]["id"].get<std::string>(), key, made["tokens"]["access_token"].get<std::string>(),
+           made["tokens"]["refresh_token"].get<std::string>()};
+    platforms::TokenSet t;
+    t.access_token = Secret(u.access);
+    t.refresh_token = Secret(u.refresh);
+    t.access_expires_at_ms = now_epoch_ms() + access_expires_in_ms;
+    t.scopes = "tweet.read tweet.write users.read media.write offline.access";
+    auto put = run_for(
+        io, token_store->put(tokens::AccountRef{"x", key}, t, 0, tokens::AccountStatus::active, "", now_epoch_ms()));
+    EXPECT_TRUE(put && put->written);
+    return u;
+  }
+
+  std::string enqueue(json doc) {
+    jobs::ValidationContext context;
+    context.private_hosts = *http::AddressPolicy::from_entries({"127.0.0.0/8"}).policy;
+    if (!doc.contains("id")) doc["id"] = "xj" + std::to_string(++job_counter);
+    auto parsed = jobs::validate_job(doc, context);
+    EXPECT_TRUE(parsed.job) << (parsed.errors.empty() ? "" : parsed.errors.front().message);
+    if (!parsed.job) return {};
+    std::vector<queue::NewJob> batch{jobs::to_new_job(std::move(*parsed.job), 5)};
+    auto r = run_for(io, store->enqueue(batch, now_epoch_ms()));
+    EXPECT_TRUE(r);
+    return doc["id"].get<std::string>();
+  }
+  std::string publish(const User& u, const json& post) {
+    return enqueue({{"type", "publish"}, {"platform", "x"}, {"account", u.key}, {"post", post}});
+  }
+
+  std::map<std::string, std::string> job(const std::string& id) {
+    auto r = run_for(io, store->status(id));
+    return r ? r->fields : std::map<std::string, std::string>{};
+  }
+  std::vector<json> attempts(const std::string& id) {
+    std::vector<json> out;
+    if (auto r = run_for(io, store->status(id)))
+      for (const auto& line : r->attempt_log) out.push_back(json::parse(line, nullptr, false));
+    return out;
+  }
+  // Waits for one of `states`; returns the record.
+  std::map<std::string, std::string> settle(const std::string& id, const std::set<std::string>& states,
+                                            std::chrono::milliseconds limit = 60s) {
+    std::map<std::string, std::string> fields;
+    const bool reached = wait_until(
+        [&] {
+          fields = job(id);
+          return states.count(fields["state"]) > 0;
+        },
+        limit);
+    EXPECT_TRUE(reached) << "job " << id << " stayed " << fields["state"] << " (" << fields["error"] << ")";
+    return fields;
+  }
+  json result(const std::map<std::string, std::string>& fields) {
+    const auto it = fields.find("result");
+    return it == fields.end() ? json() : json::parse(it->second, nullptr, false);
+  }
+
+  // The user's live posts, oldest first.
+  std::vector<json> posts(const User& u) {
+    std::vector<json> out;
+    const json all = admin("GET", "/_sandbox/x/posts?user_id=" + u.id);
+    for (const auto& p : all["posts"])
+      if (!p.value("deleted", false)) out.push_back(p);
+    return out;
+  }
+  std::vector<json> requests(const std::string& route) {
+    std::vector<json> out;
+    const json log = admin("GET", "/_sandbox/log?api=x&route=" + route + "&limit=100000");
+    for (const auto& e : log["entries"]) out.push_back(e);
+    return out;
+  }
+
+  tokens::StoredAccount account(const std::string& key) {
+    return **run_for(io, token_store->load(tokens::AccountRef{"x", key}));
+  }
+  platforms::TokenSet opened(const std::string& key) {
+    std::string error;
+    auto t = token_store->open(account(key), error);
+    if (!t) throw std::runtime_error(error);
+    return std::move(*t);
+  }
+
+  std::string cdn(const std::string& kind, int bytes) {
+    return base + "/cdn/" + kind + "?bytes=" + std::to_string(bytes);
+  }
+
+  SandboxProcess sandbox{std::vector<std::string>{}};  // the sandbox clock runs with the wall clock
+  boost::asio::io_context io;
+  std::string dir, prefix, key_file, base;
+  std::unique_ptr<queue::Keys> keys;
+  std::optional<tokens::Vault> vault;
+  std::unique_ptr<redis::Client> client;
+  std::unique_ptr<queue::Store> store;
+  std::unique_ptr<tokens::TokenStore> token_store;
+  std::unique_ptr<Daemon> daemon;
+  int job_counter = 0;
+};
+
+TEST_F(XDaemon, TextPost) {
+  start();
+  const auto u = user("text-user");
+  const auto id = publish(u, {{"text", "Hello from the daemon"}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  const auto out = result(done);
+  const auto live = posts(u);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0]["text"], "Hello from the daemon");
+  EXPECT_EQ(out["published_id"], live[0]["id"]);
+  EXPECT_EQ(out["url"], "https://x.com/i/status/" + live[0]["id"].get<std::string>());
+}
+
+TEST_F(XDaemon, FourImagesUploadedInSegments) {
+  start({{"upload_chunk_bytes", 65536}});
+  const auto u = user("images-user");
+  json media = json::array();
+  for (const char* kind : {"jpeg", "png", "webp", "jpeg"})
+    media.push_back({{"url", cdn(kind, 150000)}, {"kind", "image"}, {"alt_text", std::string("a ") + kind}});
+  const auto id = publish(u, {{"text", "four pictures"}, {"media", media}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  const auto live = posts(u);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0]["media_ids"].size(), 4u) << live[0].dump();
+  EXPECT_EQ(requests("x.media.initialize").size(), 4u);
+  // 150000 bytes in segments of 65536: three appends per image.
+  EXPECT_EQ(requests("x.media.append").size(), 12u);
+  EXPECT_EQ(requests("x.media.metadata").size(), 4u);
+  EXPECT_EQ(requests("x.tweets.create").size(), 1u);
+}
+
+TEST_F(XDaemon, GifProcessedBeforePosting) {
+  start();
+  const auto u = user("gif-user");
+  const auto id = publish(u, {{"text", "a gif"}, {"media", {{{"url", cdn("gif", 40000)}, {"kind", "image"}}}}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  const auto live = posts(u);
+  ASSERT_EQ(live.size(), 1u);
+  // GIFs take two STATUS polls in the sandbox; the post went out after them.
+  const auto polls = requests("x.media.status");
+  EXPECT_GE(polls.size(), 2u);
+  const auto created = requests("x.tweets.create");
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_GT(created[0]["seq"].get<long long>(), polls.back()["seq"].get<long long>());
+  EXPECT_EQ(created[0]["body"]["media"]["media_ids"].size(), 1u);
+}
+
+TEST_F(XDaemon, GifWithOtherImagesFailsBeforeUpload) {
+  start();
+  const auto u = user("gif-mix-user");
+  const auto id = publish(
+      u,
+      {{"text", "gif and jpeg"},
+       {"media", {{{"url", cdn("gif", 40000)}, {"kind", "image"}}, {{"url", cdn("jpeg", 40000)}, {"kind", "image"}}}}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  EXPECT_EQ(done.at("state"), "failed");
+  EXPECT_EQ(done.at("error_code"), "media_mix");
+  EXPECT_TRUE(requests("x.media.initialize").empty());
+  EXPECT_TRUE(posts(u).empty());
+}
+
+TEST_F(XDaemon, VideoSlowProcessingWaits) {
+  // Processing asks for 2 s between polls; the daemon sleeps at most 500 ms in a worker, so the job
+  // goes `waiting` (no worker held) and polls again on a later attempt.
+  admin("POST", "/_sandbox/x/processing", {{"category", "tweet_video"}, {"polls", 3}, {"check_after_secs", 2}});
+  start({{"inline_wait_ms", 500}, {"upload_chunk_bytes", 262144}});
+  const auto u = user("video-user");
+  const auto id = publish(u, {{"text", "a video"}, {"media", {{{"url", cdn("mp4", 600000)}, {"kind", "video"}}}}});
+  bool seen_waiting = false;
+  std::map<std::string, std::string> fields;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        fields = job(id);
+        seen_waiting = seen_waiting || fields["state"] == "waiting";
+        return fields["state"] == "succeeded" || fields["state"] == "failed" || fields["state"] == "dead";
+      },
+      90s));
+  ASSERT_EQ(fields["state"], "succeeded") << fields["error"];
+  EXPECT_TRUE(seen_waiting);
+  std::size_t waits = 0;
+  for (const auto& a : attempts(id)) waits += a.value("outcome", "") == "wait" ? 1 : 0;
+  EXPECT_GE(waits, 2u);
+  EXPECT_GE(requests("x.media.status").size(), 3u);
+  EXPECT_EQ(requests("x.media.initialize").size(), 1u);  // uploaded once, whatever the attempts
+  EXPECT_EQ(requests("x.media.append").size(), 3u);      // 600000 bytes / 262144
+  const auto live = posts(u);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0]["media_ids"].size(), 1u);
+}
+
+TEST_F(XDaemon, ReplyToAPost) {
+  start();
+  const auto u = user("reply-user");
+  const auto parent = admin("POST", "/_sandbox/x/posts", {{"text", "the original"}, {"author_id", u.id}})["id"];
+  const auto id = publish(u, {{"text", "a reply"}, {"options", {{"x", {{"reply_to", parent}}}}}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  const auto created = requests("x.tweets.create");
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(created[0]["body"]["reply"]["in_reply_to_tweet_id"], parent);
+}
+
+// The thread's posts as the sandbox saw them: each a reply to the one before.
+void expect_chain(const std::vector<json>& live, const std::vector<std::string>& texts, const json& recorded) {
+  ASSERT_EQ(live.size(), texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(live[i]["text"], texts[i]) << i;
+    EXPECT_EQ(recorded["posts"][i], live[i]["id"]) << i;
+    if (i > 0) {
+      EXPECT_EQ(live[i].value("in_reply_to_id", ""), live[i - 1]["id"]) << live[i].dump();
+    }
+  }
+}
+
+TEST_F(XDaemon, ThreadFailingAtThirdPostResumes) {
+  // The third create answers 503 (not processed); the retry continues from the recorded posts.
+  admin("POST", "/_sandbox/faults",
+        {{"api", "x"}, {"route", "x.tweets.create"}, {"kind", "error"}, {"status", 503}, {"rate", 0.34}, {"count", 1}});
+  start();
+  const auto u = user("thread-user");
+  const std::vector<std::string> texts{"1/5 start", "2/5 more", "3/5 middle", "4/5 almost", "5/5 end"};
+  const auto id =
+      publish(u, {{"text", texts[0]}, {"options", {{"x", {{"thread", {texts[1], texts[2], texts[3], texts[4]}}}}}}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  EXPECT_EQ(done.at("attempts"), "2");
+  expect_chain(posts(u), texts, result(done));
+  EXPECT_EQ(requests("x.tweets.create").size(), 6u);  // five posts and the refused one
+}
+
+TEST_F(XDaemon, ThreadWithLostThirdAnswerContinues) {
+  // The third post is made but its answer lost: the next attempt finds it on the timeline and goes on.
+  admin("POST", "/_sandbox/faults",
+        {{"api", "x"}, {"route", "x.tweets.create"}, {"kind", "commit_then_lose"}, {"rate", 0.34}, {"count", 1}});
+  start();
+  const auto u = user("thread-lost-user");
+  const std::vector<std::string> texts{"a 1/5", "a 2/5", "a 3/5", "a 4/5", "a 5/5"};
+  const auto id =
+      publish(u, {{"text", texts[0]}, {"options", {{"x", {{"thread", {texts[1], texts[2], texts[3], texts[4]}}}}}}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  expect_chain(posts(u), texts, result(done));
+  EXPECT_EQ(requests("x.tweets.create").size(), 5u);
+  EXPECT_FALSE(requests("x.users.tweets").empty());
+}
+
+TEST_F(XDaemon, ExpiredTokenRefreshedOnceAndRetried) {
+  start();
+  const auto u = user("expired-user");
+  admin("POST", "/_sandbox/x/tokens/expire", {{"access_token", u.access}});
+  const auto id = publish(u, {{"text", "after a 401"}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  EXPECT_EQ(done.at("attempts"), "1");
+  EXPECT_EQ(posts(u).size(), 1u);
+  const auto created = requests("x.tweets.create");
+  ASSERT_EQ(created.size(), 2u);
+  EXPECT_EQ(created[0]["status"], 401);
+  EXPECT_EQ(created[1]["status"], 201);
+  EXPECT_EQ(requests("x.oauth2.token").size(), 1u);
+  // Rotation: the old refresh token is spent and the new one is what the store holds.
+  EXPECT_TRUE(admin("POST", "/_sandbox/x/tokens/inspect", {{"token", u.refresh}}).value("used", false));
+  const auto now_held = opened(u.key);
+  EXPECT_NE(now_held.refresh_token.reveal(), u.refresh);
+  const auto fresh = admin("POST", "/_sandbox/x/tokens/inspect", {{"token", now_held.refresh_token.reveal()}});
+  EXPECT_EQ(fresh.value("kind", ""), "refresh_token");
+  EXPECT_FALSE(fresh.value("used", true));
+  // No token in the daemon's log.
+  const auto log = daemon->log();
+  for (const auto& secret : {u.access, u.refresh, now_held.access_token.reveal(), now_held.refresh_token.reveal()})
+    EXPECT_EQ(log.find(secret), std::string::npos);
+}
+
+TEST_F(XDaemon, RateLimitResetHonouredWithoutAnotherRequest) {
+  start();
+  const auto u = user("limited-user");
+  const auto window = admin("POST", "/_sandbox/x/rate_limits/exhaust",
+                            {{"route", "x.tweets.create"}, {"scope", "user_15min"}, {"user_id", u.id}});
+  const std::int64_t reset_s = window["reset"].get<std::int64_t>();
+  const auto first = publish(u, {{"text", "limited one"}});
+  const auto deferred = settle(first, {"deferred", "succeeded", "failed"});
+  ASSERT_EQ(deferred.at("state"), "deferred") << deferred.at("error");
+  // Deferred to the reset X announced (15 minutes ahead), with no attempt used.
+  EXPECT_GE(std::stoll(deferred.at("due_at")), reset_s * 1000 - 1000);
+  EXPECT_EQ(deferred.at("attempts"), "0");
+  // A second post of the account waits as well, without asking X: the limiter knows the reset.
+  const auto second = publish(u, {{"text", "limited two"}});
+  const auto second_state = settle(second, {"deferred", "succeeded", "failed"});
+  EXPECT_EQ(second_state.at("state"), "deferred");
+  EXPECT_GE(std::stoll(second_state.at("due_at")), reset_s * 1000 - 1000);
+  EXPECT_EQ(requests("x.tweets.create").size(), 1u);
+  EXPECT_TRUE(posts(u).empty());
+}
+
+TEST_F(XDaemon, DailyCapWaitsForTheDailyReset) {
+  // The 24-hour user cap spent: X's 429 carries x-rate-limit-remaining above 0 and the 24-hour set at
+  // 0; the job waits for the 24-hour reset, not the 15-minute one.
+  start();
+  const auto u = user("daily-user");
+  const auto cap = admin("POST", "/_sandbox/x/rate_limits/exhaust",
+                         {{"route", "x.tweets.create"}, {"scope", "user_24h"}, {"user_id", u.id}});
+  const std::int64_t reset_s = cap["reset"].get<std::int64_t>();
+  const auto id = publish(u, {{"text", "over the daily cap"}});
+  const auto deferred = settle(id, {"deferred", "succeeded", "failed"});
+  ASSERT_EQ(deferred.at("state"), "deferred") << deferred.at("error");
+  EXPECT_GE(std::stoll(deferred.at("due_at")), reset_s * 1000 - 1000);
+  EXPECT_GT(std::stoll(deferred.at("due_at")), now_epoch_ms() + 20 * 3600 * 1000LL);
+  EXPECT_EQ(requests("x.tweets.create").size(), 1u);
+}
+
+TEST_F(XDaemon, MonthlyUsageCapDefersToNextMonth) {
+  admin("POST", "/_sandbox/x/usage", {{"client_id", kClientId}, {"write_cap", 1}, {"writes_used", 1}});
+  start();
+  const auto u = user("capped-user");
+  const auto id = publish(u, {{"text", "over the monthly cap"}});
+  const auto deferred = settle(id, {"deferred", "succeeded", "failed"});
+  ASSERT_EQ(deferred.at("state"), "deferred") << deferred.at("error");
+  EXPECT_EQ(deferred.at("error_code"), "usage-capped");
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  tm.tm_mday = 1;
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  if (++tm.tm_mon == 12) {
+    tm.tm_mon = 0;
+    ++tm.tm_year;
+  }
+  EXPECT_GE(std::stoll(deferred.at("due_at")), static_cast<long long>(::timegm(&tm)) * 1000 - 1000);
+  EXPECT_EQ(requests("x.tweets.create").size(), 1u);
+}
+
+TEST_F(XDaemon, DuplicateOnFirstAttemptIsPermanent) {
+  start();
+  const auto u = user("dup-user");
+  admin("POST", "/_sandbox/x/posts", {{"text", "said before"}, {"author_id", u.id}});
+  const auto id = publish(u, {{"text", "said before"}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  EXPECT_EQ(done.at("state"), "failed");
+  EXPECT_EQ(done.at("error_code"), "duplicate");
+  EXPECT_EQ(done.at("attempts"), "1");
+  EXPECT_EQ(posts(u).size(), 1u);
+}
+
+TEST_F(XDaemon, CommitThenLoseTheAnswerIsOnePost) {
+  admin("POST", "/_sandbox/faults",
+        {{"api", "x"}, {"route", "x.tweets.create"}, {"kind", "commit_then_lose"}, {"count", 1}});
+  start();
+  const auto u = user("lost-user");
+  const auto id = publish(u, {{"text", "the answer was lost"}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  const auto live = posts(u);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(result(done)["published_id"], live[0]["id"]);
+  EXPECT_EQ(requests("x.tweets.create").size(), 1u);  // settled from the timeline, not posted again
+}
+
+TEST_F(XDaemon, DuplicateAfterUnknownMeansExists) {
+  // The timeline the daemon searches (5 posts) is filled with newer posts, so the lost post is not
+  // found there; posting again gets X's duplicate 403, which after the unknown outcome is evidence.
+  admin("POST", "/_sandbox/faults",
+        {{"api", "x"}, {"route", "x.tweets.create"}, {"kind", "commit_then_lose"}, {"count", 1}});
+  start({{"reconcile_posts", 5}});
+  const auto u = user("evidence-user");
+  const std::string later = format_rfc3339_ms(now_epoch_ms() + 3600 * 1000);
+  for (int i = 0; i < 5; ++i)
+    admin("POST", "/_sandbox/x/posts",
+          {{"text", "newer " + std::to_string(i)}, {"author_id", u.id}, {"created_at", later}});
+  const auto id = publish(u, {{"text", "made but not seen"}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  EXPECT_TRUE(result(done).value("duplicate_evidence", false)) << done.at("result");
+  std::size_t mine = 0;
+  for (const auto& p : posts(u)) mine += p["text"] == "made but not seen" ? 1 : 0;
+  EXPECT_EQ(mine, 1u);
+  const auto created = requests("x.tweets.create");
+  ASSERT_EQ(created.size(), 2u);
+  EXPECT_EQ(created[1]["status"], 403);
+}
+
+TEST_F(XDaemon, ReusedRefreshTokenNeedsReauth) {
+  start();
+  const auto u = user("reused-user", -60000);  // the access token expired: a refresh comes first
+  // The refresh token is spent elsewhere (another client, an old copy): X refuses it from now on.
+  const auto spent = http(sandbox.port(), "POST", "/x/2/oauth2/token",
+                          "grant_type=refresh_token&refresh_token=" + u.refresh + "&client_id=" + kClientId,
+                          {{"Content-Type", "application/x-www-form-urlencoded"},
+                           {"Authorization", "Basic c2J4LXgtY2xpZW50LWlkOnNieC14LWNsaWVudC1zZWNyZXQ="}});
+  ASSERT_EQ(spent.status, 200) << spent.body;
+  const auto id = publish(u, {{"text", "needs a new connection"}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  EXPECT_EQ(done.at("state"), "failed");
+  EXPECT_EQ(done.at("error_code"), "needs_reauth") << done.at("error");
+  EXPECT_EQ(account(u.key).status, tokens::AccountStatus::needs_reauth);
+  EXPECT_TRUE(requests("x.tweets.create").empty());
+  EXPECT_TRUE(posts(u).empty());
+}
+
+TEST_F(XDaemon, RefreshJobRotatesTheStoredToken) {
+  start();
+  const auto u = user("rotate-user");
+  const auto first = enqueue({{"type", "refresh_token"}, {"platform", "x"}, {"account", u.key}});
+  ASSERT_EQ(settle(first, {"succeeded", "failed", "dead"}).at("state"), "succeeded");
+  const auto after_first = opened(u.key);
+  EXPECT_NE(after_first.refresh_token.reveal(), u.refresh);
+  EXPECT_TRUE(admin("POST", "/_sandbox/x/tokens/inspect", {{"token", u.refresh}}).value("used", false));
+  // The stored one is the live one: a second refresh works with it and rotates again.
+  const auto second = enqueue({{"type", "refresh_token"}, {"platform", "x"}, {"account", u.key}});
+  ASSERT_EQ(settle(second, {"succeeded", "failed", "dead"}).at("state"), "succeeded");
+  const auto after_second = opened(u.key);
+  EXPECT_NE(after_second.refresh_token.reveal(), after_first.refresh_token.reveal());
+  EXPECT_EQ(requests("x.oauth2.token").size(), 2u);
+  for (const auto& r : requests("x.oauth2.token")) EXPECT_EQ(r["status"], 200);
+}
+
+TEST_F(XDaemon, RevokeJobEndsTheGrant) {
+  start();
+  const auto u = user("revoke-user");
+  const auto id = enqueue({{"type", "revoke_token"}, {"platform", "x"}, {"account", u.key}});
+  const auto done = settle(id, {"succeeded", "failed", "dead"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  EXPECT_EQ(account(u.key).status, tokens::AccountStatus::revoked);
+  EXPECT_TRUE(admin("POST", "/_sandbox/x/tokens/inspect", {{"token", u.refresh}}).value("revoked", false));
+  EXPECT_TRUE(admin("POST", "/_sandbox/x/tokens/inspect", {{"token", u.access}}).value("revoked", false));
+}
+
+TEST_F(XDaemon, AnalyticsBatchesWithinLimits) {
+  start();
+  const auto u = user("metrics-user");
+  const auto other = admin("POST", "/_sandbox/x/users", {{"username", "someone-else"}})["user"]["id"];
+  std::vector<std::string> ids;
+  for (int i = 0; i < 99; ++i)
+    ids.push_back(
+        admin("POST", "/_sandbox/x/posts", {{"text", "post " + std::to_string(i)}, {"author_id", u.id}})["id"]);
+  const std::string theirs =
+      admin("POST", "/_sandbox/x/posts", {{"text", "not mine"}, {"author_id", other}})["id"].get<std::string>();
+  ids.push_back(theirs);
+  admin("POST", "/_sandbox/x/posts/" + ids[0] + "/metrics",
+        {{"public_metrics", {{"like_count", 7}}}, {"non_public_metrics", {{"url_link_clicks", 3}}}});
+  const auto id =
+      enqueue({{"type", "fetch_analytics"}, {"platform", "x"}, {"account", u.key}, {"targets", {{"post_ids", ids}}}});
+  const auto done = settle(id, {"succeeded", "failed", "dead"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  const auto out = result(done);
+  ASSERT_EQ(out["metrics"].size(), 100u);
+  EXPECT_EQ(out["metrics"][ids[0]]["public_metrics"]["like_count"], 7);
+  EXPECT_EQ(out["metrics"][ids[0]]["non_public_metrics"]["url_link_clicks"], 3);
+  EXPECT_TRUE(out["metrics"][ids[1]].contains("organic_metrics"));
+  // Someone else's post: public metrics only.
+  EXPECT_TRUE(out["metrics"][theirs].contains("public_metrics"));
+  EXPECT_FALSE(out["metrics"][theirs].contains("non_public_metrics"));
+  // A job's most (100 ids of 19 digits) do not fit the HTTP client's 2048-character URLs in one
+  // lookup: two calls, each within X's 100 ids and the URL limit.
+  const auto lookups = requests("x.tweets.lookup");
+  ASSERT_EQ(lookups.size(), 2u);
+  EXPECT_EQ(out["calls"], 2);
+  std::size_t asked = 0;
+  for (const auto& l : lookups) {
+    const std::string query = l["query"].get<std::string>();
+    const auto from = query.find("ids=") + 4;
+    const auto n = count_of(query.substr(from, query.find('&', from) - from), ",") + 1;
+    EXPECT_LE(n, 100u);
+    asked += n;
+  }
+  EXPECT_GE(asked, 100u);
+}
+
+TEST_F(XDaemon, AnalyticsOfRecentPostsWithoutTargets) {
+  start();
+  const auto u = user("recent-metrics-user");
+  for (int i = 0; i < 12; ++i)
+    admin("POST", "/_sandbox/x/posts", {{"text", "recent " + std::to_string(i)}, {"author_id", u.id}});
+  const auto id = enqueue({{"type", "fetch_analytics"}, {"platform", "x"}, {"account", u.key}});
+  const auto done = settle(id, {"succeeded", "failed", "dead"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  EXPECT_EQ(result(done)["metrics"].size(), 12u);
+  EXPECT_EQ(requests("x.users.tweets").size(), 1u);
+  EXPECT_EQ(requests("x.tweets.lookup").size(), 1u);
+}
+
+}  // namespace
+}  // namespace schedulo::test
