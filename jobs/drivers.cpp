@@ -37,6 +37,16 @@ std::string_view to_string(PublishStep step) {
   return "?";
 }
 
+namespace {
+
+bool publish_not_made(const Outcome& stop) {
+  if (stop.kind != Outcome::Kind::defer) return false;
+  return stop.error_code == "rate_limited" || stop.error_code == "circuit_open" ||
+         stop.error_code == "limiter_unavailable";
+}
+
+}  // namespace
+
 net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
   json checkpoint = job.checkpoint().is_object() ? job.checkpoint() : json::object();
   json ids = checkpoint.value("ids", json::object());
@@ -102,6 +112,9 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
     }
     if (*result) {
       Outcome stop = std::move(**result);
+      // A publish call the limits held back (jobs/call_outcome.hpp: the limiter or the circuit, or a
+      // 429 refused before processing) never published anything: the next attempt need not ask.
+      if (step == PublishStep::publish && publish_not_made(stop)) checkpoint["publish_sent"] = false;
       checkpoint["ids"] = ids;
       if (stop.checkpoint.is_null()) stop.checkpoint = checkpoint;
       co_return stop;

@@ -2,6 +2,8 @@
 // checkpoint; an unknown publish outcome settled by asking the platform, never by posting again.
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include <boost/asio/io_context.hpp>
 
 #include "common/event.hpp"
@@ -25,11 +27,13 @@ class ScriptedSteps final : public PublishSteps {
   int publish_hangs = 0;  // this many publish calls never answer
   Existence existence = Existence::not_found;
   StepResult before;  // what before_publish answers (the token not ready, ...)
+  StepResult publish_ends;  // what the publish step answers instead of publishing
 
   net::awaitable<StepResult> run(PublishStep step, JobContext&, json& ids) override {
     calls.emplace_back(to_string(step));
     if (step == PublishStep::create) ids["container"] = "c-1";
     if (step == PublishStep::publish) {
+      if (publish_ends) co_return std::exchange(publish_ends, std::nullopt);
       if (publish_hangs > 0) {
         --publish_hangs;
         net::Event never(co_await boost::asio::this_coro::executor);
@@ -168,6 +172,32 @@ TEST_F(PublishDriverTest, AnAttemptEndedBeforePublishingIsNotMarkedSent) {
   EXPECT_EQ(steps.calls, (std::vector<std::string>{"validate", "stage", "create", "upload", "before_publish"}));
   EXPECT_EQ(out.checkpoint["done"], "upload");
   EXPECT_FALSE(out.checkpoint.value("publish_sent", false));
+}
+
+TEST_F(PublishDriverTest, APublishCallTheLimitsHeldBackIsNotMarkedSent) {
+  auto ctx = leased("p9");
+  ScriptedSteps first;
+  first.publish_ends = Outcome::defer("rate limit x:account:tweets_create", "rate_limited", 100ms);
+  auto out = run_for(io, run_publish(*ctx, first));
+  EXPECT_EQ(out.kind, Outcome::Kind::defer);
+  EXPECT_FALSE(out.checkpoint.value("publish_sent", true));
+  settle(*ctx, out, queue::Settlement::defer);
+  // The next attempt publishes without asking the platform first.
+  auto again = next_attempt();
+  ScriptedSteps second;
+  auto done = run_for(io, run_publish(*again, second));
+  EXPECT_EQ(done.kind, Outcome::Kind::succeeded);
+  EXPECT_EQ(std::count(second.calls.begin(), second.calls.end(), "find_existing"), 0);
+  EXPECT_EQ(std::count(second.calls.begin(), second.calls.end(), "publish"), 1);
+}
+
+TEST_F(PublishDriverTest, APublishThatEndedOtherwiseStaysMarkedSent) {
+  auto ctx = leased("p10");
+  ScriptedSteps steps;
+  steps.publish_ends = Outcome::retry("the platform answered 503", "transient");
+  auto out = run_for(io, run_publish(*ctx, steps));
+  EXPECT_EQ(out.kind, Outcome::Kind::retry);
+  EXPECT_EQ(out.checkpoint["publish_sent"], true);
 }
 
 TEST_F(PublishDriverTest, AnEarlierPublishThatCannotBeCheckedYetDefersWithoutDeciding) {
