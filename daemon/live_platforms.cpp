@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "daemon/runtime.hpp"
+#include "jobs/token_revoke.hpp"
 #include "platforms/facebook/facebook.hpp"
 #include "platforms/instagram/adapter.hpp"
 #include "platforms/instagram/token_calls.hpp"
@@ -10,15 +11,39 @@
 #include "platforms/x/x.hpp"
 
 namespace schedulo::daemon {
+namespace {
+
+// revoke_token jobs of every platform go through the token core (jobs/token_revoke.hpp): the
+// platform's own revoke call (its TokenCalls), the tokens wiped, the account marked revoked, and its
+// jobs that have not started failed with a sentence saying why. The rest is the platform's adapter.
+class RevokeThroughTokenCore final : public jobs::PlatformAdapter {
+ public:
+  RevokeThroughTokenCore(std::unique_ptr<jobs::PlatformAdapter> inner, tokens::TokenProvider& provider,
+                         queue::Store& store)
+      : inner_(std::move(inner)), provider_(provider), store_(store) {}
+  std::string_view name() const override { return inner_->name(); }
+  std::unique_ptr<jobs::PublishSteps> publish_steps() override { return inner_->publish_steps(); }
+  net::awaitable<jobs::Outcome> refresh_token(jobs::JobContext& job) override { return inner_->refresh_token(job); }
+  net::awaitable<jobs::Outcome> fetch_analytics(jobs::JobContext& job) override {
+    return inner_->fetch_analytics(job);
+  }
+  net::awaitable<jobs::Outcome> revoke_token(jobs::JobContext& job) override {
+    return jobs::revoke_account_token(provider_, store_, job);
+  }
+
+ private:
+  std::unique_ptr<jobs::PlatformAdapter> inner_;
+  tokens::TokenProvider& provider_;
+  queue::Store& store_;
+};
+
+}  // namespace
 
 void add_live_platforms(const LivePlatformDeps& deps,
                         std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>>& adapters,
                         std::map<std::string, std::unique_ptr<platforms::TokenCalls>>& token_calls) {
   // One block per platform, each added by its own issue; a platform without a block has no adapter,
   // and its jobs fail with platform_unavailable (jobs/dispatcher.cpp).
-  (void)deps;
-  (void)adapters;
-  (void)token_calls;
   // -- instagram (issue 9) --
   {
     const auto& p = deps.config.platforms.at("instagram");
@@ -93,6 +118,10 @@ void add_live_platforms(const LivePlatformDeps& deps,
     if (deps.tokens)
       adapters["x"] = x::make_platform(xs, deps.http, deps.guard, *deps.tokens, limit_table(deps.config));
   }
+
+  if (deps.tokens)
+    for (auto& [name, adapter] : adapters)
+      adapter = std::make_unique<RevokeThroughTokenCore>(std::move(adapter), *deps.tokens, deps.store);
 }
 
 }  // namespace schedulo::daemon
