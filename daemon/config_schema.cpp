@@ -1,6 +1,8 @@
 #include "daemon/config_schema.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <regex>
 
 #include "outbox/records.hpp"
@@ -79,6 +81,27 @@ Check min_length(std::size_t n) {
     if (!s.empty() && s.size() < n) return "is too short: use at least " + std::to_string(n) + " characters";
     return std::nullopt;
   };
+}
+
+// Keys that share a path ("platforms.instagram.") next to each other, in the order their first key
+// was added, so the printed example holds one object per path whichever block added a key. Otherwise
+// the order is the order of adding.
+void group_by_path(std::vector<Setting>& settings) {
+  std::map<std::string, std::size_t> first_seen;  // path prefix -> index of the first key under it
+  std::vector<std::vector<std::size_t>> rank(settings.size());
+  for (std::size_t i = 0; i < settings.size(); ++i) {
+    const std::string& key = settings[i].key;
+    for (std::size_t dot = key.find('.'); dot != std::string::npos; dot = key.find('.', dot + 1))
+      rank[i].push_back(first_seen.emplace(key.substr(0, dot + 1), i).first->second);
+    rank[i].push_back(i);
+  }
+  std::vector<std::size_t> order(settings.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rank[a] < rank[b]; });
+  std::vector<Setting> sorted;
+  sorted.reserve(settings.size());
+  for (const auto i : order) sorted.push_back(std::move(settings[i]));
+  settings = std::move(sorted);
 }
 
 std::vector<Setting> build() {
@@ -469,6 +492,7 @@ std::vector<Setting> build() {
   add("platforms.tiktok.public_id_wait_ms", Kind::integer, 600000,
       "After PUBLISH_COMPLETE, how long to keep polling for the public post id before succeeding without it.",
       int_range(0, 86400000));
+  group_by_path(s);
   return s;
 }
 

@@ -39,9 +39,10 @@ queue::LimitTable default_limits() {
       "tiktok:app:video_list=600/1m",
       "tiktok:app:video_query=600/1m",
       // Instagram (section 1.1): containers per account per rolling 24 h; publishing quota (50 per
-      // content_publishing_limit, 100 per the guide: read at runtime, 50 until then).
-      "instagram:account:containers=400/24h",
-      "instagram:account:media_publish=50/24h",
+      // content_publishing_limit, 100 per the guide: read at runtime, 50 until then). Bursts as for
+      // reels below: the rolling counts allow them all at once, not one every 29 minutes.
+      "instagram:account:containers=400/24h+399",
+      "instagram:account:media_publish=50/24h+49",
       // Facebook Pages (section 4.2): API-published reels per Page per rolling 24 h. The burst lets 30
       // go at once, as the platform's rolling count does; past that Facebook's own refusal (code 4)
       // defers the job until a slot frees.
