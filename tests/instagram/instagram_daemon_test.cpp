@@ -194,6 +194,8 @@ class InstagramDaemonTest : public ::testing::Test {
               {"vault", {{"key_file", key_file}}},
               {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}},
               {"jobs", {{"retry_base_ms", 100}, {"retry_cap_ms", 300}}},
+              // No token sweep (issue 13): its own debug_token checks would add to the calls counted here.
+              {"sweep", {{"interval_s", 0}}},
               {"platforms", {{"instagram", platform}}},
               {"log", {{"level", "debug"}}}};
     const std::string path = dir + "/daemon.json";

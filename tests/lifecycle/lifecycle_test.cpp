@@ -687,12 +687,12 @@ TEST_F(LifecycleTest, TheSweepCommandRunsOnePassOnDemand) {
   t.scopes = "instagram_business_basic,instagram_business_content_publish";
   auto put = run_for(io_, tokens_->put({"instagram", "ig-cli"}, t, 0, tokens::AccountStatus::active, "", now));
   ASSERT_TRUE(put && put->written);
-  auto first = test::run_command({SCHEDULO_BIN, "sweep", "--config", config_file});
+  auto first = test::run_shell({SCHEDULO_BIN, "sweep", "--config", config_file});
   ASSERT_EQ(first.status, 0) << first.out;
   const auto report = json::parse(first.out.substr(first.out.rfind("{\"")));
   EXPECT_EQ(report["refresh_jobs"], 1) << first.out;
   EXPECT_EQ(report["complete"], true);
-  auto second = test::run_command({SCHEDULO_BIN, "sweep", "--config", config_file});
+  auto second = test::run_shell({SCHEDULO_BIN, "sweep", "--config", config_file});
   ASSERT_EQ(second.status, 0) << second.out;
   EXPECT_EQ(json::parse(second.out.substr(second.out.rfind("{\"")))["already_pending"], 1) << second.out;
 }
