@@ -64,17 +64,37 @@ queue::OutboxEntry account_row(const jobs::Job& job, std::int64_t now) {
 // The metrics a platform's analytics call may name, by the column they go to.
 struct MetricColumn {
   const char* column;
-  std::array<const char*, 4> names;
+  std::array<const char*, 5> names;
 };
 constexpr std::array<MetricColumn, 7> kMetrics{{
-    {f::kImpressions, {"impressions", "impression_count", "post_impressions", nullptr}},
-    {f::kReach, {"reach", "post_impressions_unique", nullptr, nullptr}},
-    {f::kLikes, {"likes", "like_count", "reactions", nullptr}},
-    {f::kComments, {"comments", "comment_count", "reply_count", "replies"}},
-    {f::kShares, {"shares", "share_count", "retweet_count", "reposts"}},
-    {f::kSaves, {"saves", "saved", "bookmark_count", nullptr}},
-    {f::kViews, {"views", "view_count", "video_views", "plays"}},
+    {f::kImpressions, {"impressions", "impression_count", "post_impressions", nullptr, nullptr}},
+    {f::kReach, {"reach", "post_impressions_unique", nullptr, nullptr, nullptr}},
+    {f::kLikes, {"likes", "like_count", "reactions", "reactions_total", nullptr}},
+    {f::kComments, {"comments", "comment_count", "reply_count", "replies", "comments_count"}},
+    {f::kShares, {"shares", "share_count", "retweet_count", "reposts", nullptr}},
+    {f::kSaves, {"saves", "saved", "bookmark_count", nullptr, nullptr}},
+    {f::kViews, {"views", "view_count", "video_views", "plays", nullptr}},
 }};
+
+// X answers each post's counts in groups (public_metrics, non_public_metrics, organic_metrics): one
+// flat object, the public count first where two groups have the same name.
+json merged_metric_groups(const json& post) {
+  json out = json::object();
+  for (const char* group : {"public_metrics", "non_public_metrics", "organic_metrics"}) {
+    if (!post.contains(group) || !post[group].is_object()) continue;
+    for (const auto& [name, value] : post[group].items())
+      if (!out.contains(name)) out[name] = value;
+  }
+  return out;
+}
+
+// True for X's result: "metrics" maps each post id to that post's metric groups.
+bool metrics_by_post(const json& metrics) {
+  if (!metrics.is_object() || metrics.empty()) return false;
+  for (const auto& [id, post] : metrics.items())
+    if (!post.is_object()) return false;
+  return true;
+}
 
 std::optional<queue::OutboxEntry> analytics_row(const jobs::Job& job, const std::string& post_id, const json& metrics,
                                                 std::int64_t now, const RecordOptions& options) {
@@ -196,9 +216,17 @@ OutcomeRecords outcome_records(const jobs::Job& job, const jobs::Outcome& outcom
       if (!ok) break;  // failures are the notifications' business (Events), not a row per attempt
       const json& r = outcome.result;
       if (r.is_object() && r.contains("posts") && r["posts"].is_array()) {
-        for (const auto& p : r["posts"])
-          if (auto e = analytics_row(job, first_string(p, {"post_id", "id"}), p.value("metrics", json::object()),
-                                     now_ms, options))
+        for (const auto& p : r["posts"]) {
+          if (!p.is_object() || p.contains("error")) continue;  // a post that could not be read
+          // Instagram nests the counts under "metrics"; TikTok and Facebook put them beside the id.
+          const bool nested = p.contains("metrics") && p["metrics"].is_object();
+          if (auto e = analytics_row(job, first_string(p, {"post_id", "id"}), nested ? p["metrics"] : p, now_ms,
+                                     options))
+            out.entries.push_back(std::move(*e));
+        }
+      } else if (r.is_object() && r.contains("metrics") && metrics_by_post(r["metrics"])) {
+        for (const auto& [id, post] : r["metrics"].items())
+          if (auto e = analytics_row(job, id, merged_metric_groups(post), now_ms, options))
             out.entries.push_back(std::move(*e));
       } else if (r.is_object() && r.contains("metrics") && job.target_post_ids.size() == 1) {
         if (auto e = analytics_row(job, job.target_post_ids.front(), r["metrics"], now_ms, options))
