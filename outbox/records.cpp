@@ -220,8 +220,8 @@ OutcomeRecords outcome_records(const jobs::Job& job, const jobs::Outcome& outcom
           if (!p.is_object() || p.contains("error")) continue;  // a post that could not be read
           // Instagram nests the counts under "metrics"; TikTok and Facebook put them beside the id.
           const bool nested = p.contains("metrics") && p["metrics"].is_object();
-          if (auto e = analytics_row(job, first_string(p, {"post_id", "id"}), nested ? p["metrics"] : p, now_ms,
-                                     options))
+          if (auto e =
+                  analytics_row(job, first_string(p, {"post_id", "id"}), nested ? p["metrics"] : p, now_ms, options))
             out.entries.push_back(std::move(*e));
         }
       } else if (r.is_object() && r.contains("metrics") && metrics_by_post(r["metrics"])) {

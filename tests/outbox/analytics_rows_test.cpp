@@ -31,8 +31,8 @@ jobs::Job analytics_job(const std::string& platform, const json& post_ids) {
 
 // Analytics rows by key, each as field name -> JSON value.
 std::map<std::string, json> rows_of(const jobs::Job& job, const json& result) {
-  const auto records = outcome_records(job, jobs::Outcome::success(result), queue::Settlement::succeeded, 1, kNow,
-                                       RecordOptions{});
+  const auto records =
+      outcome_records(job, jobs::Outcome::success(result), queue::Settlement::succeeded, 1, kNow, RecordOptions{});
   std::map<std::string, json> out;
   for (const auto& e : records.entries) {
     if (e.dest != airtable::kAnalyticsDest) continue;
@@ -75,15 +75,14 @@ TEST(AnalyticsRows, XMetricGroupsByPostIdGiveOneRowPerPostWithThePublicCounts) {
 
 TEST(AnalyticsRows, TikTokCountsBesideTheIdFillTheirColumns) {
   // platforms/tiktok/adapter.cpp metrics_of: the counts sit beside post_id.
-  const json result = {
-      {"account", {{"account", "demo-tiktok"}, {"platform", "tiktok"}, {"follower_count", 1200}}},
-      {"posts",
-       {{{"post_id", "7311000000001000003"},
-         {"view_count", 1000},
-         {"like_count", 100},
-         {"comment_count", 10},
-         {"share_count", 1},
-         {"create_time", 1795714523}}}}};
+  const json result = {{"account", {{"account", "demo-tiktok"}, {"platform", "tiktok"}, {"follower_count", 1200}}},
+                       {"posts",
+                        {{{"post_id", "7311000000001000003"},
+                          {"view_count", 1000},
+                          {"like_count", 100},
+                          {"comment_count", 10},
+                          {"share_count", 1},
+                          {"create_time", 1795714523}}}}};
   const auto rows = rows_of(analytics_job("tiktok", {"7311000000001000003"}), result);
   ASSERT_EQ(rows.size(), 1u);
   const auto& row = rows.at("tiktok:7311000000001000003");
@@ -110,8 +109,8 @@ TEST(AnalyticsRows, FacebookInsightsUseTheReactionTotalAndSkipAPostThatCouldNotB
                          {{"post_id", "100000000000002_400000000000099"},
                           {"error", "This post cannot be read."},
                           {"error_code", "100/33"}}}}};
-  const auto rows =
-      rows_of(analytics_job("facebook", {"100000000000002_400000000000015", "100000000000002_400000000000099"}), result);
+  const auto rows = rows_of(
+      analytics_job("facebook", {"100000000000002_400000000000015", "100000000000002_400000000000099"}), result);
   ASSERT_EQ(rows.size(), 1u) << "no row for the post that could not be read";
   const auto& row = rows.at("facebook:100000000000002_400000000000015");
   EXPECT_EQ(row["Views"], 640);
