@@ -161,7 +161,8 @@ void write_vault_key(const std::string& schedulo, const std::string& path) {
   ::chmod(path.c_str(), 0600);
 }
 
-void add_account(const std::string& schedulo, const std::string& config, const std::string& target, const json& tokens) {
+void add_account(const std::string& schedulo, const std::string& config, const std::string& target,
+                 const json& tokens) {
   json in = {{"access_token", tokens.at("access_token")}, {"expires_in", tokens.value("expires_in", 7200)}};
   if (tokens.contains("refresh_token")) in["refresh_token"] = tokens["refresh_token"];
   if (tokens.contains("refresh_expires_in")) in["refresh_expires_in"] = tokens["refresh_expires_in"];
@@ -186,6 +187,13 @@ long status_kib(pid_t pid, const char* field) {
   for (std::string line; std::getline(f, line);)
     if (line.rfind(prefix, 0) == 0) return std::strtol(line.c_str() + prefix.size(), nullptr, 10);
   return 0;
+}
+
+std::string machine_load() {
+  std::ifstream f("/proc/loadavg");
+  std::string load1 = "na";
+  f >> load1;
+  return "cpus=" + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " load1=" + load1;
 }
 
 bool wait_for_log(const std::string& log, const std::string& needle, int count, double seconds) {

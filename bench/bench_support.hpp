@@ -18,8 +18,9 @@ using json = nlohmann::json;
 
 // Starts `args` with stdout and stderr appended to `log` (stdin /dev/null), the environment without
 // SCHEDULO_* overrides plus `extra_env` ("NAME=value").
-pid_t spawn(const std::vector<std::string>& args, const std::string& log, const std::vector<std::string>& extra_env = {});
-void stop(pid_t pid);  // SIGTERM, then waits
+pid_t spawn(const std::vector<std::string>& args, const std::string& log,
+            const std::vector<std::string>& extra_env = {});
+void stop(pid_t pid);    // SIGTERM, then waits
 bool exited(pid_t pid);  // true once the child has ended (reaped)
 
 // A sandbox on a port it picks (--log-level warn), its log in `log`.
@@ -32,7 +33,8 @@ Sandbox start_sandbox(const std::string& binary, const std::string& log);
 
 // One request to 127.0.0.1:port (Connection: close); the answer's body (de-chunked). Dies when the
 // server cannot be reached.
-std::string http(std::uint16_t port, const std::string& method, const std::string& target, const std::string& body = {});
+std::string http(std::uint16_t port, const std::string& method, const std::string& target,
+                 const std::string& body = {});
 json http_json(std::uint16_t port, const std::string& method, const std::string& target, const json& body = nullptr);
 
 // Runs a shell command; its stdout. `status` gets the exit status.
@@ -46,6 +48,9 @@ void add_account(const std::string& schedulo, const std::string& config, const s
 
 // VmRSS / VmHWM of a process in KiB (0 when it is gone).
 long status_kib(pid_t pid, const char* field);
+
+// The machine's context for a figure: "cpus=N load1=L" (the 1-minute load average now).
+std::string machine_load();
 
 // Waits until `log` contains `needle` `count` times, within `seconds`; false when it did not.
 bool wait_for_log(const std::string& log, const std::string& needle, int count, double seconds);

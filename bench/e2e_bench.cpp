@@ -53,7 +53,9 @@ struct Options {
   int latency_ms = 50;
 };
 
-[[noreturn]] void die(const std::string& why) { b::die(kProgram, why); }
+[[noreturn]] void die(const std::string& why) {
+  b::die(kProgram, why);
+}
 
 // utime + stime of a process, in seconds.
 double cpu_s(pid_t pid) {
@@ -81,24 +83,26 @@ std::string setup_platform(const Options& o, const b::Sandbox& s, const std::str
   if (o.platform == "x") {
     create_route = "x.tweets.create";
     platform = {{"base_url", s.base + "/x"},
-                       {"auth_url", s.base + "/x/i/oauth2/authorize"},
-                       {"upload_url", s.base + "/x"},
-                       {"client_id", "sbx-x-client-id"},
-                       {"client_secret", "sbx-x-client-secret"}};
+                {"auth_url", s.base + "/x/i/oauth2/authorize"},
+                {"upload_url", s.base + "/x"},
+                {"client_id", "sbx-x-client-id"},
+                {"client_secret", "sbx-x-client-secret"}};
     limit_rules = {"x:account:tweets_create=1000000/1s+1000000", "x:app:tweets_create=1000000/1s+1000000"};
     b::http_json(s.port, "POST", "/_sandbox/x/limits",
                  {{"route", "x.tweets.create"}, {"user_15min", 0}, {"app_15min", 0}, {"user_24h", 0}, {"app_24h", 0}});
   } else if (o.platform == "facebook") {
     create_route = "facebook.feed_create";
     platform = {{"base_url", s.base + "/graph/v25.0"},
-                       {"auth_url", s.base + "/facebook/v25.0/dialog/oauth"},
-                       {"upload_url", s.base + "/graph-video/v25.0"},
-                       {"client_id", "sbx-meta-client-id"},
-                       {"client_secret", "sbx-meta-client-secret"}};
+                {"auth_url", s.base + "/facebook/v25.0/dialog/oauth"},
+                {"upload_url", s.base + "/graph-video/v25.0"},
+                {"client_id", "sbx-meta-client-id"},
+                {"client_secret", "sbx-meta-client-secret"}};
     // Graph's usage headers would slow the daemon from 75 % of 20,000 calls an hour on.
     b::http_json(s.port, "POST", "/_sandbox/graph/limits",
-                 {{"app_calls_per_hour", 1000000000}, {"user_calls_per_hour", 1000000000},
-                  {"page_user_calls_per_hour", 1000000000}, {"pages_buc_calls_per_day", 1000000000}});
+                 {{"app_calls_per_hour", 1000000000},
+                  {"user_calls_per_hour", 1000000000},
+                  {"page_user_calls_per_hour", 1000000000},
+                  {"pages_buc_calls_per_day", 1000000000}});
   } else {
     die("unknown platform " + o.platform + " (x or facebook)");
   }
@@ -164,10 +168,10 @@ int main(int argc, char** argv) {
   b::write_vault_key(o.daemon, key_file);
   // K in flight between N daemons: the first ones take the remainder.
   json config = {{"redis", {{"url", o.url}, {"prefix", prefix}}},
-                            {"workers", {{"mode", "live"}}},
-                            {"vault", {{"key_file", key_file}}},
-                            {"security", {{"allow_private_hosts", {"127.0.0.0/8", "localhost"}}}},
-                            {"log", {{"level", "info"}}}};
+                 {"workers", {{"mode", "live"}}},
+                 {"vault", {{"key_file", key_file}}},
+                 {"security", {{"allow_private_hosts", {"127.0.0.0/8", "localhost"}}}},
+                 {"log", {{"level", "info"}}}};
   const std::string config_file = o.dir + "/config.json";
   const auto create_route = setup_platform(o, sandbox, config_file, config, accounts);
 
@@ -206,8 +210,8 @@ int main(int argc, char** argv) {
   std::int64_t last_at = 0;
   std::uint64_t since = 0;
   auto drain_log = [&] {
-    const auto entries = b::http_json(sandbox.port, "GET",
-                                      "/_sandbox/log?since=" + std::to_string(since) + "&limit=1000000")["entries"];
+    const auto entries =
+        b::http_json(sandbox.port, "GET", "/_sandbox/log?since=" + std::to_string(since) + "&limit=1000000")["entries"];
     for (const auto& e : entries) {
       since = std::max<std::uint64_t>(since, e.value("seq", std::uint64_t{0}));
       const auto at = e.value("at_ms", std::int64_t{0});
@@ -230,8 +234,8 @@ int main(int argc, char** argv) {
         die("daemon " + std::to_string(d) + " ended early; see " + o.dir + "/daemon" + std::to_string(d) + ".log");
       }
     drain_log();
-    const auto stats = json::parse(b::run("'" + o.daemon + "' stats --config '" + config_file + "' 2>/dev/null"),
-                                   nullptr, false);
+    const auto stats =
+        json::parse(b::run("'" + o.daemon + "' stats --config '" + config_file + "' 2>/dev/null"), nullptr, false);
     if (!stats.is_object()) continue;
     const auto& done = stats["finished_total"];
     succeeded = done.value("succeeded", 0L);
@@ -239,6 +243,7 @@ int main(int argc, char** argv) {
     if (succeeded + failed >= o.jobs) break;
   }
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::string load = b::machine_load();
   double daemon_cpu = 0;
   for (const auto pid : daemons) daemon_cpu += cpu_s(pid);
   const double sandbox_cpu = cpu_s(sandbox.pid) - sandbox_cpu0;
@@ -258,11 +263,11 @@ int main(int argc, char** argv) {
                 "BENCH e2e %s-text daemons=%d in_flight=%d accounts=%d latency_ms=%d jobs=%ld jobs_per_s=%.0f "
                 "calls_per_publish=%.3f ceiling_jobs_per_s=%.0f ratio=%.3f target_ratio=0.85 succeeded=%ld "
                 "failed=%ld posts_created=%ld calls=%s daemon_cpu_us_per_job=%.0f sandbox_cpu_us_per_job=%.0f "
-                "wall_s=%.1f peer=none",
+                "wall_s=%.1f %s peer=none",
                 o.platform.c_str(), o.daemons, o.in_flight, accounts, o.latency_ms, o.jobs, jobs_per_s,
                 calls_per_publish, ceiling, ceiling > 0 ? jobs_per_s / ceiling : 0, succeeded, failed, posts,
                 routes.c_str(), succeeded > 0 ? daemon_cpu * 1e6 / static_cast<double>(succeeded) : 0,
-                succeeded > 0 ? sandbox_cpu * 1e6 / static_cast<double>(succeeded) : 0, wall_s);
+                succeeded > 0 ? sandbox_cpu * 1e6 / static_cast<double>(succeeded) : 0, wall_s, load.c_str());
   std::cout << line << std::endl;
   return succeeded == o.jobs ? 0 : 1;
 }

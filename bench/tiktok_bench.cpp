@@ -52,9 +52,13 @@ struct Options {
   std::int64_t chunk_mib = 10;
 };
 
-[[noreturn]] void die(const std::string& why) { b::die(kProgram, why); }
+[[noreturn]] void die(const std::string& why) {
+  b::die(kProgram, why);
+}
 
-double mib(long kib) { return static_cast<double>(kib) / 1024.0; }
+double mib(long kib) {
+  return static_cast<double>(kib) / 1024.0;
+}
 
 std::uintmax_t dir_bytes(const std::string& dir) {
   std::uintmax_t total = 0;
@@ -100,22 +104,21 @@ int main(int argc, char** argv) {
 
   const std::string key_file = o.dir + "/vault.keys";
   b::write_vault_key(o.daemon, key_file);
-  const json config = {
-      {"redis", {{"url", o.url}, {"prefix", prefix}}},
-      {"workers", {{"id", prefix}, {"mode", "live"}, {"concurrency", 4}}},
-      {"vault", {{"key_file", key_file}}},
-      {"security", {{"allow_private_hosts", {"127.0.0.0/8", "localhost"}}}},
-      {"platforms",
-       {{"tiktok",
-         {{"base_url", sandbox.base + "/tiktok"},
-          {"auth_url", sandbox.base + "/tiktok/v2/auth/authorize/"},
-          {"upload_url", sandbox.base + "/tiktok-upload"},
-          {"client_id", "sbx-tiktok-client-id"},
-          {"client_secret", "sbx-tiktok-client-secret"},
-          {"chunk_bytes", o.chunk_mib * kMiB},
-          {"status_poll_ms", 200},
-          {"public_id_wait_ms", 5000}}}}},
-      {"log", {{"level", "info"}}}};
+  const json config = {{"redis", {{"url", o.url}, {"prefix", prefix}}},
+                       {"workers", {{"id", prefix}, {"mode", "live"}, {"concurrency", 4}}},
+                       {"vault", {{"key_file", key_file}}},
+                       {"security", {{"allow_private_hosts", {"127.0.0.0/8", "localhost"}}}},
+                       {"platforms",
+                        {{"tiktok",
+                          {{"base_url", sandbox.base + "/tiktok"},
+                           {"auth_url", sandbox.base + "/tiktok/v2/auth/authorize/"},
+                           {"upload_url", sandbox.base + "/tiktok-upload"},
+                           {"client_id", "sbx-tiktok-client-id"},
+                           {"client_secret", "sbx-tiktok-client-secret"},
+                           {"chunk_bytes", o.chunk_mib * kMiB},
+                           {"status_poll_ms", 200},
+                           {"public_id_wait_ms", 5000}}}}},
+                       {"log", {{"level", "info"}}}};
   const std::string config_file = o.dir + "/config.json";
   std::ofstream(config_file) << config.dump(2);
   b::add_account(o.daemon, config_file, std::string("tiktok:") + kAccount, tokens);
@@ -184,6 +187,7 @@ int main(int argc, char** argv) {
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   sampling = false;
   sampler.join();
+  const std::string load = b::machine_load();
   const long hwm_kib = b::status_kib(daemon, "VmHWM");
   const long after_kib = b::status_kib(daemon, "VmRSS");
   const auto staged_left = dir_bytes(staging);
@@ -209,8 +213,14 @@ int main(int argc, char** argv) {
     if (route == "tiktok.video_init" && init_at == 0) init_at = at;
     if (route != "tiktok.upload") continue;
     ++chunk_requests;
-    const json body = e.value("body", json());
-    const auto bytes = body.is_object() ? body.value("binary_bytes", std::int64_t{0}) : 0;
+    // "bytes FIRST-LAST/TOTAL" as the daemon sent it
+    const json headers = e.value("headers", json::object());
+    const std::string range = headers.is_object() ? headers.value("content-range", "") : "";
+    long long range_first = 0;
+    long long range_last = -1;
+    long long range_total = 0;
+    std::sscanf(range.c_str(), "bytes %lld-%lld/%lld", &range_first, &range_last, &range_total);
+    const std::int64_t bytes = range_last - range_first + 1;
     if (first_at == 0) {
       first_at = at;
     } else {
@@ -233,23 +243,23 @@ int main(int argc, char** argv) {
   std::snprintf(line, sizeof line,
                 "BENCH tiktok memory bytes=%lld idle_rss_mib=%.1f peak_rss_mib=%.1f peak_above_idle_mib=%.1f "
                 "target_mib=16 vmhwm_mib=%.1f sampled_peak_mib=%.1f after_mib=%.1f hwm_reset=%d",
-                static_cast<long long>(o.bytes), mib(idle_kib), mib(peak_kib), mib(peak_kib - idle_kib),
-                mib(hwm_kib), mib(sampled_peak_kib), mib(after_kib), hwm_reset ? 1 : 0);
+                static_cast<long long>(o.bytes), mib(idle_kib), mib(peak_kib), mib(peak_kib - idle_kib), mib(hwm_kib),
+                mib(sampled_peak_kib), mib(after_kib), hwm_reset ? 1 : 0);
   std::cout << line << std::endl;
   std::snprintf(line, sizeof line,
                 "BENCH tiktok publish bytes=%lld video_size=%lld source=%s chunk_bytes=%lld chunks=%lld "
                 "chunk_requests=%ld chunks_received=%lld upload_mb_s=%.0f stage_mb_s=%.0f wall_s=%.1f state=%s "
-                "status=%s posts=%zu staged_peak_mib=%.0f staged_left_bytes=%ju published=%d",
+                "status=%s posts=%zu staged_peak_mib=%.0f staged_left_bytes=%ju published=%d %s",
                 static_cast<long long>(o.bytes), static_cast<long long>(size), publish.value("source", "na").c_str(),
                 static_cast<long long>(publish.value("chunk_size", std::int64_t{0})),
                 static_cast<long long>(publish.value("total_chunk_count", std::int64_t{0})), chunk_requests,
                 static_cast<long long>(publish.value("chunks_received", std::int64_t{0})), upload_mb_s, stage_mb_s,
                 wall_s, state.empty() ? "na" : state.c_str(), publish.value("status", "na").c_str(), posts.size(),
-                static_cast<double>(staged_peak.load()) / static_cast<double>(kMiB), staged_left, published ? 1 : 0);
+                static_cast<double>(staged_peak.load()) / static_cast<double>(kMiB), staged_left, published ? 1 : 0,
+                load.c_str());
   std::cout << line << std::endl;
   if (!published) {
-    std::cerr << kProgram << ": the job did not end published with one post: " << record.dump().substr(0, 2000)
-              << "\n";
+    std::cerr << kProgram << ": the job did not end published with one post: " << record.dump().substr(0, 2000) << "\n";
     return 1;
   }
   return staged_left == 0 ? 0 : 1;
