@@ -3,7 +3,7 @@
 // platform's emulator, every platform call held `latency` ms by a sandbox latency fault.
 //
 //   e2e_bench --url REDIS_URL --daemon BIN --sandbox BIN --dir D --platform x|facebook
-//             [--jobs 0] [--seconds 10] [--daemons 2] [--in-flight 100] [--accounts 0] [--latency-ms 50]
+//             [--jobs 0] [--seconds 10] [--daemons 2] [--in-flight 100] [--accounts 0] [--latency-ms 50] [--log-level info]
 //
 // The ceiling is what the latency allows: K / (calls per publish x latency). Calls per publish are
 // counted in the sandbox's request log (every request to the platform's API during the run, over J).
@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -51,6 +52,7 @@ struct Options {
   int in_flight = 100;
   int accounts = 0;
   int latency_ms = 50;
+  std::string log_level = "info";
 };
 
 [[noreturn]] void die(const std::string& why) {
@@ -71,6 +73,20 @@ double cpu_s(pid_t pid) {
     if (i == 15) break;
   }
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// How long a process's threads were ready to run but waited for a CPU (/proc/PID/task/*/schedstat),
+// in seconds: on a shared machine, the time other work took from each hop of a job.
+double run_delay_s(pid_t pid) {
+  double total_ns = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream f(task.path() / "schedstat");
+    double on_cpu = 0;
+    double waited = 0;
+    if (f >> on_cpu >> waited) total_ns += waited;
+  }
+  return total_ns / 1e9;
 }
 
 // What a platform needs: its keys in the daemon's config (written to `config_file`), its limits
@@ -154,6 +170,8 @@ int main(int argc, char** argv) {
       o.accounts = std::stoi(v);
     else if (k == "--latency-ms")
       o.latency_ms = std::stoi(v);
+    else if (k == "--log-level")
+      o.log_level = v;
     else
       die("unknown option " + k);
   }
@@ -171,7 +189,7 @@ int main(int argc, char** argv) {
                  {"workers", {{"mode", "live"}}},
                  {"vault", {{"key_file", key_file}}},
                  {"security", {{"allow_private_hosts", {"127.0.0.0/8", "localhost"}}}},
-                 {"log", {{"level", "info"}}}};
+                 {"log", {{"level", o.log_level}}}};
   const std::string config_file = o.dir + "/config.json";
   const auto create_route = setup_platform(o, sandbox, config_file, config, accounts);
 
@@ -196,12 +214,15 @@ int main(int argc, char** argv) {
   std::vector<pid_t> daemons;
   for (int d = 0; d < o.daemons; ++d) {
     config["workers"]["id"] = prefix + "-d" + std::to_string(d);
-    config["workers"]["concurrency"] = o.in_flight / o.daemons + (d < o.in_flight % o.daemons ? 1 : 0);
+    const int slots = o.in_flight / o.daemons + (d < o.in_flight % o.daemons ? 1 : 0);
+    config["workers"]["concurrency"] = slots;
+    config["workers"]["per_platform"] = slots;  // one platform here: all of them (default 32)
     const std::string path = o.dir + "/daemon" + std::to_string(d) + ".json";
     std::ofstream(path) << config.dump(2);
     daemons.push_back(b::spawn({o.daemon, "run", "--config", path}, o.dir + "/daemon" + std::to_string(d) + ".log"));
   }
   const double sandbox_cpu0 = cpu_s(sandbox.pid);
+  const double sandbox_wait0 = run_delay_s(sandbox.pid);
 
   // The request log keeps the last 10,000 entries: read it as it grows.
   std::map<std::string, long> calls_by_route;
@@ -245,8 +266,13 @@ int main(int argc, char** argv) {
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   const std::string load = b::machine_load();
   double daemon_cpu = 0;
-  for (const auto pid : daemons) daemon_cpu += cpu_s(pid);
+  double daemon_wait = 0;
+  for (const auto pid : daemons) {
+    daemon_cpu += cpu_s(pid);
+    daemon_wait += run_delay_s(pid);
+  }
   const double sandbox_cpu = cpu_s(sandbox.pid) - sandbox_cpu0;
+  const double sandbox_wait = run_delay_s(sandbox.pid) - sandbox_wait0;
   for (const auto pid : daemons) b::stop(pid);
   drain_log();
   const long posts = calls_by_route.count(create_route) ? calls_by_route[create_route] : 0;
@@ -258,16 +284,19 @@ int main(int argc, char** argv) {
   const double ceiling = calls_per_publish > 0 ? o.in_flight / (calls_per_publish * latency_s) : 0;
   std::string routes;
   for (const auto& [route, n] : calls_by_route) routes += (routes.empty() ? "" : ",") + route + ":" + std::to_string(n);
-  char line[1024];
+  char line[1280];
   std::snprintf(line, sizeof line,
                 "BENCH e2e %s-text daemons=%d in_flight=%d accounts=%d latency_ms=%d jobs=%ld jobs_per_s=%.0f "
                 "calls_per_publish=%.3f ceiling_jobs_per_s=%.0f ratio=%.3f target_ratio=0.85 succeeded=%ld "
                 "failed=%ld posts_created=%ld calls=%s daemon_cpu_us_per_job=%.0f sandbox_cpu_us_per_job=%.0f "
+                "daemon_cpu_wait_us_per_job=%.0f sandbox_cpu_wait_us_per_job=%.0f "
                 "wall_s=%.1f %s peer=none",
                 o.platform.c_str(), o.daemons, o.in_flight, accounts, o.latency_ms, o.jobs, jobs_per_s,
                 calls_per_publish, ceiling, ceiling > 0 ? jobs_per_s / ceiling : 0, succeeded, failed, posts,
                 routes.c_str(), succeeded > 0 ? daemon_cpu * 1e6 / static_cast<double>(succeeded) : 0,
-                succeeded > 0 ? sandbox_cpu * 1e6 / static_cast<double>(succeeded) : 0, wall_s, load.c_str());
+                succeeded > 0 ? sandbox_cpu * 1e6 / static_cast<double>(succeeded) : 0,
+                succeeded > 0 ? daemon_wait * 1e6 / static_cast<double>(succeeded) : 0,
+                succeeded > 0 ? sandbox_wait * 1e6 / static_cast<double>(succeeded) : 0, wall_s, load.c_str());
   std::cout << line << std::endl;
   return succeeded == o.jobs ? 0 : 1;
 }
