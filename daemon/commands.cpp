@@ -128,11 +128,8 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
   std::unique_ptr<http::HttpClient> http_client;
   std::unique_ptr<errors::CallGuard> guard;
   if (config->workers.mode == "live") {
-    http::ClientOptions ho;
-    if (auto policy = http::AddressPolicy::from_entries(config->security.allow_private_hosts); policy.policy)
-      ho.policy = std::move(*policy.policy);
-    ho.ca_file = config->tls.ca_file;
-    http_client = std::make_unique<http::HttpClient>(std::move(ho));
+    // The platforms' calls: a connection per worker to one platform host (runtime.cpp http_options).
+    http_client = std::make_unique<http::HttpClient>(http_options(*config));
     auto go = guard_options(*config);
     go.on_wait = [&api](std::string_view platform, std::string_view kind, std::chrono::milliseconds wait) {
       api.metrics().rate_limit_wait(platform, kind, wait);

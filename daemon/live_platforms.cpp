@@ -97,6 +97,7 @@ void add_live_platforms(const LivePlatformDeps& deps,
     tt.chunk_bytes = static_cast<std::uint64_t>(deps.config.tiktok.chunk_bytes);
     tt.status_poll = std::chrono::milliseconds(deps.config.tiktok.status_poll_ms);
     tt.public_id_wait = std::chrono::milliseconds(deps.config.tiktok.public_id_wait_ms);
+    if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp) tt.staging_dir = tmp;  // as for X
     auto calls = tiktok::make_token_calls(tt, deps.http);
     adapters["tiktok"] = tiktok::make_adapter(tt, limit_table(deps.config), deps.guard, *deps.tokens, *calls);
     token_calls["tiktok"] = std::move(calls);

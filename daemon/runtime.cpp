@@ -93,6 +93,11 @@ http::ClientOptions http_options(const Config& config) {
   if (auto policy = http::AddressPolicy::from_entries(config.security.allow_private_hosts); policy.policy)
     o.policy = std::move(*policy.policy);
   o.ca_file = config.tls.ca_file;
+  // Every running job may hold a connection to the same platform host (one origin per platform API),
+  // beside the Airtable writers, token refreshes and analytics: a cap below workers.concurrency would
+  // queue platform calls behind each other (16 held 32 workers to 16 calls in flight).
+  o.max_connections_per_origin =
+      std::max<std::size_t>(o.max_connections_per_origin, static_cast<std::size_t>(config.workers.concurrency) + 8);
   return o;
 }
 

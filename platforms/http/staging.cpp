@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -37,11 +38,15 @@ void StagedMedia::remove() {
   path_.clear();
 }
 
+std::uint64_t staging_cap(std::uint64_t requested, std::uint64_t target_limit) {
+  if (requested == 0) return target_limit ? target_limit : kDefaultMaxBytes;
+  return target_limit ? std::min(requested, target_limit) : requested;
+}
+
 net::awaitable<Result<StagedMedia>> stage_media(HttpClient& client, const std::string& url, MediaTarget target,
                                                 const StageOptions& options) {
   const MediaLimits& limits = limits_for(target);
-  std::uint64_t cap = options.max_bytes ? options.max_bytes : kDefaultMaxBytes;
-  if (limits.max_bytes) cap = std::min(cap, limits.max_bytes);
+  const std::uint64_t cap = staging_cap(options.max_bytes, limits.max_bytes);
 
   std::string name = options.dir + "/schedulo-media-XXXXXX";
   std::vector<char> path(name.begin(), name.end());

@@ -46,6 +46,10 @@ struct StageOptions {
   int max_redirects = 5;
 };
 
+// The most bytes stage_media accepts: `requested` (StageOptions::max_bytes) when set, else the target's
+// limit, else 1 GiB; never more than the target's limit.
+std::uint64_t staging_cap(std::uint64_t requested, std::uint64_t target_limit);
+
 // Downloads, inspects and checks. Errors: the download's (network, timeout, refused_address,
 // http_status, ...; permanent() tells whether a retry can help), bad_media for a file that is not
 // what it claims or is cut off, media_rejected naming the broken rule.

@@ -39,6 +39,21 @@ TEST(LimitsConfigTest, RulesOverrideAndAddLimits) {
   EXPECT_EQ(breaker_options(*r.config).max_open, 1000ms) << "never shorter than the first opening";
 }
 
+// Platform calls are not held back by the outbound pool: every worker can have a connection to one
+// platform host, with room for the Airtable writers and token calls (16 capped 32 workers at 16 calls).
+TEST(LimitsConfigTest, OutboundConnectionsPerHostFollowTheWorkers) {
+  auto defaults = load("{}");
+  ASSERT_TRUE(defaults.config) << format_errors(defaults.errors);
+  EXPECT_GE(http_options(*defaults.config).max_connections_per_origin,
+            static_cast<std::size_t>(defaults.config->workers.concurrency) + 8);
+  auto many = load(R"({"workers": {"concurrency": 300}})");
+  ASSERT_TRUE(many.config) << format_errors(many.errors);
+  EXPECT_EQ(http_options(*many.config).max_connections_per_origin, 308U);
+  auto few = load(R"({"workers": {"concurrency": 1}})");
+  ASSERT_TRUE(few.config) << format_errors(few.errors);
+  EXPECT_EQ(http_options(*few.config).max_connections_per_origin, 16U);
+}
+
 TEST(LimitsConfigTest, ABadRuleIsRefusedNamingTheKeyAndTheEntry) {
   auto r = load(R"({"limits": {"rules": ["x:account:tweets_create=100/15m", "x:user:t=1/1s"]}})");
   ASSERT_FALSE(r.config);

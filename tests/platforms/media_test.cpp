@@ -402,6 +402,19 @@ TEST_F(Staging, FileOverThePlatformsSizeLimitIsRefusedFromItsContentLength) {
   EXPECT_EQ(files_in_dir(), 0u);
 }
 
+// Without a cap of the caller's, the platform's own limit applies: TikTok's 4 GB, not the 1 GiB
+// default meant for targets without one (a 2 GiB TikTok video was refused before it downloaded).
+TEST(StagingCap, TheTargetsLimitIsTheDefaultAndAlwaysTheCeiling) {
+  constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+  const auto tiktok = limits_for(MediaTarget::tiktok_video).max_bytes;
+  EXPECT_GT(tiktok, 2 * kGiB);
+  EXPECT_EQ(staging_cap(0, tiktok), tiktok);
+  EXPECT_EQ(staging_cap(0, 0), kGiB);
+  EXPECT_EQ(staging_cap(5 * kGiB, 0), 5 * kGiB);
+  EXPECT_EQ(staging_cap(kGiB, tiktok), kGiB);
+  EXPECT_EQ(staging_cap(8 * kGiB, tiktok), tiktok);
+}
+
 TEST_F(Staging, TruncatedDownloadIsBadMedia) {
   const std::string file = test::mp4_file(Mp4Spec{});
   serve(file.substr(0, file.size() - 100));
