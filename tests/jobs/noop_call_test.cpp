@@ -66,22 +66,28 @@ class NoopCallTest : public ::testing::Test {
 
   // Runs the dispatcher until `done` says so (polled every 10 ms; run_for's limit fails the test).
   void run_until(Dispatcher& d, const std::function<net::awaitable<bool>()>& done) {
-    run_for(io, [&]() -> net::awaitable<int> {
-      auto ex = co_await boost::asio::this_coro::executor;
-      net::Event finished(ex);
-      boost::asio::co_spawn(ex, [&]() -> net::awaitable<void> {
-        co_await d.run();
-        finished.set();
-      }, boost::asio::detached);
-      net::Timer t(ex);
-      while (!co_await done()) {
-        t.expires_after(10ms);
-        co_await t.async_wait();
-      }
-      d.stop();
-      co_await finished.wait();
-      co_return 0;
-    }(), 60s);
+    run_for(
+        io,
+        [&]() -> net::awaitable<int> {
+          auto ex = co_await boost::asio::this_coro::executor;
+          net::Event finished(ex);
+          boost::asio::co_spawn(
+              ex,
+              [&]() -> net::awaitable<void> {
+                co_await d.run();
+                finished.set();
+              },
+              boost::asio::detached);
+          net::Timer t(ex);
+          while (!co_await done()) {
+            t.expires_after(10ms);
+            co_await t.async_wait();
+          }
+          d.stop();
+          co_await finished.wait();
+          co_return 0;
+        }(),
+        60s);
   }
 
   void push(int n, const std::string& type) {
@@ -110,14 +116,15 @@ TEST_F(NoopCallTest, EveryJobMakesExactlyOneCallOverPooledConnections) {
     return reply;
   });
   auto noop = make_noop_platform("x", {}, {http_client.get(), server.url("/call")});
-  Dispatcher d(*store, *blocking, [&](std::string_view) { return noop.get(); }, options);
+  Dispatcher d(
+      *store, *blocking, [&](std::string_view) { return noop.get(); }, options);
   push(60, "fetch_analytics");
   run_until(d, [&]() -> net::awaitable<bool> {
     auto r = co_await client->exec("GET", store->keys().total("succeeded"));
     co_return r && r->as_integer().value_or(0) == 60;
   });
   EXPECT_EQ(server.requests(), 60u);
-  EXPECT_LE(server.max_open(), 8u);  // the pool's cap
+  EXPECT_LE(server.max_open(), 8u);      // the pool's cap
   EXPECT_LT(server.connections(), 60u);  // kept alive and reused
   EXPECT_EQ(field("j7", "state"), "succeeded");
   EXPECT_EQ(field("j7", "attempts"), "1");
@@ -126,7 +133,8 @@ TEST_F(NoopCallTest, EveryJobMakesExactlyOneCallOverPooledConnections) {
 TEST_F(NoopCallTest, APublishJobCallsOnceInItsUploadStep) {
   test::HttpTestServer server([](const test::ServerRequest&) { return test::ServerReply{}; });
   auto noop = make_noop_platform("x", {}, {http_client.get(), server.url("/upload")});
-  Dispatcher d(*store, *blocking, [&](std::string_view) { return noop.get(); }, options);
+  Dispatcher d(
+      *store, *blocking, [&](std::string_view) { return noop.get(); }, options);
   push(10, "publish");
   run_until(d, [&]() -> net::awaitable<bool> {
     auto r = co_await client->exec("GET", store->keys().total("succeeded"));
@@ -143,7 +151,8 @@ TEST_F(NoopCallTest, AFailingCallEndsTheAttemptAsARetryWithTheStatus) {
     return reply;
   });
   auto noop = make_noop_platform("x", {}, {http_client.get(), server.url("/call")});
-  Dispatcher d(*store, *blocking, [&](std::string_view) { return noop.get(); }, options);
+  Dispatcher d(
+      *store, *blocking, [&](std::string_view) { return noop.get(); }, options);
   push(1, "refresh_token");
   run_until(d, [&]() -> net::awaitable<bool> {
     auto r = co_await client->exec("HGET", store->keys().job("j0"), "error_code");
