@@ -4,12 +4,14 @@
 // prints the medians as BENCH lines. Every mode FLUSHALLs the server first: use a private one.
 //
 //   queue_bench drain   --url U --daemon BIN --dir D --jobs 100000 --concurrency 50
-//                       [--type fetch_analytics|publish] [--profile]
+//                       [--type fetch_analytics|publish] [--profile] [--call-url URL]
 //       Fills the ready queues with --jobs no-op jobs through queue::Store::enqueue (batches of 1000),
 //       then starts the daemon and times spawn -> the last job succeeded (the bench reads
 //       <prefix>:total:succeeded every millisecond). Redis CPU from INFO cpu, daemon peak RSS from
 //       /proc/PID/status VmHWM read just before SIGTERM, daemon CPU from wait4(). --profile instead
 //       logs every command with SLOWLOG (threshold 0) and prints Redis time per script.
+//       --call-url (issue 16, `scripts/bench calls`): each job makes one HTTP GET to URL through the
+//       daemon's HTTP client (workers.noop_call_url, loopback allowed); the line is `RUN queue calls`.
 //   queue_bench idle    --url U --daemon BIN --dir D [--jobs 2000 --interval-ms 5]
 //                       [--sched-jobs 500 --sched-interval-ms 10 --ahead-ms 200-500]
 //                       [--sparse-jobs 40 --sparse-interval-ms 300]
@@ -94,6 +96,7 @@ struct Options {
   int delay_ms = 5;
   bool profile = false;
   int max_wait_s = 300;
+  std::string call_url;  // workers.noop_call_url
 };
 
 // Daemons this process started and has not reaped: die() kills them, so a failed run never leaves
@@ -230,9 +233,13 @@ std::string write_config(const Options& o, const std::string& name, int concurre
   nlohmann::json workers = {{"mode", "noop"}, {"concurrency", concurrency}, {"per_platform", concurrency},
                             {"id", o.worker_id}};
   if (delay_ms > 0) workers["noop_delay_ms"] = delay_ms;
-  const nlohmann::json config = {{"redis", {{"url", o.url}, {"prefix", o.prefix}}},
-                                 {"workers", workers},
-                                 {"log", {{"level", "info"}}}};
+  nlohmann::json config = {{"redis", {{"url", o.url}, {"prefix", o.prefix}}},
+                           {"workers", workers},
+                           {"log", {{"level", "info"}}}};
+  if (!o.call_url.empty()) {
+    config["workers"]["noop_call_url"] = o.call_url;
+    config["security"] = {{"allow_private_hosts", nlohmann::json::array({"127.0.0.1", "::1"})}};
+  }
   std::string path = o.dir + "/" + name + ".json";
   std::ofstream(path) << config.dump(2) << "\n";
   return path;
@@ -419,7 +426,7 @@ int mode_drain(const Options& o, const redis::RedisUrl& url) {
       inner_usec += cu.second;
     }
   }
-  const std::string label = o.type == "publish" ? "drain-publish" : "drain";
+  const std::string label = !o.call_url.empty() ? "calls" : o.type == "publish" ? "drain-publish" : "drain";
 
   if (o.profile) {
     r.cmd({"CONFIG", "SET", "slowlog-log-slower-than", "10000"});
@@ -860,6 +867,7 @@ int main(int argc, char** argv) {
     else if (k == "--delay-ms") o.delay_ms = std::stoi(next());
     else if (k == "--max-wait") o.max_wait_s = std::stoi(next());
     else if (k == "--profile") o.profile = true;
+    else if (k == "--call-url") o.call_url = next();
     else die("unknown option " + k);
   }
   log::init(log::Format::text, spdlog::level::warn);

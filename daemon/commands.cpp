@@ -161,9 +161,17 @@ int command_run(const std::string& config_path, const RunPlugin& plugin) {
   }
 
   std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>> adapters;
-  if (config->workers.mode == "noop")
+  if (config->workers.mode == "noop") {
+    jobs::NoopCall call;
+    if (!config->workers.noop_call_url.empty()) {  // issue 16: each job makes one real HTTP call
+      auto ho = http_options(*config);
+      ho.max_connections_per_origin = static_cast<std::size_t>(config->workers.concurrency);
+      http_client = std::make_unique<http::HttpClient>(std::move(ho));
+      call = {http_client.get(), config->workers.noop_call_url};
+    }
     for (const auto& p : kPlatforms)
-      adapters[p] = jobs::make_noop_platform(p, std::chrono::milliseconds(config->workers.noop_delay_ms));
+      adapters[p] = jobs::make_noop_platform(p, std::chrono::milliseconds(config->workers.noop_delay_ms), call);
+  }
 
   // The token core (tokens/): without a vault no token can be stored or read, which only noop mode
   // can live with.

@@ -220,6 +220,7 @@ Config build_config(const std::map<std::string, json>& v) {
   c.workers.idle_wait_ms = static_cast<int>(integer("workers.idle_wait_ms"));
   c.workers.reaper_grace_ms = static_cast<int>(integer("workers.reaper_grace_ms"));
   c.workers.noop_delay_ms = static_cast<int>(integer("workers.noop_delay_ms"));
+  c.workers.noop_call_url = str("workers.noop_call_url");
   c.tls.ca_file = str("tls.ca_file");
   c.log.format = str("log.format");
   c.log.level = str("log.level");

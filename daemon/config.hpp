@@ -94,6 +94,7 @@ struct Config {
     int idle_wait_ms = 0;
     int reaper_grace_ms = 0;
     int noop_delay_ms = 0;
+    std::string noop_call_url;  // issue 16: one HTTP GET per noop job (benchmarks)
   } workers;
   struct {
     std::string ca_file;

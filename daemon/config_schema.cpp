@@ -492,6 +492,13 @@ std::vector<Setting> build() {
   add("platforms.tiktok.public_id_wait_ms", Kind::integer, 600000,
       "After PUBLISH_COMPLETE, how long to keep polling for the public post id before succeeding without it.",
       int_range(0, 86400000));
+  // ---- noop calls (issue 16, the `calls` benchmark) ----
+  add("workers.noop_call_url", Kind::string, "",
+      "In noop mode, an http(s) URL each job GETs once (the publish upload step, or the one call of the other "
+      "types) through the daemon's HTTP client, pooled with up to workers.concurrency connections, in place of "
+      "the noop_delay_ms wait: benchmarks of jobs that make one platform call. A private or loopback host must "
+      "be in security.allow_private_hosts. Empty: no call.",
+      http_url(true));
   group_by_path(s);
   return s;
 }
