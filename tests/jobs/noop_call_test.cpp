@@ -1,6 +1,6 @@
 // workers.noop_call_url (issue 16, the `calls` benchmark): in noop mode each job makes one real HTTP
 // GET through the HTTP client; the key's validation, jobs that all call once, and a failing call
-// ending the attempt as a retry (label `benchcalls`).
+// ending the attempt as a retry (label `queue`).
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
