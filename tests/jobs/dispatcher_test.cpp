@@ -165,7 +165,9 @@ TEST_F(DispatcherTest, AJobLeasedAgainWhileItStillRunsHereIsNotStartedTwice) {
                              now_epoch_ms()));
   // Redis as it was before the lease: what the replica holds when the primary dies.
   std::vector<std::pair<std::string, std::string>> before;
-  for (const auto& k : run_for(io, client->exec("KEYS", store->keys().prefix() + ":*"))->elements) {
+  const auto keys = run_for(io, client->exec("KEYS", store->keys().prefix() + ":*"));
+  ASSERT_TRUE(keys);
+  for (const auto& k : keys->elements) {
     auto dumped = run_for(io, client->exec("DUMP", k.str));
     before.emplace_back(k.str, dumped->str);
   }
