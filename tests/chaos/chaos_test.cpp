@@ -77,11 +77,10 @@ TEST(Chaos, RedisKilledRestartedAndUnreachable) {
 
 // The daemons reach Redis through a sentinel; the primary is SIGKILLed under load and the sentinel
 // promotes the replica.
-// DISABLED_ until a run confirms the fix of the bug it found (jobs/dispatcher.cpp start_job: a job
-// leased again by the daemon still running it, after the failover lost the first lease, reused the
-// running slot: heap-use-after-free of its cancellation signal; unit test
-// DispatcherTest.AJobLeasedAgainWhileItStillRunsHereIsNotStartedTwice).
-TEST(Chaos, DISABLED_SentinelFailoverUnderLoad) {
+// Found a bug, fixed: a job leased again by the daemon still running it (the failover lost the first
+// lease) reused the running slot (jobs/dispatcher.cpp start_job; DispatcherTest.
+// AJobLeasedAgainWhileItStillRunsHereIsNotStartedTwice).
+TEST(Chaos, SentinelFailoverUnderLoad) {
   Options options;
   options.sentinel = true;
   options.rounds = 2;
