@@ -128,7 +128,11 @@ TEST(Chaos, OnePlatformReturns5xx) {
 // throttles are not 429s but 400s with codes 4/17/80001/80002, and without a usage header the daemon
 // rightly waits 5 minutes: too long for this suite; tests/facebook and tests/instagram cover them.
 // TikTok's 429 defers a job a whole minute, hence only two of them.)
-// DISABLED_ until a run confirms it without Graph's storms (with them the daemon waits Meta's 5 minutes).
+// DISABLED_: not a daemon bug but a gap of the sandbox. X's injected 429 names the end of a 15-minute
+// window (sandbox/x/emulator.cpp install()) and this fault's own x-rate-limit-reset goes beside that
+// header instead of replacing it, so the X jobs rightly wait 15 minutes (seen: all X publishes
+// deferred/rate_limited at the 240 s limit, nothing else wrong). Needs the emulator's window length (or
+// the fault's headers) to be settable; TikTok's 429s defer a minute and pass.
 TEST(Chaos, DISABLED_RateLimitStorms) {
   Options options;
   options.rounds = 2;
