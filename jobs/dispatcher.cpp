@@ -209,6 +209,15 @@ struct Dispatcher::State {
     const std::string id = lease.id;
     std::string platform = doc.is_object() && doc.contains("platform") && doc["platform"].is_string()
                                ? doc["platform"].get<std::string>() : std::string("unknown");
+    if (in_flight.count(id) > 0) {
+      // Leased again while its earlier run still goes on here: Redis forgot the first lease (a failover
+      // to a replica that never received it). A second run would share the first one's slot (its
+      // context and cancellation signal) and post twice; the first run goes on, its writes now refused
+      // by the newer lease's fencing, and that lease expires to the reaper, whose reconciliation asks
+      // the platform before anything is posted again.
+      log::JobLog(id).warn("leased again while still running here; the new lease is left to expire");
+      return;
+    }
     InFlight& slot = in_flight[id];
     slot.platform = platform;
     ++running_per_platform[platform];

@@ -153,5 +153,56 @@ TEST_F(DispatcherTest, ShutdownHandsBackJobsStillRunningAfterTheGrace) {
   EXPECT_EQ(run_for(io, client->exec("ZCARD", store->keys().leases()))->integer, 0);
 }
 
+
+// Redis forgets a lease (a Sentinel failover to a replica that never received it): the job is leased
+// again by the daemon still running it. The second lease must not start a second run in the same
+// slot (found by the chaos suite: a heap-use-after-free of the slot's cancellation signal).
+TEST_F(DispatcherTest, AJobLeasedAgainWhileItStillRunsHereIsNotStartedTwice) {
+  StuckPlatform stuck(io.get_executor());
+  Dispatcher d(*store, *blocking, [&](std::string_view) { return &stuck; }, options);
+  run_for(io, store->enqueue({{"again", "refresh_token", "x", "a",
+                               R"({"id":"again","type":"refresh_token","platform":"x","account":"a"})", 0, 3}},
+                             now_epoch_ms()));
+  // Redis as it was before the lease: what the replica holds when the primary dies.
+  std::vector<std::pair<std::string, std::string>> before;
+  const auto keys = run_for(io, client->exec("KEYS", store->keys().prefix() + ":*"));
+  ASSERT_TRUE(keys);
+  for (const auto& k : keys->elements) {
+    auto dumped = run_for(io, client->exec("DUMP", k.str));
+    before.emplace_back(k.str, dumped->str);
+  }
+  run_for(io, [&]() -> net::awaitable<int> {
+    auto ex = co_await boost::asio::this_coro::executor;
+    net::Event finished(ex);
+    boost::asio::co_spawn(ex, [&]() -> net::awaitable<void> {
+      co_await d.run();
+      finished.set();
+    }, boost::asio::detached);
+    net::Timer t(ex);
+    while (stuck.started < 1) {
+      t.expires_after(10ms);
+      co_await t.async_wait();
+    }
+    auto all = co_await client->exec("KEYS", store->keys().prefix() + ":*");
+    for (const auto& k : all->elements) co_await client->exec("DEL", k.str);
+    for (const auto& [key, value] : before) co_await client->exec("RESTORE", key, "0", value, "REPLACE");
+    for (;;) {  // leased again (the overall limit fails the test)
+      auto score = co_await client->exec("ZSCORE", store->keys().leases(), "again");
+      if (score && !score->is_nil()) break;
+      t.expires_after(10ms);
+      co_await t.async_wait();
+    }
+    for (int i = 0; i < 5; ++i) {  // a few more turns of the dispatcher's loop
+      t.expires_after(options.idle_wait);
+      co_await t.async_wait();
+    }
+    stuck.release.set();
+    d.stop();
+    co_await finished.wait();
+    co_return 0;
+  }(), 60s);
+  EXPECT_EQ(stuck.started, 1) << "the job ran twice at once in one daemon";
+}
+
 }  // namespace
 }  // namespace schedulo::jobs

@@ -1,0 +1,188 @@
+// The chaos suite (label `chaos`, tests/chaos/chaos_harness.hpp): three live daemons, a mixed load on
+// all four platforms, one kind of trouble per test, then the exact accounting from the sandbox's state
+// and Redis. Outages are sized in units of the configured timeouts; every wait polls a condition with
+// an overall limit that fails the test.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/chaos/chaos_harness.hpp"
+#include "tests/support/redis_process.hpp"
+
+namespace schedulo::chaos {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kDrain = 240s;  // the longest a scenario's load may take to end
+
+// Waits out an outage the sandbox or a signal holds for `ms`: the trouble lasts that long whatever
+// the daemons do (this is the length of the fault, not a guess at when something happened).
+void hold_for(std::int64_t ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+// Step 1: the harness itself, nothing broken: the accounting holds on a quiet run.
+TEST(Chaos, MixedLoadOnAllFourPlatformsIsAccountedExactly) {
+  Options options;
+  options.rounds = 2;
+  Harness h(options);
+  h.start_daemons();
+  const auto jobs = h.enqueue_mixed_load();
+  ASSERT_TRUE(h.wait_final(jobs, kDrain));
+  h.account(jobs);
+}
+
+// One daemon SIGKILLed five times while the load runs, restarted each time at once (its own leases
+// come back by its workers.id) or after a lease and the reaper's grace (another daemon's reaper takes
+// them back).
+TEST(Chaos, OneDaemonSigkilledRepeatedly) {
+  Options options;
+  options.rounds = 2;
+  Harness h(options);
+  h.start_daemons();
+  const auto jobs = h.enqueue_mixed_load();
+  constexpr int kKills = 5;
+  for (int k = 1; k <= kKills; ++k) {
+    ASSERT_TRUE(h.wait_progress(jobs, jobs.size() * static_cast<std::size_t>(k) / (kKills + 2), kDrain));
+    h.kill_daemon(0);
+    if (k % 2 == 0) hold_for(kLeaseMs + kReaperGraceMs);  // dead long enough for the reaper
+    h.start_daemon(0);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  ASSERT_TRUE(h.wait_final(jobs, kDrain));
+  for (int i = 0; i < kDaemons; ++i) EXPECT_TRUE(h.daemon_running(i)) << "daemon " << i << " died";
+  h.account(jobs);
+}
+
+// Redis SIGKILLed (appendfsync always: every acknowledged write is in the AOF) and restarted on its
+// port, then later unreachable (SIGSTOPped: connections hang, nothing answers) for two leases.
+TEST(Chaos, RedisKilledRestartedAndUnreachable) {
+  Options options;
+  options.rounds = 2;
+  Harness h(options);
+  h.start_daemons();
+  const auto jobs = h.enqueue_mixed_load();
+  ASSERT_TRUE(h.wait_progress(jobs, jobs.size() / 5, kDrain));
+  h.redis_kill9_and_restart();
+  ASSERT_TRUE(h.wait_progress(jobs, jobs.size() / 2, kDrain));
+  h.redis_pause();
+  hold_for(2 * kLeaseMs);
+  h.redis_resume();
+  ASSERT_TRUE(h.wait_final(jobs, kDrain));
+  for (int i = 0; i < kDaemons; ++i) EXPECT_TRUE(h.daemon_running(i)) << "daemon " << i << " died";
+  h.account(jobs);
+}
+
+// The daemons reach Redis through a sentinel; the primary is SIGKILLed under load and the sentinel
+// promotes the replica.
+// Found a bug, fixed: a job leased again by the daemon still running it (the failover lost the first
+// lease) reused the running slot (jobs/dispatcher.cpp start_job; DispatcherTest.
+// AJobLeasedAgainWhileItStillRunsHereIsNotStartedTwice).
+TEST(Chaos, SentinelFailoverUnderLoad) {
+  Options options;
+  options.sentinel = true;
+  options.rounds = 2;
+  Harness h(options);
+  h.start_daemons();
+  const auto jobs = h.enqueue_mixed_load();
+  ASSERT_TRUE(h.wait_progress(jobs, jobs.size() / 4, kDrain));
+  ASSERT_TRUE(h.fail_over(60s)) << "the sentinel never promoted the replica";
+  ASSERT_TRUE(h.wait_final(jobs, kDrain));
+  for (int i = 0; i < kDaemons; ++i) EXPECT_TRUE(h.daemon_running(i)) << "daemon " << i << " died";
+  h.account(jobs);
+}
+
+// Airtable answers 503 to everything for four leases while the outcomes come in: they wait in the
+// outbox and are written once when it is back.
+TEST(Chaos, AirtableDownForAWhile) {
+  Harness h;
+  h.start_daemons();
+  const std::int64_t outage_ms = 4 * kLeaseMs;
+  h.fault({{"kind", "outage"}, {"api", "airtable"}, {"for_ms", outage_ms}});
+  const auto jobs = h.enqueue_mixed_load();
+  hold_for(outage_ms);
+  ASSERT_TRUE(h.wait_final(jobs, kDrain));
+  h.account(jobs);
+}
+
+// Facebook answers 503 for eight breaker periods: its jobs are deferred while the circuit is open
+// (only probes go), the other platforms go on, and everything succeeds once it recovers.
+TEST(Chaos, OnePlatformReturns5xx) {
+  Harness h;
+  h.start_daemons();
+  const std::int64_t outage_ms = 8 * kOpenMs;
+  const auto from = h.log_seq();
+  // Every call to Facebook's Graph host (Instagram's accounts use Instagram Login's host).
+  h.fault({{"kind", "error"}, {"status", 503}, {"path_prefix", "/graph/v25.0/"}, {"for_ms", outage_ms}});
+  const auto jobs = h.enqueue_mixed_load();
+  hold_for(outage_ms);
+  ASSERT_TRUE(h.wait_final(jobs, kDrain));
+  h.account(jobs);
+  h.expect_breaker_held("facebook", from, 0, outage_ms);
+}
+
+// 429 storms: half of X's post calls (12 of them) and two of TikTok's calls answer the API's own 429 (body
+// and headers) for a while; jobs wait (no attempt used) and the limiter is never exceeded. (Graph's
+// throttles are not 429s but 400s with codes 4/17/80001/80002, and without a usage header the daemon
+// rightly waits 5 minutes: too long for this suite; tests/facebook and tests/instagram cover them.
+// TikTok's 429 defers a job a whole minute, hence only two of them.)
+// DISABLED_: not a daemon bug but a gap of the sandbox. X's injected 429 names the end of a 15-minute
+// window (sandbox/x/emulator.cpp install()) and this fault's own x-rate-limit-reset goes beside that
+// header instead of replacing it, so the X jobs rightly wait 15 minutes (seen: all X publishes
+// deferred/rate_limited at the 240 s limit, nothing else wrong). Needs the emulator's window length (or
+// the fault's headers) to be settable; TikTok's 429s defer a minute and pass.
+TEST(Chaos, DISABLED_RateLimitStorms) {
+  Options options;
+  options.rounds = 2;
+  Harness h(options);
+  h.start_daemons();
+  // X's own 429 names the end of a 15-minute window; this storm's window ends in two seconds.
+  const auto reset =
+      std::chrono::duration_cast<std::chrono::seconds>((std::chrono::system_clock::now() + 2s).time_since_epoch())
+          .count();
+  h.fault(json::array({{{"kind", "rate_limit"},
+                        {"route", "x.tweets.create"},
+                        {"rate", 0.5},
+                        {"count", 12},
+                        {"headers", {{"x-rate-limit-reset", std::to_string(reset)}}}},
+                       {{"kind", "rate_limit"}, {"api", "tiktok"}, {"rate", 0.5}, {"count", 2}}}));
+  const auto jobs = h.enqueue_mixed_load();
+  ASSERT_TRUE(h.wait_final(jobs, kDrain));
+  h.account(jobs);
+}
+
+// "Commit then lose the answer" on every second publish call of each platform: the post exists but
+// the daemon never hears so. The next attempt settles it by id instead of posting again; a job that
+// cannot be settled ends needs_review, never as a second post.
+TEST(Chaos, CommitThenLoseOnRandomPublishes) {
+  Options options;
+  options.allow_needs_review = true;
+  options.rounds = 2;
+  Harness h(options);
+  h.start_daemons();
+  h.fault(
+      json::array({{{"kind", "commit_then_lose"}, {"route", "x.tweets.create"}, {"rate", 0.5}, {"count", 4}},
+                   {{"kind", "commit_then_lose"}, {"route", "facebook.feed_create"}, {"rate", 0.5}, {"count", 4}},
+                   {{"kind", "commit_then_lose"}, {"route", "instagram.media_publish"}, {"rate", 0.5}, {"count", 2}},
+                   {{"kind", "commit_then_lose"}, {"route", "tiktok.video_init"}, {"rate", 0.5}, {"count", 2}}}));
+  const auto jobs = h.enqueue_mixed_load();
+  ASSERT_TRUE(h.wait_final(jobs, kDrain));
+  h.account(jobs);
+}
+
+// The media CDN stalls: every second media request waits a lease before its first byte, and every
+// body trickles in (8 KiB every 200 ms). Staging outlasts the lease, which the heartbeats keep.
+TEST(Chaos, StallingMediaCdn) {
+  Harness h;
+  h.start_daemons();
+  h.fault({{"kind", "latency"}, {"api", "cdn"}, {"ms", kLeaseMs}, {"rate", 0.5}});
+  const auto jobs = h.mixed_load(1, "slow_ms=200&chunk=8192");
+  h.enqueue(jobs);
+  ASSERT_TRUE(h.wait_final(jobs, kDrain));
+  h.account(jobs);
+}
+
+}  // namespace
+}  // namespace schedulo::chaos
