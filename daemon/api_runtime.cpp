@@ -67,8 +67,12 @@ void ApiRuntime::attach(jobs::DispatcherOptions& options) {
   Impl* impl = impl_.get();
   options.on_settle = [impl](const jobs::Job& job, const queue::Lease& lease, queue::Settle& settle,
                              std::chrono::steady_clock::duration elapsed) {
+    // A retry with no attempts left ends the job dead (settle.lua decides it in the same step); the
+    // metric says what happened to the job, as the callback does.
+    const bool exhausted = settle.outcome == queue::Settlement::retry && lease.attempt >= lease.max_attempts;
+    const auto outcome = exhausted ? queue::Settlement::dead : settle.outcome;
     impl->metrics.job_settled(std::string(jobs::to_string(job.type)), std::string(jobs::to_string(job.platform)),
-                              std::string(queue::to_string(settle.outcome)), elapsed);
+                              std::string(queue::to_string(outcome)), elapsed);
     if (auto entry = callback_entry(job, lease, settle, now_epoch_ms())) add_outbox_entry(settle, *entry);
   };
 }

@@ -120,20 +120,6 @@ bool split_array(std::string_view text, std::vector<std::string_view>& out) {
   }
 }
 
-json row_json(const std::map<std::string, std::string>& row) {
-  json out = json::object();
-  for (const auto& [k, v] : row) {
-    if (k == "lease") continue;
-    if (k == "payload" || k == "result" || k == "checkpoint") {
-      auto parsed = json::parse(v, nullptr, false);
-      out[k] = parsed.is_discarded() ? json(v) : parsed;
-    } else {
-      out[k] = v;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 bool token_matches(std::string_view presented, std::string_view expected) {
@@ -265,8 +251,7 @@ struct ApiServer::State {
   }
 
   net::awaitable<Response> validate_only(ParsedBody& parsed) {
-    DeepCheckContext context{deps.store, deps.media_client, options.validate_media_timeout,
-                             options.accounts_required};
+    DeepCheckContext context{deps.store, deps.media_client, options.validate_media_timeout, options.accounts_required};
     json results = json::array();
     bool all_valid = true;
     for (std::size_t i = 0; i < parsed.jobs.size(); ++i) {
@@ -381,7 +366,7 @@ struct ApiServer::State {
       if (!rows) co_return error_response(503, "queue_unavailable", "the queue could not be reached");
       for (const auto& row : *rows) {
         if (!platform.empty() && row.count("platform") != 0 && row.at("platform") != platform) continue;
-        if (out.size() < static_cast<std::size_t>(limit)) out.push_back(row_json(row));
+        if (out.size() < static_cast<std::size_t>(limit)) out.push_back(job_fields_json(row));
       }
     }
     co_return json_response(200, {{"jobs", out}});

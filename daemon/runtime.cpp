@@ -20,8 +20,9 @@ void init_logging(const Config& config) {
   log::parse_format(config.log.format, format);
   log::parse_level(config.log.level, level);
   log::init(format, level);
-  for (const std::string* secret : {&config.http.token, &config.airtable.token, &config.bubble.api_token, &config.bubble.callback_signing_secret,
-                                    &config.redis.parsed.password, &config.redis.parsed.sentinel_password})
+  for (const std::string* secret :
+       {&config.http.token, &config.airtable.token, &config.bubble.api_token, &config.bubble.callback_signing_secret,
+        &config.redis.parsed.password, &config.redis.parsed.sentinel_password})
     log::register_secret(*secret);
   for (const auto& [name, p] : config.platforms) log::register_secret(p.client_secret);
 }
@@ -295,18 +296,39 @@ int run_with_redis(const Config& config,
   return status;
 }
 
-nlohmann::json record_json(const queue::JobRecord& record) {
+namespace {
+
+bool is_integer(std::string_view v) {
+  if (!v.empty() && v.front() == '-') v.remove_prefix(1);
+  return !v.empty() && v.size() <= 18 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_counter_or_time(std::string_view k) {
+  return k == "attempts" || k == "max_attempts" || k == "priority" || k.ends_with("_at") || k.ends_with("_ms");
+}
+
+}  // namespace
+
+nlohmann::json job_fields_json(const std::map<std::string, std::string>& fields) {
   using json = nlohmann::json;
   json out = json::object();
-  for (const auto& [k, v] : record.fields) {
+  for (const auto& [k, v] : fields) {
     if (k == "lease") continue;  // the fencing token is internal
     if (k == "payload" || k == "result" || k == "checkpoint") {
       auto parsed = json::parse(v, nullptr, false);
       out[k] = parsed.is_discarded() ? json(v) : parsed;
+    } else if (is_counter_or_time(k) && is_integer(v)) {
+      out[k] = std::stoll(v);
     } else {
       out[k] = v;
     }
   }
+  return out;
+}
+
+nlohmann::json record_json(const queue::JobRecord& record) {
+  using json = nlohmann::json;
+  json out = job_fields_json(record.fields);
   json attempts = json::array();
   for (const auto& line : record.attempt_log) {
     auto parsed = json::parse(line, nullptr, false);

@@ -3,6 +3,7 @@
 // io_context and a started Redis client.
 #include <boost/asio/io_context.hpp>
 
+#include <map>
 #include <memory>
 
 #include "daemon/config.hpp"
@@ -67,5 +68,8 @@ int run_with_store(const Config& config, const std::function<net::awaitable<int>
 // A job's record as the CLI's `status` and the API's GET /v1/jobs/{id} show it: the hash's fields
 // (JSON ones parsed, the lease's fencing token left out) and the attempt log.
 nlohmann::json record_json(const queue::JobRecord& record);
+// A job hash's fields as JSON: payload, result and checkpoint parsed, counters and times as numbers
+// (as the callbacks send them), the lease's fencing token left out. Also the rows of GET /v1/jobs.
+nlohmann::json job_fields_json(const std::map<std::string, std::string>& fields);
 
 }  // namespace schedulo::daemon

@@ -29,11 +29,15 @@ for i = 6, #ARGV, 9 do
     local attempts = tonumber(f[4])
     if outcome == 'retry' and attempts >= tonumber(f[5]) then
       outcome = 'dead'
-      err = err .. ' (no attempts left)'
+      -- The message's "tried again automatically" advice is no longer true.
+      err = string.gsub(err, '%s*Nothing to do: [^.]*automatically%.', '') .. ' (no attempts left)'
     end
     if outcome ~= 'succeeded' then
       redis.call('HSET', job, 'error', err, 'error_code', code)
       log_attempt(id, now, attempts, outcome, err, code, retention)
+    else
+      -- An earlier attempt's error stays in the attempt log, not on a job that succeeded.
+      redis.call('HDEL', job, 'error', 'error_code')
     end
     if outcome == 'succeeded' or outcome == 'failed' or outcome == 'dead' or outcome == 'needs_review' then
       finalize(id, outcome, now, retention, window, outcome ~= 'succeeded' or f[6] ~= false)

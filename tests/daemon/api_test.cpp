@@ -19,18 +19,18 @@
 #include "daemon/api_server.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/metrics_gather.hpp"
-#include "queue/circuit_breaker.hpp"
-#include "tokens/token_store.hpp"
-#include "tokens/vault.hpp"
 #include "jobs/dispatcher.hpp"
 #include "jobs/noop_platform.hpp"
 #include "platforms/http/client.hpp"
+#include "queue/circuit_breaker.hpp"
 #include "queue/outbox.hpp"
 #include "queue/store.hpp"
 #include "tests/support/http_server.hpp"
 #include "tests/support/media_files.hpp"
 #include "tests/support/redis_process.hpp"
 #include "tests/support/run.hpp"
+#include "tokens/token_store.hpp"
+#include "tokens/vault.hpp"
 
 namespace schedulo::daemon {
 namespace {
@@ -316,15 +316,14 @@ TEST_F(ApiTest, MetricsShowLimitWaitsCircuitsAndAccountsByTokenStatus) {
   tokens::TokenStore tokens(*client_, *keys_, *vault);
   platforms::TokenSet set;
   set.access_token = Secret("metrics-access-token");
-  for (const auto& [account, status] : std::vector<std::pair<std::string, tokens::AccountStatus>>{
-           {"a1", tokens::AccountStatus::active},
-           {"a2", tokens::AccountStatus::active},
-           {"a3", tokens::AccountStatus::needs_reauth}}) {
+  for (const auto& [account, status] :
+       std::vector<std::pair<std::string, tokens::AccountStatus>>{{"a1", tokens::AccountStatus::active},
+                                                                  {"a2", tokens::AccountStatus::active},
+                                                                  {"a3", tokens::AccountStatus::needs_reauth}}) {
     auto put = test::run_for(io_, tokens.put({"x", account}, set, 0, status, "", now_epoch_ms()));
     ASSERT_TRUE(put) << put.error().message();
   }
-  for (int i = 0; i < 2; ++i)
-    ASSERT_TRUE(test::run_for(io_, breaker.record("tiktok", queue::BreakerOutcome::failure)));
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(test::run_for(io_, breaker.record("tiktok", queue::BreakerOutcome::failure)));
   ASSERT_TRUE(test::run_for(io_, breaker.check("tiktok")));  // the local view learns it is open
   metrics_.rate_limit_wait("x", "rate_limited", 1500ms);
   metrics_.rate_limit_wait("x", "slept", 250ms);
@@ -542,12 +541,18 @@ TEST_F(ApiTest, StatusListCancelReplaceAndStats) {
   EXPECT_EQ(s.body["state"], "scheduled");
   EXPECT_EQ(s.body["payload"]["post"]["text"], "hello");
   EXPECT_FALSE(s.body.contains("lease"));
+  // Counters and times are numbers, as the callbacks send them; ids and texts stay strings.
+  EXPECT_EQ(s.body["attempts"], 0);
+  EXPECT_TRUE(s.body["max_attempts"].is_number_integer());
+  EXPECT_TRUE(s.body["created_at"].is_number_integer());
+  EXPECT_TRUE(s.body["id"].is_string());
   EXPECT_EQ(call("GET", "/v1/jobs/nope").body["error"]["code"], "not_found");
 
   auto list = call("GET", "/v1/jobs?account=x-1&state=scheduled");
   EXPECT_EQ(list.status, 200);
   ASSERT_EQ(list.body["jobs"].size(), 1u);
   EXPECT_EQ(list.body["jobs"][0]["id"], "later-1");
+  EXPECT_EQ(list.body["jobs"][0]["attempts"], 0);
   EXPECT_EQ(call("GET", "/v1/jobs?account=x-1").body["jobs"].size(), 2u);
   EXPECT_EQ(call("GET", "/v1/jobs?limit=0").status, 400);
   EXPECT_EQ(call("GET", "/v1/jobs?platform=myspace").status, 400);

@@ -195,6 +195,36 @@ TEST_F(StoreTest, RetryBacksOffAndTheLastAttemptGoesDead) {
   EXPECT_NE(record->attempt_log[1].find("\"outcome\":\"dead\""), std::string::npos) << record->attempt_log[1];
 }
 
+TEST_F(StoreTest, ADeadJobsMessageDropsTheRetryAdviceAndASuccessDropsAnEarlierError) {
+  enqueue({job("a", "x", "acct", 0, 1), job("b", "x", "acct2", 0, 2)});
+  auto leased = lease().jobs;
+  ASSERT_EQ(leased.size(), 2u);
+  const auto& a = leased[0].id == "a" ? leased[0] : leased[1];
+  const auto& b = leased[0].id == "a" ? leased[1] : leased[0];
+  Settle last{a.id,
+              a.token,
+              Settlement::retry,
+              kT0 + 100,
+              "Meta's service was temporarily unavailable. Nothing to do: it is tried again automatically.",
+              "2",
+              "",
+              ""};
+  ASSERT_EQ(run_for(io, store->settle({last}, kT0))->at(0), "dead");
+  EXPECT_EQ(field("a", "error"), "Meta's service was temporarily unavailable. (no attempts left)");
+
+  EXPECT_EQ(settle(b, Settlement::retry, kT0 + 100), "retrying");
+  EXPECT_EQ(field("b", "error"), "boom");
+  EXPECT_EQ(run_for(io, store->promote(kT0 + 100, 10))->first, 1);
+  auto again = lease(kT0 + 100).jobs.at(0);
+  EXPECT_EQ(settle(again, Settlement::succeeded, 0, kT0 + 100), "succeeded");
+  EXPECT_EQ(field("b", "error"), "<nil>") << "the earlier attempt's error is in the attempt log only";
+  EXPECT_EQ(field("b", "error_code"), "<nil>");
+  auto record = run_for(io, store->status("b"));
+  ASSERT_TRUE(record);
+  ASSERT_EQ(record->attempt_log.size(), 1u);
+  EXPECT_NE(record->attempt_log[0].find("boom"), std::string::npos);
+}
+
 TEST_F(StoreTest, DeferAndWaitUseNoAttempt) {
   enqueue({job("a", "x", "acct", 0, 1)});
   EXPECT_EQ(settle(lease().jobs.at(0), Settlement::defer, kT0 + 100), "deferred");
@@ -284,8 +314,9 @@ TEST_F(StoreTest, ACancelBehindTenThousandInboxEntriesStopsADueJob) {
   enqueue({job("due-now")});
   std::vector<redis::Args> pushes;
   for (int i = 0; i < 10000; ++i)
-    pushes.push_back({"LPUSH", store->keys().inbox(),
-                      R"({"id":"filler-)" + std::to_string(i) + R"(","type":"refresh_token","platform":"x","account":"o"})"});
+    pushes.push_back(
+        {"LPUSH", store->keys().inbox(),
+         R"({"id":"filler-)" + std::to_string(i) + R"(","type":"refresh_token","platform":"x","account":"o"})"});
   pushes.push_back({"LPUSH", store->keys().control(), R"({"op":"cancel","id":"due-now"})"});
   ASSERT_TRUE(run_for(io, client->pipeline(pushes)));
   auto refused = lease();
