@@ -34,6 +34,9 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& in, const s
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
   else
     posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  // Nothing else the test holds reaches the child: a daemon that outlives a crashed test must not
+  // keep a pipe or a lock of the caller's open (a build lock held by `flock` did, and stalled builds).
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   std::vector<std::string> arg_copy = args, env = child_environment();
   std::vector<char*> argv, envp;
   for (auto& a : arg_copy) argv.push_back(a.data());

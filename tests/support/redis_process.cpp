@@ -96,8 +96,13 @@ void RedisProcess::start() {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  if (posix_spawnp(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0)
-    throw std::runtime_error("cannot spawn " + args[0]);
+  // Only stdin/out/err reach the server: it must not keep a pipe or a lock of the test's open.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  const int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot spawn " + args[0]);
   // Wait until it answers: a readiness condition, polled, with an overall limit.
   const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::vector<std::string> ping{"redis-cli", "-p", std::to_string(port_)};
