@@ -834,6 +834,39 @@ TEST_F(LifecycleTest, DataAccessEndingSoonIsTold) {
   EXPECT_EQ(account("instagram", "acct-da")->status, tokens::AccountStatus::expiring);
 }
 
+// data_access_expires_at at the notice window's far edge is told; one second beyond it is not.
+TEST_F(LifecycleTest, DataAccessNoticeAtItsEdge) {
+  set_sandbox_clock(sandbox_now_ / 1000 * 1000);  // whole seconds, as debug_token counts
+  start_api();
+  ASSERT_EQ(connect("instagram", "acct-dae").outcome.at("status"), "connected");
+  std::string error;
+  auto set = tokens_->open(*account("instagram", "acct-dae"), error);
+  ASSERT_TRUE(set) << error;
+  const auto check = run_for(io_, meta_calls_->introspect(*set));
+  ASSERT_GT(check.data_access_expires_at_ms, sandbox_now_);
+  const auto until = std::chrono::seconds((check.data_access_expires_at_ms - sandbox_now_) / 1000);
+  auto o = sweep_options_for("sweeper");
+  o.expiring_notice = until - std::chrono::seconds(1);  // ends one second beyond the window
+  jobs::TokenSweep before(*store_, *tokens_, *notifier_, lookup(), provider_.get(), o);
+  auto report = run_for(io_, before.sweep_once());
+  EXPECT_EQ(report.introspected, 1);
+  EXPECT_EQ(report.expiring, 0);
+  EXPECT_EQ(account("instagram", "acct-dae")->status, tokens::AccountStatus::active);
+  // Due again (as after sweep.check_every_s), with the window reaching it exactly.
+  ASSERT_TRUE(run_for(io_, client_->exec("ZADD", keys_->sweep_checks(), "0", "instagram:acct-dae")));
+  o.expiring_notice = until;
+  jobs::TokenSweep edge(*store_, *tokens_, *notifier_, lookup(), provider_.get(), o);
+  report = run_for(io_, edge.sweep_once());
+  EXPECT_EQ(report.introspected, 1);
+  EXPECT_EQ(report.expiring, 1);
+  EXPECT_EQ(account("instagram", "acct-dae")->status, tokens::AccountStatus::expiring);
+  const auto all = notifications();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_NE(all[0]["message"].get<std::string>().find(format_rfc3339_ms(check.data_access_expires_at_ms)),
+            std::string::npos)
+      << all[0]["message"];
+}
+
 TEST_F(LifecycleTest, TwoDaemonsOneSweep) {
   auto o1 = sweep_options_for("daemon-1");
   auto o2 = sweep_options_for("daemon-2");
