@@ -13,10 +13,15 @@
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
 #include "daemon/metrics.hpp"
+#include "outbox/records.hpp"
 #include "platforms/http/client.hpp"
 #include "platforms/http/url.hpp"
 
 namespace schedulo::daemon {
+
+// The notifications' webhook requests (outbox/records.hpp) are delivered by this sender.
+static_assert(outbox::kWebhookDest == kCallbackDest);
+
 namespace {
 
 using json = nlohmann::json;

@@ -129,8 +129,10 @@ const std::map<std::string, std::string>& footers() {
       {"sweep",
        "One sweep pass now, as the fleet's sweep leader runs every sweep.interval_s: refresh_token jobs for\n"
        "the accounts inside their refresh windows (ids per account and hour, so nothing is enqueued twice),\n"
-       "for accounts with a post due within sweep.posts_ahead_s, and token_expiring notices. Page tokens are\n"
-       "introspected by the running daemons only (they hold the platforms' token calls). Prints JSON.\n"
+       "for accounts with a post due within sweep.posts_ahead_s, and token_expiring notices. Page tokens due\n"
+       "for their check (sweep.check_every_s) are introspected here as a daemon's sweep does (debug_token:\n"
+       "invalid -> needs_reauth, data_access_expires_at inside sweep.expiring_notice_s -> token_expiring),\n"
+       "with the platforms of the configuration, when workers.mode is live (as the daemons'). Prints JSON.\n"
        "Example: schedulo sweep --config /etc/schedulo/schedulo.json\n"
        "Exit status: 0; 1 when Redis failed part way (run it again); 2 on a bad configuration or no vault."},
   };

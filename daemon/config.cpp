@@ -289,6 +289,11 @@ Config build_config(const std::map<std::string, json>& v) {
   c.sweep.post_margin_s = integer("sweep.post_margin_s");
   c.sweep.check_every_s = integer("sweep.check_every_s");
   c.sweep.batch = static_cast<int>(integer("sweep.batch"));
+  c.notifications.webhook_url = str("notifications.webhook_url");
+  c.instagram.login_auth_url = str("platforms.instagram.login_auth_url");
+  c.instagram.login_token_url = str("platforms.instagram.login_token_url");
+  c.instagram.login_client_id = str("platforms.instagram.login_client_id");
+  c.instagram.login_client_secret = str("platforms.instagram.login_client_secret");
   // TikTok (issue 11)
   c.tiktok.verified_prefixes = v.at("platforms.tiktok.verified_prefixes").get<std::vector<std::string>>();
   c.tiktok.chunk_bytes = integer("platforms.tiktok.chunk_bytes");

@@ -132,6 +132,7 @@ struct Config {
   struct {
     long long window_s = 0;
     int airtable_unreachable_after_ms = 0;
+    std::string webhook_url;  // issue 13: "" = Events rows only
   } notifications;
   struct {
     int refresh_timeout_ms = 0;
@@ -154,6 +155,11 @@ struct Config {
     long long refresh_margin_ms = 0;
     long long reconnect_warning_ms = 0;
     long long rupload_chunk_bytes = 0;
+    // Instagram Login's connect flow (issue 13)
+    std::string login_auth_url;
+    std::string login_token_url;
+    std::string login_client_id;      // "" = platforms.instagram.client_id
+    std::string login_client_secret;  // "" = platforms.instagram.client_secret
   } instagram;
   // Token lifecycle (issue 13).
   struct {

@@ -470,6 +470,23 @@ std::vector<Setting> build() {
       "How often each Page token (no expiry of its own) is introspected (validity, data_access_expires_at).",
       int_range(300, 30LL * 24 * 3600));
   add("sweep.batch", Kind::integer, 500, "Most accounts one sweep pass takes from each index.", int_range(1, 100000));
+  // The notifications' webhook (issue 13)
+  add("notifications.webhook_url", Kind::string, "",
+      "Each notification (needs_reauth, token_expiring, reconnected, job_dead, ...) is also POSTed here, signed "
+      "and retried like a job callback, besides its Events row; its host must be in bubble.callback_hosts. Empty: "
+      "Events rows only.",
+      http_url(true));
+  // Instagram Login's connect flow (issue 13, route /v1/oauth/instagram-login/...)
+  add("platforms.instagram.login_auth_url", Kind::string, "https://www.instagram.com/oauth/authorize",
+      "Instagram Login's consent page (the connect flow of accounts without a Facebook Page).", http_url(false));
+  add("platforms.instagram.login_token_url", Kind::string, "https://api.instagram.com/oauth/access_token",
+      "Instagram Login's code exchange (a short-lived token, then exchanged on platforms.instagram.login_base_url).",
+      http_url(false));
+  add("platforms.instagram.login_client_id", Kind::string, "",
+      "The Instagram app id of Instagram Login; empty uses platforms.instagram.client_id. With neither, the "
+      "instagram-login connect routes answer 404.");
+  add("platforms.instagram.login_client_secret", Kind::string, "",
+      "The Instagram app secret of Instagram Login; empty uses platforms.instagram.client_secret. Secret.", {}, true);
   // ---- tiktok (issue 11, platforms/tiktok) ----
   add("platforms.tiktok.verified_prefixes", Kind::string_list, json::array(),
       "Media URL prefixes verified with TikTok (e.g. https://media.example.com/): a video under one is posted "

@@ -3,9 +3,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/log.hpp"
+#include "daemon/live_platforms.hpp"
 #include "daemon/oauth_routes.hpp"
 #include "daemon/runtime.hpp"
 #include "platforms/http/client.hpp"
@@ -65,6 +68,20 @@ LifecycleRuntime::LifecycleRuntime(const Config& config, queue::Store& store, to
     if (auto c = platforms::oauth::make_connector(name, *impl_->http, std::move(settings)))
       connectors.emplace(name, std::move(c));
   }
+  // Instagram Login (no Facebook Page): its own consent page, code exchange and app credentials.
+  if (const auto ig = config.platforms.find("instagram"); ig != config.platforms.end()) {
+    const auto& i = config.instagram;
+    platforms::oauth::ConnectSettings settings{
+        i.login_auth_url,
+        i.login_base_url,
+        i.login_client_id.empty() ? ig->second.client_id : i.login_client_id,
+        i.login_client_secret.empty() ? ig->second.client_secret : i.login_client_secret,
+        std::chrono::milliseconds(config.oauth.exchange_timeout_ms),
+        i.login_token_url};
+    if (!settings.client_id.empty())
+      connectors.emplace("instagram-login",
+                         platforms::oauth::make_connector("instagram-login", *impl_->http, std::move(settings)));
+  }
   OAuthOptions options{config.http.public_url, config.oauth.return_to_allow, {}};
   options.callback_timeout = std::chrono::milliseconds(4 * config.oauth.exchange_timeout_ms + 5000);
   impl_->oauth =
@@ -107,17 +124,41 @@ int command_sweep(const std::string& config_path) {
     std::cerr << "schedulo sweep: " << vault_error << "\n";
     return 2;
   }
+  // The same work as a daemon's sweep: with live platforms (workers.mode live, as the daemons have
+  // them) Page tokens due for their check are introspected here too.
+  const bool live = config.workers.mode == "live";
   return run_with_store(config, [&](queue::Store& store) -> net::awaitable<int> {
+    // Made and ended on the command's event loop (pooled connections close while it runs).
+    std::optional<http::HttpClient> http_client;
+    std::map<std::string, std::unique_ptr<platforms::TokenCalls>> token_calls;
+    if (live) {
+      http_client.emplace(http_options(config));
+      token_calls = live_token_calls(config, *http_client);
+    }
     tokens::TokenStore tokens(store.client(), store.keys(), *vault);
     queue::Notifier notifier(store.client(), store.keys());
+    tokens::TokenCallsLookup calls;
+    if (live)
+      calls = [&token_calls](std::string_view platform) -> platforms::TokenCalls* {
+        const auto it = token_calls.find(std::string(platform));
+        return it == token_calls.end() ? nullptr : it->second.get();
+      };
+    auto provider_opts = provider_options(config);
+    provider_opts.owner = "cli:" + config.workers.id;
+    provider_opts.on_needs_reauth = needs_reauth_notice(notifier);
+    std::optional<tokens::TokenProvider> provider;
+    if (live) provider.emplace(tokens, calls, std::move(provider_opts));
     auto options = sweep_options(config);
     options.owner = "cli:" + config.workers.id;
-    // No token calls here: Page tokens are introspected by the running daemons' sweep.
-    jobs::TokenSweep sweep(store, tokens, notifier, {}, nullptr, options);
+    jobs::TokenSweep sweep(store, tokens, notifier, calls, provider ? &*provider : nullptr, options);
     const auto report = co_await sweep.sweep_once();
-    const nlohmann::json out{{"refresh_jobs", report.refresh_jobs}, {"already_pending", report.duplicates},
-                             {"expiring_notices", report.expiring}, {"discovered_pages", report.discovered},
-                             {"introspected", report.introspected}, {"needs_reauth", report.needs_reauth},
+    const nlohmann::json out{{"refresh_jobs", report.refresh_jobs},
+                             {"already_pending", report.duplicates},
+                             {"expiring_notices", report.expiring},
+                             {"discovered_pages", report.discovered},
+                             {"introspected", report.introspected},
+                             {"needs_reauth", report.needs_reauth},
+                             {"page_tokens", live ? "checked" : "left to the daemons (workers.mode is not live)"},
                              {"complete", !report.failed}};
     std::cout << out.dump() << "\n";
     co_return report.failed ? 1 : 0;

@@ -37,7 +37,88 @@ class RevokeThroughTokenCore final : public jobs::PlatformAdapter {
   queue::Store& store_;
 };
 
+// Each platform's options from the configuration: one place, used by the adapters and by the token
+// calls alone (`schedulo sweep`).
+instagram::InstagramOptions instagram_options(const Config& config) {
+  const auto& p = config.platforms.at("instagram");
+  const auto& c = config.instagram;
+  instagram::InstagramOptions o;
+  o.graph.platform = "instagram";
+  o.graph.base_url = p.base_url;
+  o.graph.app_secret = Secret(p.client_secret);
+  o.graph.limits = limit_table(config);
+  o.login_base_url = c.login_base_url;
+  o.upload_url = p.upload_url;
+  o.app_id = p.client_id;
+  o.video_upload = c.video_upload == "url"       ? instagram::VideoUpload::url
+                   : c.video_upload == "rupload" ? instagram::VideoUpload::rupload
+                                                 : instagram::VideoUpload::automatic;
+  o.poll_interval = std::chrono::milliseconds(c.poll_interval_ms);
+  o.container_timeout = std::chrono::milliseconds(c.container_timeout_ms);
+  o.quota_recheck = std::chrono::milliseconds(c.quota_recheck_ms);
+  o.refresh_margin = std::chrono::milliseconds(c.refresh_margin_ms);
+  o.reconnect_warning = std::chrono::milliseconds(c.reconnect_warning_ms);
+  o.rupload_chunk_bytes = static_cast<std::uint64_t>(c.rupload_chunk_bytes);
+  return o;
+}
+
+facebook::FacebookOptions facebook_options(const Config& config) {
+  const auto& p = config.platforms.at("facebook");
+  facebook::FacebookOptions fb;
+  fb.base_url = p.base_url;
+  fb.video_url = p.upload_url;
+  fb.app_id = p.client_id;
+  fb.app_secret = Secret(p.client_secret);
+  fb.limits = limit_table(config);
+  const auto& transfer = config.facebook.video_transfer;
+  fb.video_transfer = transfer == "upload"     ? facebook::VideoTransfer::upload
+                      : transfer == "file_url" ? facebook::VideoTransfer::file_url
+                                               : facebook::VideoTransfer::automatic;
+  fb.status_poll = std::chrono::milliseconds(config.facebook.status_poll_ms);
+  fb.reconnect_ahead = std::chrono::hours(24 * config.facebook.reconnect_ahead_days);
+  return fb;
+}
+
+tiktok::Settings tiktok_settings(const Config& config) {
+  tiktok::Settings tt;
+  const auto& pc = config.platforms.at("tiktok");
+  tt.base_url = pc.base_url;
+  tt.client_key = pc.client_id;
+  tt.client_secret = pc.client_secret;
+  tt.verified_prefixes = config.tiktok.verified_prefixes;
+  tt.chunk_bytes = static_cast<std::uint64_t>(config.tiktok.chunk_bytes);
+  tt.status_poll = std::chrono::milliseconds(config.tiktok.status_poll_ms);
+  tt.public_id_wait = std::chrono::milliseconds(config.tiktok.public_id_wait_ms);
+  if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp) tt.staging_dir = tmp;  // as for X
+  return tt;
+}
+
+x::XSettings x_settings(const Config& config) {
+  const auto& p = config.platforms.at("x");
+  x::XSettings xs;
+  xs.base_url = p.base_url;
+  xs.upload_url = p.upload_url;
+  xs.client_id = p.client_id;
+  xs.client_secret = p.client_secret;
+  xs.chunk_bytes = static_cast<std::uint64_t>(config.x.upload_chunk_bytes);
+  xs.inline_wait = std::chrono::milliseconds(config.x.inline_wait_ms);
+  xs.reconcile_posts = config.x.reconcile_posts;
+  xs.text_limit = static_cast<std::size_t>(config.x.text_limit);
+  if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp) xs.staging_dir = tmp;
+  return xs;
+}
+
 }  // namespace
+
+std::map<std::string, std::unique_ptr<platforms::TokenCalls>> live_token_calls(const Config& config,
+                                                                               http::HttpClient& http) {
+  std::map<std::string, std::unique_ptr<platforms::TokenCalls>> calls;
+  calls["instagram"] = instagram::make_token_calls(http, instagram_options(config));
+  calls["facebook"] = facebook::make_facebook_token_calls(http, facebook_options(config));
+  calls["tiktok"] = tiktok::make_token_calls(tiktok_settings(config), http);
+  calls["x"] = x::make_token_calls(x_settings(config), http);
+  return calls;
+}
 
 void add_live_platforms(const LivePlatformDeps& deps,
                         std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>>& adapters,
@@ -46,75 +127,26 @@ void add_live_platforms(const LivePlatformDeps& deps,
   // and its jobs fail with platform_unavailable (jobs/dispatcher.cpp).
   // -- instagram (issue 9) --
   {
-    const auto& p = deps.config.platforms.at("instagram");
-    const auto& c = deps.config.instagram;
-    instagram::InstagramOptions o;
-    o.graph.platform = "instagram";
-    o.graph.base_url = p.base_url;
-    o.graph.app_secret = Secret(p.client_secret);
-    o.graph.limits = limit_table(deps.config);
-    o.login_base_url = c.login_base_url;
-    o.upload_url = p.upload_url;
-    o.app_id = p.client_id;
-    o.video_upload = c.video_upload == "url"       ? instagram::VideoUpload::url
-                     : c.video_upload == "rupload" ? instagram::VideoUpload::rupload
-                                                   : instagram::VideoUpload::automatic;
-    o.poll_interval = std::chrono::milliseconds(c.poll_interval_ms);
-    o.container_timeout = std::chrono::milliseconds(c.container_timeout_ms);
-    o.quota_recheck = std::chrono::milliseconds(c.quota_recheck_ms);
-    o.refresh_margin = std::chrono::milliseconds(c.refresh_margin_ms);
-    o.reconnect_warning = std::chrono::milliseconds(c.reconnect_warning_ms);
-    o.rupload_chunk_bytes = static_cast<std::uint64_t>(c.rupload_chunk_bytes);
+    auto o = instagram_options(deps.config);
     token_calls["instagram"] = instagram::make_token_calls(deps.http, o);
     adapters["instagram"] = instagram::make_adapter(deps.guard, deps.http, deps.tokens, std::move(o));
   }
   // -- facebook (issue 10) --
   if (deps.tokens) {
-    const auto& p = deps.config.platforms.at("facebook");
-    facebook::FacebookOptions fb;
-    fb.base_url = p.base_url;
-    fb.video_url = p.upload_url;
-    fb.app_id = p.client_id;
-    fb.app_secret = Secret(p.client_secret);
-    fb.limits = limit_table(deps.config);
-    const auto& transfer = deps.config.facebook.video_transfer;
-    fb.video_transfer = transfer == "upload"     ? facebook::VideoTransfer::upload
-                        : transfer == "file_url" ? facebook::VideoTransfer::file_url
-                                                 : facebook::VideoTransfer::automatic;
-    fb.status_poll = std::chrono::milliseconds(deps.config.facebook.status_poll_ms);
-    fb.reconnect_ahead = std::chrono::hours(24 * deps.config.facebook.reconnect_ahead_days);
+    const auto fb = facebook_options(deps.config);
     token_calls["facebook"] = facebook::make_facebook_token_calls(deps.http, fb);
     adapters["facebook"] = facebook::make_facebook_platform(deps.guard, deps.http, *deps.tokens, fb);
   }
   // -- tiktok (issue 11) --
   if (deps.tokens) {
-    tiktok::Settings tt;
-    const auto& pc = deps.config.platforms.at("tiktok");
-    tt.base_url = pc.base_url;
-    tt.client_key = pc.client_id;
-    tt.client_secret = pc.client_secret;
-    tt.verified_prefixes = deps.config.tiktok.verified_prefixes;
-    tt.chunk_bytes = static_cast<std::uint64_t>(deps.config.tiktok.chunk_bytes);
-    tt.status_poll = std::chrono::milliseconds(deps.config.tiktok.status_poll_ms);
-    tt.public_id_wait = std::chrono::milliseconds(deps.config.tiktok.public_id_wait_ms);
-    if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp) tt.staging_dir = tmp;  // as for X
+    const auto tt = tiktok_settings(deps.config);
     auto calls = tiktok::make_token_calls(tt, deps.http);
     adapters["tiktok"] = tiktok::make_adapter(tt, limit_table(deps.config), deps.guard, *deps.tokens, *calls);
     token_calls["tiktok"] = std::move(calls);
   }
   // -- x (issue 12) --
   {
-    const auto& p = deps.config.platforms.at("x");
-    x::XSettings xs;
-    xs.base_url = p.base_url;
-    xs.upload_url = p.upload_url;
-    xs.client_id = p.client_id;
-    xs.client_secret = p.client_secret;
-    xs.chunk_bytes = static_cast<std::uint64_t>(deps.config.x.upload_chunk_bytes);
-    xs.inline_wait = std::chrono::milliseconds(deps.config.x.inline_wait_ms);
-    xs.reconcile_posts = deps.config.x.reconcile_posts;
-    xs.text_limit = static_cast<std::size_t>(deps.config.x.text_limit);
-    if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp) xs.staging_dir = tmp;
+    const auto xs = x_settings(deps.config);
     token_calls["x"] = x::make_token_calls(xs, deps.http);
     if (deps.tokens)
       adapters["x"] = x::make_platform(xs, deps.http, deps.guard, *deps.tokens, limit_table(deps.config));

@@ -29,4 +29,9 @@ void add_live_platforms(const LivePlatformDeps& deps,
                         std::map<std::string, std::unique_ptr<jobs::PlatformAdapter>>& adapters,
                         std::map<std::string, std::unique_ptr<platforms::TokenCalls>>& token_calls);
 
+// The live platforms' token calls alone (refresh, revoke, introspect), without adapters: what
+// `schedulo sweep` introspects Page tokens with, as a running daemon's sweep does.
+std::map<std::string, std::unique_ptr<platforms::TokenCalls>> live_token_calls(const Config& config,
+                                                                               http::HttpClient& http);
+
 }  // namespace schedulo::daemon

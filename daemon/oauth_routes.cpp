@@ -141,7 +141,8 @@ net::awaitable<Response> OAuthRoutes::callback(Request& request) {
       co_return error_response(503, "unavailable", "the connect flow cannot be finished now; try again");
   }
   const auto& state = taken.state;
-  const tokens::AccountRef ref{platform, state.account};
+  // Instagram Login's route connects an `instagram` account.
+  const tokens::AccountRef ref{std::string(connector.account_platform()), state.account};
   auto back = [&](std::vector<std::pair<std::string, std::string>> params) {
     params.insert(params.begin(), {{"platform", platform}, {"account", state.account}});
     return redirect(with_outcome(state.return_to, params));
@@ -205,7 +206,10 @@ net::awaitable<Response> OAuthRoutes::callback(Request& request) {
   if (exchange.refresh_expires_in_s > 0) tokens.refresh_expires_at_ms = t + exchange.refresh_expires_in_s * 1000;
   auto stored = co_await store(ref, std::move(tokens));
   if (stored) co_return failed("unavailable", *stored);
-  co_return back({{"status", "connected"}});
+  std::vector<std::pair<std::string, std::string>> connected{{"status", "connected"}};
+  if (!exchange.account_id.empty()) connected.emplace_back("id", exchange.account_id);
+  if (!exchange.account_name.empty()) connected.emplace_back("username", exchange.account_name);
+  co_return back(std::move(connected));
 }
 
 // nullopt when stored; else why not.

@@ -1,12 +1,15 @@
 #pragma once
-// The OAuth connect flow's HTTP routes (issue 13; interface.md "HTTP API"):
+// The OAuth connect flow's HTTP routes (issue 13; interface.md "HTTP API"). {platform} is x, tiktok,
+// facebook, instagram (Facebook Login, through a Page) or instagram-login (Instagram Login, no Page:
+// the account is stored as `instagram`, with its 60-day token the sweep renews):
 //   GET  /v1/oauth/{platform}/start?account=…&return_to=…   public: 302 to the platform's consent page
 //   GET  /v1/oauth/{platform}/callback?code=…&state=…       public: the platform's redirect back
 //   GET  /v1/oauth/{platform}/pending/{id}                  Bearer: a Meta login's choices
 //   POST /v1/oauth/{platform}/pending/{id}  {"id":"…"}      Bearer: records the user's choice
 // The public routes are protected by their signed single-use state (tokens/connect_store.hpp);
 // return_to must match oauth.return_to_allow, and every outcome goes back to it as query
-// parameters: status=connected | choose (with pending=<id>) | error (with error=<code>, message=…,
+// parameters: status=connected (with id=<the account's id> and username=… when the platform names it)
+// | choose (with pending=<id>) | error (with error=<code>, message=…,
 // and missing=<scopes> for a missing scope). A start with a return_to outside the allow-list, or a
 // callback whose state is forged, replayed or expired, is answered here (400, JSON), never
 // redirected: there is no return_to to trust.

@@ -136,6 +136,7 @@ outbox::WriterOptions writer_options(const Config& config) {
   o.lanes = config.airtable.writers;
   o.linger = std::chrono::milliseconds(config.airtable.batch_linger_ms);
   o.unreachable_after = std::chrono::milliseconds(config.notifications.airtable_unreachable_after_ms);
+  o.webhook_url = config.notifications.webhook_url;  // issue 13
   return o;
 }
 

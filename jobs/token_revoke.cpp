@@ -4,7 +4,9 @@
 
 #include "common/deadline.hpp"
 #include "common/log.hpp"
+#include "common/rfc3339.hpp"
 #include "jobs/token_use.hpp"
+#include "platforms/airtable/schema.hpp"
 #include "queue/scripts.hpp"
 
 namespace schedulo::jobs {
@@ -15,7 +17,26 @@ std::int64_t wall_ms() {
       .count();
 }
 
+constexpr const char* kRevokedCode = "account_revoked";
+
 }  // namespace
+
+std::string failure_rewrite(const std::string& error, const std::string& error_code, std::int64_t now_ms) {
+  namespace f = airtable::field;
+  using json = nlohmann::json;
+  const json out{
+      // The Posts row (outbox/records.cpp intake_entries' on_cancel names these three).
+      {"fields",
+       {{f::kState, json("failed").dump()}, {f::kError, json(error).dump()}, {f::kErrorCode, json(error_code).dump()}}},
+      // The Bubble callback's body (daemon/callbacks.cpp cancel_callback_entry): a final failure's shape.
+      {"json_fields",
+       {{"body",
+         {{"state", "failed"},
+          {"error", error},
+          {"error_code", error_code},
+          {"finished_at", format_rfc3339_ms(now_ms)}}}}}};
+  return out.dump();
+}
 
 net::awaitable<boost::system::result<std::vector<std::string>>> fail_pending_jobs(queue::Store& jobs,
                                                                                   const tokens::AccountRef& ref,
@@ -23,15 +44,17 @@ net::awaitable<boost::system::result<std::vector<std::string>>> fail_pending_job
                                                                                   const std::string& except) {
   using R = boost::system::result<std::vector<std::string>>;
   const auto& settings = jobs.settings();
+  const auto now = wall_ms();
   redis::Args args{jobs.keys().prefix(),
-                   std::to_string(wall_ms()),
+                   std::to_string(now),
                    std::to_string(settings.retention.count()),
                    std::to_string(settings.idempotency_window.count()),
                    ref.platform,
                    ref.account,
                    error,
-                   "account_revoked",
-                   except};
+                   kRevokedCode,
+                   except,
+                   failure_rewrite(error, kRevokedCode, now)};
   auto reply = co_await jobs.client().eval(queue::script("account_fail_pending"), {}, std::move(args));
   if (!reply) co_return R(boost::system::in_place_error, reply.error());
   if (reply->is_error()) {

@@ -316,8 +316,11 @@ struct AirtableWriter::State {
       if (!taken || taken->empty()) co_return;
       const auto now = now_epoch_ms();
       std::vector<queue::OutboxEntry> entries;
-      for (const auto& record : *taken)
+      for (const auto& record : *taken) {
         if (auto e = notification_entry(record, now)) entries.push_back(std::move(*e));
+        if (!o.webhook_url.empty())
+          if (auto w = notification_webhook_entry(record, o.webhook_url, now)) entries.push_back(std::move(*w));
+      }
       auto r = co_await outbox.append(entries, now, {}, keys.notification_work(o.worker_id), taken->size());
       if (!r) co_return;  // they stay in the work list and are taken again
       if (taken->size() < 100) co_return;

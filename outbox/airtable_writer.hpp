@@ -45,6 +45,9 @@ struct WriterOptions {
   // notification (notifications.airtable_unreachable_after_ms).
   std::chrono::milliseconds unreachable_after{600'000};
   bool typecast = true;
+  // notifications.webhook_url: each notification also becomes a webhook request (outbox dest
+  // bubble:callback, delivered by the callback sender) beside its Events row. Empty: none.
+  std::string webhook_url;
 };
 
 struct WriterCounters {

@@ -279,6 +279,37 @@ std::optional<queue::OutboxEntry> notification_entry(std::string_view record, st
   return e;
 }
 
+std::optional<queue::OutboxEntry> notification_webhook_entry(std::string_view record, const std::string& url,
+                                                             std::int64_t now_ms) {
+  const auto n = json::parse(record, nullptr, false);
+  if (!n.is_object()) return std::nullopt;
+  auto text = [&](const char* name) {
+    return n.contains(name) && n[name].is_string() ? n[name].get<std::string>() : std::string();
+  };
+  std::string id = text("id");
+  if (id.empty()) id = text("kind") + ":" + text("subject") + ":" + std::to_string(now_ms);
+  std::int64_t at = now_ms;
+  if (n.contains("at") && n["at"].is_number()) {
+    const auto v = n["at"].get<double>();
+    at = static_cast<std::int64_t>(v < 1e11 ? v * 1000 : v);  // seconds or ms since the epoch
+  }
+  const json body{{"event", "notification"},
+                  {"id", id},
+                  {"kind", text("kind")},
+                  {"platform", text("platform")},
+                  {"account", text("account")},
+                  {"job_id", text("job_id")},
+                  {"message", text("message")},
+                  {"action", text("action")},
+                  {"error_code", text("error_code")},
+                  {"at", format_rfc3339_ms(at)}};
+  queue::OutboxEntry e;
+  e.dest = std::string(kWebhookDest);
+  e.key = "notification:" + id;
+  e.set("url", url).set("body", body);
+  return e;
+}
+
 queue::OutboxEntry event_entry(const std::string& key, const std::string& kind, const std::string& code,
                                const std::string& message, std::int64_t now_ms, const std::string& job_id,
                                const std::string& account) {

@@ -46,6 +46,15 @@ queue::OutboxEntry event_entry(const std::string& key, const std::string& kind, 
 // account, job_id, message, action, error_code, at}); nullopt for a record that is not JSON.
 std::optional<queue::OutboxEntry> notification_entry(std::string_view record, std::int64_t now_ms);
 
+// The webhook request of a notification record (notifications.webhook_url): an outbox entry of
+// kWebhookDest, key "notification:<record id>", with fields url and body, which the callback sender
+// delivers like a job's callback (signed, retried). The body: {"event":"notification","id","kind",
+// "platform","account","job_id","message","action","error_code","at" (RFC 3339)}. The record was
+// deduplicated when recorded (queue::Notifier), so one record is one Events row and one request.
+inline constexpr std::string_view kWebhookDest = "bubble:callback";
+std::optional<queue::OutboxEntry> notification_webhook_entry(std::string_view record, const std::string& url,
+                                                             std::int64_t now_ms);
+
 // "1h", "24h", "7d", "90m", "30s" -> seconds; nullopt for anything else.
 std::optional<std::chrono::seconds> parse_offset(std::string_view text);
 // The label used in a follow-up's id: 3600 s -> "1h", 86400 s -> "1d".

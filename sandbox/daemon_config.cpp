@@ -27,6 +27,9 @@ nlohmann::json daemon_config(const std::string& base_url, const std::string& ca_
       {"security", {{"allow_private_hosts", {"127.0.0.0/8", "::1/128", "localhost"}}}}};
   // Instagram Login's host (issue 9).
   config["platforms"]["instagram"]["login_base_url"] = base_url + "/graph-instagram/v25.0";
+  // Instagram Login's connect flow (issue 13): www.instagram.com's consent page, api.instagram.com.
+  config["platforms"]["instagram"]["login_auth_url"] = base_url + "/instagram/oauth/authorize";
+  config["platforms"]["instagram"]["login_token_url"] = base_url + "/instagram-api/oauth/access_token";
   if (!ca_file.empty()) config["tls"] = {{"ca_file", ca_file}};
   return config;
 }

@@ -1,6 +1,8 @@
 #pragma once
 // Configuration of the Instagram adapter (platforms.instagram.*, daemon/config_schema.cpp).
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "platforms/graph/client.hpp"
@@ -27,6 +29,9 @@ struct InstagramOptions {
   std::chrono::milliseconds reconnect_warning{std::chrono::hours(24 * 7)};  // data access ending soon
   std::uint64_t rupload_chunk_bytes = 8u << 20;                             // one rupload request at most
   std::string stage_dir = "/tmp";
+  // The clock can_refresh() judges a token's age on (ms since the epoch); empty: the wall clock.
+  // Tests on the sandbox's clock inject it (issue 13's sweep tests).
+  std::function<std::int64_t()> now_ms = {};
 };
 
 }  // namespace schedulo::instagram

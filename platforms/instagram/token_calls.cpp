@@ -60,7 +60,7 @@ class InstagramTokenCalls final : public platforms::TokenCalls {
     if (login_of(current.scopes, current.access_token) != Login::instagram) return false;  // Page tokens
     const auto expires = current.access_expires_at_ms;
     if (expires <= 0) return false;
-    const auto now = now_epoch_ms();
+    const auto now = options_.now_ms ? options_.now_ms() : now_epoch_ms();
     // Not expired, and at least 24 h old (a long-lived token lives 60 days from its issue).
     return expires > now && expires - now <= kLongLivedMs - kDayMs;
   }

@@ -207,6 +207,7 @@ std::unique_ptr<Connector> make_connector(std::string_view platform, http::HttpC
   if (platform == "tiktok") return make_tiktok_connector(http, std::move(settings));
   if (platform == "facebook" || platform == "instagram")
     return make_meta_connector(std::string(platform), http, std::move(settings));
+  if (platform == "instagram-login") return make_instagram_login_connector(http, std::move(settings));
   return nullptr;
 }
 

@@ -10,6 +10,9 @@
 //   facebook   1.0, 4.1: Facebook Login; code -> short-lived user token -> long-lived (fb_exchange_token);
 //              granted scopes from debug_token; the Pages from me/accounts (Page tokens never expire)
 //   instagram  1.1: Facebook Login as above; the Pages' instagram_business_account are the choices
+//   instagram-login  1.2: Instagram Login (no Page): code -> short-lived token on api.instagram.com ->
+//              long-lived (ig_exchange_token, 60 days) on graph.instagram.com; GET /me names the
+//              account; stored as an `instagram` account (the sweep renews it with ig_refresh_token)
 // Every network step has a deadline (ConnectSettings::timeout); no message carries a token.
 #include <chrono>
 #include <memory>
@@ -32,6 +35,9 @@ struct ConnectSettings {
   std::string client_id;
   std::string client_secret;
   std::chrono::milliseconds timeout{10000};  // oauth.exchange_timeout_ms: each call of the exchange
+  // Instagram Login only: the code exchange's endpoint (api.instagram.com/oauth/access_token), apart
+  // from base_url (graph.instagram.com/vN.0: the long-lived exchange and /me).
+  std::string token_url = {};
 };
 
 // One account the user may connect from a Meta login: a Page, or the Instagram account of a Page.
@@ -56,6 +62,8 @@ struct Exchange {
   std::vector<Candidate> candidates;      // ok, Meta: the Pages / Instagram accounts the login reaches
   std::vector<std::string> granted;       // the scopes the user granted
   std::string user_id;                    // the platform's id of the user (open_id, Facebook user id)
+  std::string account_id;                 // ok, Instagram Login: the connected account's id
+  std::string account_name;               // ok, Instagram Login: its username
   std::string code;                       // the platform's error code when not ok
   std::string message;                    // for people; no secret
 };
@@ -70,6 +78,8 @@ class Connector {
  public:
   virtual ~Connector() = default;
   virtual std::string_view platform() const = 0;
+  // The platform the connected account is stored under (instagram-login connects `instagram` accounts).
+  virtual std::string_view account_platform() const { return platform(); }
   virtual bool uses_pkce() const = 0;
   // The scopes the daemon's job types need on this platform (publish, analytics, renewal).
   virtual const std::vector<std::string>& scopes() const = 0;
@@ -78,7 +88,7 @@ class Connector {
                                             const std::string& verifier) = 0;
 };
 
-// The connector of `platform` (instagram, facebook, tiktok, x); null for any other name.
+// The connector of `platform` (instagram, facebook, tiktok, x, instagram-login); null for any other name.
 std::unique_ptr<Connector> make_connector(std::string_view platform, http::HttpClient& http, ConnectSettings settings);
 
 // ---- helpers shared by the connectors, the routes and the tests -------------------------------------

@@ -10,6 +10,7 @@ namespace schedulo::platforms::oauth {
 
 std::unique_ptr<Connector> make_x_connector(http::HttpClient& http, ConnectSettings settings);
 std::unique_ptr<Connector> make_tiktok_connector(http::HttpClient& http, ConnectSettings settings);
+std::unique_ptr<Connector> make_instagram_login_connector(http::HttpClient& http, ConnectSettings settings);
 std::unique_ptr<Connector> make_meta_connector(std::string platform, http::HttpClient& http, ConnectSettings settings);
 
 // `url` with `query` appended after '?' or '&'.

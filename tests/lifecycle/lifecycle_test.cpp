@@ -13,6 +13,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@
 
 #include "common/rfc3339.hpp"
 #include "daemon/api_server.hpp"
+#include "daemon/callbacks.hpp"
 #include "daemon/lifecycle_runtime.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/oauth_routes.hpp"
@@ -27,7 +29,10 @@
 #include "jobs/job_validation.hpp"
 #include "jobs/token_revoke.hpp"
 #include "jobs/token_sweep.hpp"
+#include "outbox/records.hpp"
+#include "platforms/airtable/schema.hpp"
 #include "platforms/http/client.hpp"
+#include "platforms/instagram/token_calls.hpp"
 #include "platforms/oauth/connector.hpp"
 #include "queue/notifier.hpp"
 #include "queue/scripts.hpp"
@@ -152,8 +157,32 @@ class LifecycleTest : public ::testing::Test {
     if (platform == "tiktok")
       return {base_ + "/tiktok/v2/auth/authorize/", base_ + "/tiktok", "sbx-tiktok-client-id",
               "sbx-tiktok-client-secret", 5s};
+    if (platform == "instagram-login")
+      return {base_ + "/instagram/oauth/authorize",
+              base_ + "/graph-instagram/v25.0",
+              "sbx-meta-client-id",
+              "sbx-meta-client-secret",
+              5s,
+              base_ + "/instagram-api/oauth/access_token"};
     return {base_ + "/facebook/v25.0/dialog/oauth", base_ + "/graph/v25.0", "sbx-meta-client-id",
             "sbx-meta-client-secret", 5s};
+  }
+
+  // Instagram's own token calls (platforms/instagram) on the sandbox, judging ages on its clock.
+  std::unique_ptr<platforms::TokenCalls> instagram_calls() {
+    instagram::InstagramOptions o;
+    o.graph.base_url = base_ + "/graph/v25.0";
+    o.login_base_url = base_ + "/graph-instagram/v25.0";
+    o.app_id = "sbx-meta-client-id";
+    o.graph.app_secret = Secret("sbx-meta-client-secret");
+    o.now_ms = [this] { return sandbox_now_; };
+    return instagram::make_token_calls(*http_, o);
+  }
+
+  // Moves the sandbox's clock (and the tests' view of it) to `t`.
+  void set_sandbox_clock(std::int64_t t) {
+    test::http_json(sandbox_->port(), "POST", "/_sandbox/clock", {{"set_ms", t}});
+    sandbox_now_ = t;
   }
 
   // The API server with the OAuth routes, on a port picked first (the redirect URI names it).
@@ -162,7 +191,7 @@ class LifecycleTest : public ::testing::Test {
     states_ =
         std::make_unique<tokens::ConnectStore>(*client_, *keys_, vault_, "state-signing-key-0123456789", 600s, 900s);
     std::map<std::string, std::unique_ptr<platforms::oauth::Connector>> connectors;
-    for (const char* p : {"instagram", "facebook", "tiktok", "x"})
+    for (const char* p : {"instagram", "facebook", "tiktok", "x", "instagram-login"})
       connectors.emplace(p, platforms::oauth::make_connector(p, *http_, settings(p)));
     OAuthOptions o{"http://127.0.0.1:" + std::to_string(port), {kReturnTo}, [this] { return sandbox_now_; }};
     routes_ = std::make_unique<OAuthRoutes>(std::move(connectors), *states_, *tokens_, notifier_.get(), o);
@@ -377,6 +406,48 @@ TEST_F(LifecycleTest, ConnectsInstagramThroughFacebookLoginToItsPageToken) {
   EXPECT_TRUE(check.valid);
 }
 
+TEST_F(LifecycleTest, ConnectsInstagramLogin) {
+  start_api();
+  const auto f = connect("instagram-login", "acct-igl");
+  ASSERT_EQ(f.start_status, 302) << f.start_body;
+  const auto consent = query_of(f.consent_url);
+  EXPECT_TRUE(f.consent_url.starts_with(base_ + "/instagram/oauth/authorize?")) << "www.instagram.com's page";
+  EXPECT_EQ(consent.at("scope"),
+            "instagram_business_basic,instagram_business_content_publish,instagram_business_manage_insights");
+  EXPECT_EQ(consent.at("redirect_uri"), api_base_ + "/v1/oauth/instagram-login/callback");
+  EXPECT_EQ(consent.at("response_type"), "code");
+  EXPECT_FALSE(consent.count("code_challenge")) << "no PKCE for Instagram Login";
+  ASSERT_EQ(f.callback_status, 302) << f.callback_body;
+  EXPECT_EQ(f.outcome.at("status"), "connected") << f.final_url;
+  EXPECT_EQ(f.outcome.at("platform"), "instagram-login");
+  EXPECT_EQ(f.outcome.at("id"), "17841400000000002") << "the Instagram Login account, read as an integer";
+  EXPECT_EQ(f.outcome.at("username"), "schedulo.iglogin");
+  // Stored as an Instagram account: the long-lived token (60 days), its scopes, sealed.
+  EXPECT_FALSE(account("instagram-login", "acct-igl"));
+  const auto a = account("instagram", "acct-igl");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, tokens::AccountStatus::active);
+  EXPECT_TRUE(a->access_sealed.starts_with("v1:"));
+  EXPECT_TRUE(a->refresh_sealed.empty()) << "Instagram Login has no refresh token";
+  EXPECT_EQ(a->access_expires_at_ms, sandbox_now_ + 5183944LL * 1000) << "ig_exchange_token's 60 days";
+  EXPECT_NE(a->scopes.find("instagram_business_content_publish"), std::string::npos) << a->scopes;
+  std::string error;
+  auto set = tokens_->open(*a, error);
+  ASSERT_TRUE(set) << error;
+  EXPECT_EQ(f.final_url.find(set->access_token.reveal()), std::string::npos) << "no token in the redirect";
+  // The stored token is the long-lived one and works on graph.instagram.com (GET /me).
+  const auto ig = instagram_calls();
+  const auto me = run_for(io_, ig->introspect(*set));
+  EXPECT_TRUE(me.valid) << me.message;
+  // The three calls of the exchange, in order, on their hosts.
+  const auto log = test::http_json(sandbox_->port(), "GET", "/_sandbox/log?api=instagram");
+  std::vector<std::string> names;
+  for (const auto& r : log.value("entries", json::array())) names.push_back(r.value("route", ""));
+  const std::vector<std::string> want{"instagram.authorize", "instagram.login_token", "instagram.exchange_token",
+                                      "instagram.me"};
+  EXPECT_TRUE(std::search(names.begin(), names.end(), want.begin(), want.end()) != names.end()) << log.dump();
+}
+
 TEST_F(LifecycleTest, FacebookWithSeveralPagesWaitsForTheUsersChoice) {
   start_api();
   const auto f = connect("facebook", "acct-fb");
@@ -430,10 +501,22 @@ TEST_F(LifecycleTest, DeniedConsentIsReportedBackAndStoresNothing) {
   ASSERT_EQ(f.callback_status, 302) << f.callback_body;
   EXPECT_EQ(f.outcome.at("error"), "access_denied");
   EXPECT_FALSE(account("instagram", "acct-deny"));
+  // Facebook Pages, through the same dialog.
+  f = connect("facebook", "acct-deny");
+  ASSERT_EQ(f.callback_status, 302) << f.callback_body;
+  EXPECT_EQ(f.outcome.at("error"), "access_denied");
+  EXPECT_FALSE(account("facebook", "acct-deny"));
   // TikTok.
   f = connect("tiktok", "acct-deny", kReturnTo, [](std::string url) { return url + "&sandbox_deny=1"; });
   EXPECT_EQ(f.outcome.at("error"), "access_denied");
   EXPECT_FALSE(account("tiktok", "acct-deny"));
+  // Instagram Login: www.instagram.com's page refuses.
+  test::http_json(sandbox_->port(), "POST", "/_sandbox/graph/consent", {{"instagram", {{"deny", true}}}});
+  f = connect("instagram-login", "acct-deny");
+  ASSERT_EQ(f.callback_status, 302) << f.callback_body;
+  EXPECT_EQ(f.outcome.at("status"), "error");
+  EXPECT_EQ(f.outcome.at("error"), "access_denied");
+  EXPECT_FALSE(account("instagram", "acct-deny"));
 }
 
 TEST_F(LifecycleTest, AMissingScopeIsReportedNeverAccepted) {
@@ -461,6 +544,21 @@ TEST_F(LifecycleTest, AMissingScopeIsReportedNeverAccepted) {
   });
   EXPECT_EQ(f.outcome.at("missing"), "video.list") << f.final_url;
   EXPECT_FALSE(account("tiktok", "acct-scope"));
+  // Facebook Pages: the user declines publishing on the Pages.
+  test::http_json(sandbox_->port(), "POST", "/_sandbox/graph/consent",
+                  {{"facebook", {{"decline", json::array({"pages_manage_posts"})}}}});
+  f = connect("facebook", "acct-scope");
+  EXPECT_EQ(f.outcome.at("error"), "missing_scope") << f.final_url;
+  EXPECT_EQ(f.outcome.at("missing"), "pages_manage_posts");
+  EXPECT_FALSE(account("facebook", "acct-scope"));
+  // Instagram Login: the user unticks insights.
+  test::http_json(sandbox_->port(), "POST", "/_sandbox/graph/consent",
+                  {{"instagram", {{"decline", json::array({"instagram_business_manage_insights"})}}}});
+  f = connect("instagram-login", "acct-scope");
+  ASSERT_EQ(f.callback_status, 302) << f.callback_body;
+  EXPECT_EQ(f.outcome.at("error"), "missing_scope") << f.final_url;
+  EXPECT_EQ(f.outcome.at("missing"), "instagram_business_manage_insights");
+  EXPECT_FALSE(account("instagram", "acct-scope"));
 }
 
 TEST_F(LifecycleTest, AReplayedOrForgedStateIsRefused) {
@@ -486,6 +584,47 @@ TEST_F(LifecycleTest, AReplayedOrForgedStateIsRefused) {
   EXPECT_EQ(account("x", "acct-state")->version, version) << "nothing stored by the refused callbacks";
 }
 
+TEST_F(LifecycleTest, StateReplayOrForgeryEveryPlatform) {
+  start_api();
+  std::string x_state;
+  for (const std::string platform : {"x", "tiktok", "facebook", "instagram", "instagram-login"}) {
+    const std::string acct = "acct-st-" + platform;
+    const auto f = connect(platform, acct);
+    ASSERT_EQ(f.callback_status, 302) << platform << ": " << f.callback_body;
+    EXPECT_NE(f.outcome.at("status"), "error") << platform << ": " << f.final_url;
+    const std::string stored_as = platform == "instagram-login" ? "instagram" : platform;
+    const auto before = account(stored_as, acct);
+    // Replayed: the state was used.
+    auto replay = run_for(io_, get(f.callback_url));
+    EXPECT_EQ(replay.status, 400) << platform;
+    EXPECT_NE(replay.body.find("state_used_or_expired"), std::string::npos) << platform << ": " << replay.body;
+    EXPECT_FALSE(replay.headers.contains("Location")) << platform;
+    // Forged: its signature changed.
+    std::string forged = query_of(f.callback_url).at("state");
+    if (platform == "x") x_state = forged;
+    forged.back() = forged.back() == '0' ? '1' : '0';
+    const std::string target =
+        api_base_ + "/v1/oauth/" + platform + "/callback?code=abc&state=" + platforms::oauth::percent_encode(forged);
+    auto r = run_for(io_, get(target));
+    EXPECT_EQ(r.status, 400) << platform;
+    EXPECT_NE(r.body.find("invalid_state"), std::string::npos) << platform << ": " << r.body;
+    const auto after = account(stored_as, acct);
+    EXPECT_EQ(before.has_value(), after.has_value()) << platform;
+    if (before && after) {
+      EXPECT_EQ(before->version, after->version) << platform << ": nothing stored";
+    }
+  }
+  // A fresh state of one platform's flow does not finish another's.
+  const auto started = connect("x", "acct-st-cross", kReturnTo, [](std::string) { return std::string(); });
+  const auto fresh = query_of(started.consent_url).at("state");
+  auto cross = run_for(
+      io_,
+      get(api_base_ + "/v1/oauth/instagram-login/callback?code=abc&state=" + platforms::oauth::percent_encode(fresh)));
+  EXPECT_EQ(cross.status, 400);
+  EXPECT_NE(cross.body.find("invalid_state"), std::string::npos) << cross.body;
+  EXPECT_FALSE(account("instagram", "acct-st-cross"));
+}
+
 TEST_F(LifecycleTest, AReturnToOutsideTheAllowListIsRefusedAtTheStart) {
   start_api();
   for (const std::string& bad : {std::string("https://evil.example/steal"), std::string("https://app.example/other")}) {
@@ -493,6 +632,12 @@ TEST_F(LifecycleTest, AReturnToOutsideTheAllowListIsRefusedAtTheStart) {
     EXPECT_EQ(f.start_status, 400) << bad;
     EXPECT_NE(f.start_body.find("return_to_not_allowed"), std::string::npos);
     EXPECT_TRUE(f.consent_url.empty()) << "never redirected";
+  }
+  for (const std::string platform : {"tiktok", "facebook", "instagram", "instagram-login"}) {
+    const auto f = connect(platform, "acct-rt", "https://evil.example/steal");
+    EXPECT_EQ(f.start_status, 400) << platform;
+    EXPECT_NE(f.start_body.find("return_to_not_allowed"), std::string::npos) << platform;
+    EXPECT_TRUE(f.consent_url.empty()) << platform << ": never redirected";
   }
   const auto unknown = connect("myspace", "acct-rt");
   EXPECT_EQ(unknown.start_status, 404);
@@ -567,6 +712,68 @@ TEST_F(LifecycleTest, SweepWindowsAtTheirEdges) {
   EXPECT_EQ(again.duplicates, 3);
 }
 
+// An account connected with Instagram Login: the sweep leaves it until its 60-day token enters the
+// refresh window (sweep.refresh_ahead_s, inclusive edge, on the sandbox clock), then enqueues one
+// refresh_token job, and the refresh (ig_refresh_token on the sandbox) stores a token valid 60 days on.
+TEST_F(LifecycleTest, SweepRenewsInstagramLoginInItsWindow) {
+  start_api();
+  ASSERT_EQ(connect("instagram-login", "acct-igs").outcome.at("status"), "connected");
+  const tokens::AccountRef ref{"instagram", "acct-igs"};
+  const auto connected = account("instagram", "acct-igs");
+  ASSERT_TRUE(connected);
+  const std::int64_t expires_at = connected->access_expires_at_ms;
+  auto ig = instagram_calls();
+  tokens::TokenCallsLookup calls = [&ig](std::string_view p) -> platforms::TokenCalls* {
+    return p == "instagram" ? ig.get() : nullptr;
+  };
+  tokens::ProviderOptions po;
+  po.owner = "lifecycle-test";
+  po.now_ms = [this] { return sandbox_now_; };
+  tokens::TokenProvider provider(*tokens_, calls, po);
+  auto o = sweep_options_for("sweeper");
+  const std::int64_t ahead = std::chrono::duration_cast<std::chrono::milliseconds>(o.refresh_ahead).count();
+  jobs::TokenSweep sweep(*store_, *tokens_, *notifier_, calls, &provider, o);
+  auto bucket = [&] { return sandbox_now_ / (3600 * 1000); };
+  // Just connected: nothing to do.
+  auto report = run_for(io_, sweep.sweep_once());
+  EXPECT_EQ(report.refresh_jobs, 0);
+  EXPECT_EQ(report.introspected, 0) << "a token with an expiry is not a Page token";
+  // One millisecond before its window.
+  set_sandbox_clock(expires_at - ahead - 1);
+  report = run_for(io_, sweep.sweep_once());
+  EXPECT_EQ(report.refresh_jobs, 0);
+  EXPECT_EQ(report.expiring, 0) << "it renews itself: no expiring notice";
+  EXPECT_FALSE(job_exists(jobs::sweep_job_id(ref, bucket())));
+  // On the window's edge: one refresh job.
+  set_sandbox_clock(expires_at - ahead);
+  report = run_for(io_, sweep.sweep_once());
+  EXPECT_EQ(report.refresh_jobs, 1);
+  EXPECT_EQ(report.expiring, 0);
+  const std::string job_id = jobs::sweep_job_id(ref, bucket());
+  ASSERT_TRUE(job_exists(job_id));
+  auto fields = run_for(io_, client_->exec("HMGET", keys_->job(job_id), "type", "platform", "account"));
+  EXPECT_EQ(fields->elements[0].str, "refresh_token");
+  EXPECT_EQ(fields->elements[1].str, "instagram");
+  EXPECT_EQ(fields->elements[2].str, "acct-igs");
+  EXPECT_EQ(run_for(io_, sweep.sweep_once()).duplicates, 1) << "at most one pending refresh per account";
+  // What that job does: ig_refresh_token at the sandbox; the new token lasts 60 days from now.
+  const auto answer = run_for(io_, provider.refresh_now(ref));
+  ASSERT_EQ(answer.state, tokens::TokenState::ready) << answer.message;
+  EXPECT_TRUE(answer.refreshed);
+  const auto renewed = account("instagram", "acct-igs");
+  ASSERT_TRUE(renewed);
+  EXPECT_GT(renewed->version, connected->version);
+  EXPECT_EQ(renewed->access_expires_at_ms, sandbox_now_ + 5184000LL * 1000) << "ig_refresh_token's 60 days";
+  EXPECT_EQ(renewed->status, tokens::AccountStatus::active);
+  std::string error;
+  auto set = tokens_->open(*renewed, error);
+  ASSERT_TRUE(set) << error;
+  EXPECT_TRUE(run_for(io_, ig->introspect(*set)).valid);
+  // Out of the window again: the next pass leaves it.
+  set_sandbox_clock(sandbox_now_ + 3600 * 1000);
+  EXPECT_EQ(run_for(io_, sweep.sweep_once()).refresh_jobs, 0);
+}
+
 TEST_F(LifecycleTest, ATokenNothingCanRenewIsToldAsExpiringWithItsDate) {
   auto o = sweep_options_for("sweeper");
   const std::int64_t notice = std::chrono::duration_cast<std::chrono::milliseconds>(o.expiring_notice).count();
@@ -625,6 +832,39 @@ TEST_F(LifecycleTest, DataAccessEndingSoonIsTold) {
   EXPECT_EQ(report.expiring, 1);
   EXPECT_EQ(count_kind("token_expiring"), 1);
   EXPECT_EQ(account("instagram", "acct-da")->status, tokens::AccountStatus::expiring);
+}
+
+// data_access_expires_at at the notice window's far edge is told; one second beyond it is not.
+TEST_F(LifecycleTest, DataAccessNoticeAtItsEdge) {
+  set_sandbox_clock(sandbox_now_ / 1000 * 1000);  // whole seconds, as debug_token counts
+  start_api();
+  ASSERT_EQ(connect("instagram", "acct-dae").outcome.at("status"), "connected");
+  std::string error;
+  auto set = tokens_->open(*account("instagram", "acct-dae"), error);
+  ASSERT_TRUE(set) << error;
+  const auto check = run_for(io_, meta_calls_->introspect(*set));
+  ASSERT_GT(check.data_access_expires_at_ms, sandbox_now_);
+  const auto until = std::chrono::seconds((check.data_access_expires_at_ms - sandbox_now_) / 1000);
+  auto o = sweep_options_for("sweeper");
+  o.expiring_notice = until - std::chrono::seconds(1);  // ends one second beyond the window
+  jobs::TokenSweep before(*store_, *tokens_, *notifier_, lookup(), provider_.get(), o);
+  auto report = run_for(io_, before.sweep_once());
+  EXPECT_EQ(report.introspected, 1);
+  EXPECT_EQ(report.expiring, 0);
+  EXPECT_EQ(account("instagram", "acct-dae")->status, tokens::AccountStatus::active);
+  // Due again (as after sweep.check_every_s), with the window reaching it exactly.
+  ASSERT_TRUE(run_for(io_, client_->exec("ZADD", keys_->sweep_checks(), "0", "instagram:acct-dae")));
+  o.expiring_notice = until;
+  jobs::TokenSweep edge(*store_, *tokens_, *notifier_, lookup(), provider_.get(), o);
+  report = run_for(io_, edge.sweep_once());
+  EXPECT_EQ(report.introspected, 1);
+  EXPECT_EQ(report.expiring, 1);
+  EXPECT_EQ(account("instagram", "acct-dae")->status, tokens::AccountStatus::expiring);
+  const auto all = notifications();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_NE(all[0]["message"].get<std::string>().find(format_rfc3339_ms(check.data_access_expires_at_ms)),
+            std::string::npos)
+      << all[0]["message"];
 }
 
 TEST_F(LifecycleTest, TwoDaemonsOneSweep) {
@@ -697,6 +937,58 @@ TEST_F(LifecycleTest, TheSweepCommandRunsOnePassOnDemand) {
   EXPECT_EQ(json::parse(second.out.substr(second.out.rfind("{\"")))["already_pending"], 1) << second.out;
 }
 
+// `schedulo sweep` does what a daemon's sweep does for Page tokens: debug_token through the live
+// platforms of its configuration; an invalid one is marked needs_reauth and told.
+TEST_F(LifecycleTest, SweepCommandChecksPageTokens) {
+  start_api();
+  ASSERT_EQ(connect("instagram", "acct-cli-page").outcome.at("status"), "connected");
+  const std::string dir = ::testing::TempDir();
+  const std::string key_file =
+      dir + "/lifecycle-pages-" + keys_->prefix().substr(keys_->prefix().rfind(':') + 1) + ".keys";
+  const std::string config_file = key_file + ".json";
+  {
+    std::ofstream keys(key_file);
+    keys << "k1 " << std::string(43, 'A') << "=\n";
+    auto platform = [&](const std::string& api, const std::string& auth) {
+      return json{{"base_url", base_ + api},
+                  {"auth_url", base_ + auth},
+                  {"client_id", "sbx-meta-client-id"},
+                  {"client_secret", "sbx-meta-client-secret"}};
+    };
+    std::ofstream config(config_file);
+    config << json{{"redis", {{"url", test::shared_redis_url()}, {"prefix", keys_->prefix()}}},
+                   {"vault", {{"key_file", key_file}}},
+                   {"workers", {{"mode", "live"}}},
+                   {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}},
+                   {"platforms",
+                    {{"instagram", platform("/graph/v25.0", "/facebook/v25.0/dialog/oauth")},
+                     {"facebook", platform("/graph/v25.0", "/facebook/v25.0/dialog/oauth")}}}}
+                  .dump();
+  }
+  ::chmod(key_file.c_str(), 0600);
+  auto report_of = [](const test::ShellResult& r) { return json::parse(r.out.substr(r.out.rfind("{\""))); };
+  auto first = test::run_shell({SCHEDULO_BIN, "sweep", "--config", config_file});
+  ASSERT_EQ(first.status, 0) << first.out;
+  auto report = report_of(first);
+  EXPECT_EQ(report["discovered_pages"], 1) << first.out;
+  EXPECT_EQ(report["introspected"], 1) << first.out;
+  EXPECT_EQ(report["needs_reauth"], 0);
+  EXPECT_EQ(report["page_tokens"], "checked");
+  EXPECT_EQ(account("instagram", "acct-cli-page")->status, tokens::AccountStatus::active);
+  // The user removes the app; the account's check is due again (as after sweep.check_every_s).
+  test::http(sandbox_->port(), "DELETE",
+             "/graph/v25.0/100000000000099/permissions?access_token=sbx-meta-user-demo-0001");
+  ASSERT_TRUE(run_for(io_, client_->exec("ZADD", keys_->sweep_checks(), "0", "instagram:acct-cli-page")));
+  auto second = test::run_shell({SCHEDULO_BIN, "sweep", "--config", config_file});
+  ASSERT_EQ(second.status, 0) << second.out;
+  report = report_of(second);
+  EXPECT_EQ(report["introspected"], 1) << second.out;
+  EXPECT_EQ(report["needs_reauth"], 1) << second.out;
+  EXPECT_EQ(account("instagram", "acct-cli-page")->status, tokens::AccountStatus::needs_reauth);
+  EXPECT_EQ(count_kind("needs_reauth"), 1);
+  EXPECT_EQ(second.out.find("sbx-meta-client-secret"), std::string::npos) << "no secret in the output";
+}
+
 // ---- revocation -----------------------------------------------------------------------------------------
 
 TEST_F(LifecycleTest, RevocationRevokesWipesAndFailsThePendingJobs) {
@@ -712,8 +1004,15 @@ TEST_F(LifecycleTest, RevocationRevokesWipesAndFailsThePendingJobs) {
     if (type == "publish") j["post"] = {{"text", "hi " + id}};
     auto parsed = jobs::parse_job(j.dump(), jobs::ValidationContext{});
     ASSERT_TRUE(parsed.job);
+    // What intake records with each job (runtime.cpp): its Posts row, and its callback kept for an
+    // ending before it starts.
+    parsed.job->callback_url = "https://app.example/api/1.1/wf/job-done";
+    parsed.job->run_at_ms = run_at > 0 ? std::optional<std::int64_t>(run_at) : std::nullopt;
+    auto entries = outbox::intake_entries(*parsed.job, now_epoch_ms());
+    if (auto cb = cancel_callback_entry(*parsed.job)) entries.push_back(std::move(*cb));
     auto nj = jobs::to_new_job(std::move(*parsed.job), 3);
     nj.run_at_ms = run_at;
+    nj.outbox = queue::encode_outbox(entries);
     std::vector<queue::NewJob> batch{nj};
     ASSERT_TRUE(run_for(io_, store_->enqueue(batch, now_epoch_ms())));
   };
@@ -740,6 +1039,43 @@ TEST_F(LifecycleTest, RevocationRevokesWipesAndFailsThePendingJobs) {
     EXPECT_EQ(code, "account_revoked");
     EXPECT_NE(message.find("was disconnected"), std::string::npos) << message;
   }
+  // Each failed job's outcome went through the outbox in the same step, like any final failure: its
+  // Posts row says failed with the message, its callback carries the failure.
+  auto item = [&](std::string_view dest, const std::string& key) {
+    std::map<std::string, std::string> out;
+    auto r = run_for(io_, client_->exec("HGETALL", keys_->outbox_item(std::string(dest) + "|" + key)));
+    for (std::size_t i = 0; r && i + 1 < r->elements.size(); i += 2) out[r->elements[i].str] = r->elements[i + 1].str;
+    return out;
+  };
+  auto queued = [&](std::string_view dest, const std::string& key) {
+    auto r = run_for(io_, client_->exec("ZSCORE", keys_->outbox_queue(dest), key));
+    return r && !r->is_nil();
+  };
+  namespace af = airtable::field;
+  for (const char* id : {"rv-now", "rv-later"}) {
+    const auto row = item(airtable::kPostsDest, id);
+    ASSERT_TRUE(row.count(std::string("f:") + af::kState)) << id;
+    EXPECT_EQ(json::parse(row.at(std::string("f:") + af::kState)), "failed") << id;
+    EXPECT_EQ(json::parse(row.at(std::string("f:") + af::kErrorCode)), "account_revoked");
+    EXPECT_NE(json::parse(row.at(std::string("f:") + af::kError)).get<std::string>().find("was disconnected"),
+              std::string::npos);
+    EXPECT_TRUE(queued(airtable::kPostsDest, id));
+  }
+  EXPECT_TRUE(item(airtable::kPostsDest, "rv-stats").empty()) << "analytics jobs have no Posts row";
+  for (const char* id : {"rv-now", "rv-later", "rv-stats"}) {
+    const auto cb = item(kCallbackDest, id);
+    ASSERT_TRUE(cb.count("f:body")) << id;
+    EXPECT_EQ(json::parse(cb.at("f:url")), "https://app.example/api/1.1/wf/job-done");
+    const auto body = json::parse(cb.at("f:body"));
+    EXPECT_EQ(body["job_id"], id);
+    EXPECT_EQ(body["state"], "failed");
+    EXPECT_EQ(body["error_code"], "account_revoked");
+    EXPECT_NE(body["error"].get<std::string>().find("was disconnected"), std::string::npos);
+    EXPECT_TRUE(body.contains("finished_at"));
+    EXPECT_EQ(body["attempts"], 0);
+    EXPECT_TRUE(queued(kCallbackDest, id));
+  }
+  EXPECT_TRUE(item(kCallbackDest, "other-now").empty()) << "another account's job has no outcome yet";
   EXPECT_EQ(job_state("other-now"), "queued") << "another account's job is untouched";
   EXPECT_EQ(job_state("rv-revoke"), "queued") << "the revoking job is settled by its dispatcher";
   const auto after = account("x", "acct-rv");
