@@ -212,7 +212,6 @@ std::string user_id_of(const nlohmann::json& answer) {
 }
 
 void read_metrics_page(const nlohmann::json& answer, nlohmann::json& metrics, nlohmann::json& missing) {
-  using json = nlohmann::json;
   if (!answer.is_object()) return;
   if (const auto data = answer.find("data"); data != answer.end() && data->is_array()) {
     for (const auto& p : *data) {
