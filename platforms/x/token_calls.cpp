@@ -163,7 +163,11 @@ TokenCallResult read_refresh_answer(http::Response& r, errors::SystemClock::time
     return result;
   }
   scrub(doc);
-  const std::string error = doc.is_object() ? doc.value("error", "") : "";
+  // Only a text error is X's OAuth code; a gateway's {"error":{...}} made value() throw (found by
+  // tests/fuzz/oauth_answers_fuzz.cpp on a sandbox answer).
+  const auto error_it = doc.is_object() ? doc.find("error") : doc.end();
+  const std::string error =
+      doc.is_object() && error_it != doc.end() && error_it->is_string() ? error_it->get<std::string>() : "";
   result.code = error.empty() ? "http_" + std::to_string(r.status) : error;
   if (r.ok()) {
     result.status = TokenCallStatus::unknown;  // answered without tokens: it may have rotated
