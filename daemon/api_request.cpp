@@ -35,7 +35,9 @@ json error_json(const jobs::ValidationError& e, std::optional<std::size_t> index
 server::Response api_error(int status, std::string_view code, std::string_view message, std::string_view field) {
   json e = {{"code", code}, {"message", message}};
   if (!field.empty()) e["field"] = field;
-  return server::Response::json(status, json{{"error", e}}.dump());
+  // Messages may quote the request (the 404 names its method and path): bytes that are not UTF-8 are
+  // replaced, or dump() throws (found by tests/fuzz/api_request_fuzz.cpp: a 500 instead of the 404).
+  return server::Response::json(status, json{{"error", e}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 bool token_matches(std::string_view presented, std::string_view expected) {
@@ -174,7 +176,8 @@ std::optional<server::Response> validation_failure(const ParsedJobs& parsed) {
   if (parsed.is_array)
     field = "[" + std::to_string(first["index"].get<std::size_t>()) + "]" + (field.empty() ? "" : "." + field);
   json e = {{"code", first["code"]}, {"message", first["message"]}, {"field", field}};
-  return server::Response::json(400, json{{"error", e}, {"errors", errors}}.dump());
+  return server::Response::json(400,
+                                json{{"error", e}, {"errors", errors}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace schedulo::daemon

@@ -28,7 +28,7 @@ Response error_response(int status, std::string_view code, std::string_view mess
 }
 
 Response json_response(int status, const json& body) {
-  return Response::json(status, body.dump());
+  return Response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));  // as api_error
 }
 
 json error_json(const jobs::ValidationError& e, std::optional<std::size_t> index) {
