@@ -176,8 +176,8 @@ std::optional<server::Response> validation_failure(const ParsedJobs& parsed) {
   if (parsed.is_array)
     field = "[" + std::to_string(first["index"].get<std::size_t>()) + "]" + (field.empty() ? "" : "." + field);
   json e = {{"code", first["code"]}, {"message", first["message"]}, {"field", field}};
-  return server::Response::json(400,
-                                json{{"error", e}, {"errors", errors}}.dump(-1, ' ', false, json::error_handler_t::replace));
+  return server::Response::json(
+      400, json{{"error", e}, {"errors", errors}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace schedulo::daemon
