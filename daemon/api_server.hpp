@@ -20,6 +20,7 @@
 
 #include "common/http_server.hpp"
 #include "common/net.hpp"
+#include "daemon/api_request.hpp"  // token_matches, the pure request handling
 #include "jobs/job_validation.hpp"
 
 namespace schedulo::queue {
@@ -60,10 +61,6 @@ struct ApiDependencies {
   std::function<net::awaitable<void>(Metrics&)> gather{};
   OAuthRoutes* oauth = nullptr;  // the OAuth connect routes (issue 13); null: not served
 };
-
-// Constant-time equality of a presented token and the expected one (both hashed first, so neither
-// the content nor the length leaks through timing).
-bool token_matches(std::string_view presented, std::string_view expected);
 
 class ApiServer {
  public:

@@ -41,6 +41,11 @@ enum class TokenCallStatus {
   unknown,    // sent, no answer: it may have taken effect (a rotating refresh token may be spent)
 };
 
+// The longest token lifetime an answer is believed about (100 years): a larger expires_in, or one
+// that is not positive, is read as unknown. Callers turn lifetimes into epoch milliseconds; an
+// unbounded one overflowed (found by tests/fuzz/oauth_answers_fuzz.cpp).
+inline constexpr std::int64_t kMaxTokenLifetimeS = 100LL * 365 * 24 * 3600;
+
 struct TokenCallResult {
   TokenCallStatus status = TokenCallStatus::transient;
   // ok from refresh(): the new tokens. An empty refresh_token means the platform kept the old one.

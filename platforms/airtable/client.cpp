@@ -22,28 +22,6 @@ json records_body(const std::vector<WriteRecord>& records, bool with_ids) {
   return out;
 }
 
-Result<Record> record_from(const json& j) {
-  if (!j.is_object() || !j.contains("id") || !j["id"].is_string())
-    return Error{ErrorKind::bad_answer, 200, "", "a record without an id", {}};
-  Record r;
-  r.id = j["id"].get<std::string>();
-  if (j.contains("createdTime") && j["createdTime"].is_string()) r.created_time = j["createdTime"].get<std::string>();
-  if (j.contains("fields") && j["fields"].is_object()) r.fields = j["fields"];
-  return r;
-}
-
-Result<std::vector<Record>> records_from(const json& answer) {
-  if (!answer.is_object() || !answer.contains("records") || !answer["records"].is_array())
-    return Error{ErrorKind::bad_answer, 200, "", "no records array in the answer", {}};
-  std::vector<Record> out;
-  for (const auto& j : answer["records"]) {
-    auto r = record_from(j);
-    if (!r) return r.error();
-    out.push_back(std::move(*r));
-  }
-  return out;
-}
-
 std::vector<std::string> strings_of(const json& answer, const char* name) {
   std::vector<std::string> out;
   if (answer.contains(name) && answer[name].is_array())
@@ -65,6 +43,28 @@ bool carries(const WriteRecord& r, const std::string& field) {
 }
 
 }  // namespace
+
+Result<Record> record_from(const json& j) {
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_string())
+    return Error{ErrorKind::bad_answer, 200, "", "a record without an id", {}};
+  Record r;
+  r.id = j["id"].get<std::string>();
+  if (j.contains("createdTime") && j["createdTime"].is_string()) r.created_time = j["createdTime"].get<std::string>();
+  if (j.contains("fields") && j["fields"].is_object()) r.fields = j["fields"];
+  return r;
+}
+
+Result<std::vector<Record>> records_from(const json& answer) {
+  if (!answer.is_object() || !answer.contains("records") || !answer["records"].is_array())
+    return Error{ErrorKind::bad_answer, 200, "", "no records array in the answer", {}};
+  std::vector<Record> out;
+  for (const auto& j : answer["records"]) {
+    auto r = record_from(j);
+    if (!r) return r.error();
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
 
 std::string url_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";

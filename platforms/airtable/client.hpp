@@ -129,6 +129,10 @@ class Client {
   long long calls_ = 0;
 };
 
+// A record, or a list answer's records ({"records":[...]}); bad_answer when the shape is wrong.
+// Pure: fuzzed (tests/fuzz/airtable_answers_fuzz.cpp).
+Result<Record> record_from(const nlohmann::json& j);
+Result<std::vector<Record>> records_from(const nlohmann::json& answer);
 // Percent-encodes a path segment or query value (RFC 3986 unreserved characters stay).
 std::string url_encode(std::string_view text);
 // A text literal for filterByFormula: 'it\'s' (quotes and backslashes escaped).

@@ -34,7 +34,8 @@ std::vector<queue::RateObservation> meta_observations(const http::Headers& heade
     const auto usage = parse_app_usage(*value);
     if (!usage) return;
     milliseconds regain{0};
-    if (usage->regain_minutes && *usage->regain_minutes > 0) regain = std::chrono::minutes(*usage->regain_minutes);
+    if (usage->regain_minutes && *usage->regain_minutes > 0)
+      regain = std::chrono::minutes(std::min(*usage->regain_minutes, 366 * 24 * 60));  // as meta_regain_at
     out.push_back(queue::RateObservation{*bucket, regain, usage->percent(), "usage"});
   };
   reading(b.app, "X-App-Usage");
@@ -58,7 +59,8 @@ std::optional<SystemTime> meta_regain_at(const http::Headers& headers, SystemTim
   if (const auto value = headers.get("X-Page-Usage"))
     if (const auto u = parse_app_usage(*value); u && u->regain_minutes) minutes = std::max(minutes, *u->regain_minutes);
   if (minutes <= 0) return std::nullopt;
-  return now + std::chrono::minutes(minutes);
+  // At most a year: Meta's regain times are minutes to hours, and a larger one overflowed the clock.
+  return now + std::chrono::minutes(std::min(minutes, 366 * 24 * 60));
 }
 
 std::optional<SystemTime> x_rate_limit_clears_at(const http::Response& response, SystemTime now) {

@@ -18,6 +18,11 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Times a header may name, in seconds: an epoch before 2514 and a wait under ten years. Larger ones
+// are ignored: they overflowed system_clock's nanoseconds (found by tests/fuzz/x_answers_fuzz.cpp).
+constexpr long long kMaxEpochS = 1LL << 34;
+constexpr long long kMaxWaitS = 10LL * 366 * 24 * 3600;
+
 std::optional<long long> whole(std::string_view s) {
   s = trim(s);
   long long v = 0;
@@ -62,14 +67,17 @@ std::optional<SystemTime> parse_http_date(std::string_view text) {
   tm.tm_min = mm;
   tm.tm_sec = ss;
   const std::time_t t = ::timegm(&tm);
-  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  if (t == static_cast<std::time_t>(-1) || t >= kMaxEpochS) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t);
 }
 
 // A usage value: Meta documents whole numbers, but a string holding one is read too.
 std::optional<int> percent_value(const json& v) {
   if (v.is_number_integer()) return static_cast<int>(v.get<long long>());
-  if (v.is_number()) return static_cast<int>(v.get<double>());
+  if (v.is_number()) {
+    const double d = v.get<double>();  // the cast is undefined outside int's range
+    return d > -2e9 && d < 2e9 ? std::optional<int>(static_cast<int>(d)) : std::nullopt;
+  }
   if (v.is_string())
     if (auto n = whole(v.get<std::string>())) return static_cast<int>(*n);
   return std::nullopt;
@@ -81,7 +89,8 @@ XRateWindow window_of(const http::Headers& h, std::string_view prefix) {
   if (auto v = h.get(p + "limit")) w.limit = whole(*v);
   if (auto v = h.get(p + "remaining")) w.remaining = whole(*v);
   if (auto v = h.get(p + "reset"))
-    if (auto epoch = whole(*v); epoch && *epoch >= 0) w.reset = std::chrono::system_clock::from_time_t(*epoch);
+    if (auto epoch = whole(*v); epoch && *epoch >= 0 && *epoch < kMaxEpochS)
+      w.reset = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(*epoch));
   return w;
 }
 
@@ -96,7 +105,7 @@ std::optional<SystemTime> parse_retry_after(std::string_view value, SystemTime n
   value = trim(value);
   if (value.empty()) return std::nullopt;
   if (auto seconds = whole(value)) {
-    if (*seconds < 0) return std::nullopt;
+    if (*seconds < 0 || *seconds > kMaxWaitS) return std::nullopt;
     return now + std::chrono::seconds(*seconds);
   }
   auto date = parse_http_date(value);

@@ -31,9 +31,24 @@ std::optional<std::uint64_t> offset_of(const json& doc, const char* key) {
   return out;
 }
 
+// A member that is text, else "" (nlohmann's value() throws when the member has another type: found
+// by tests/fuzz/graph_answers_fuzz.cpp, as were the two helpers below).
+std::string string_of(const json& o, const char* key) {
+  if (!o.is_object()) return {};
+  const auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+// A member of any type, or `fallback` (also when `o` is not an object).
+json member(const json& o, const char* key, json fallback) {
+  return o.is_object() ? o.value(key, std::move(fallback)) : fallback;
+}
+
 std::int64_t integer_of(const json& v) {
   if (v.is_number_integer()) return v.get<std::int64_t>();
-  if (v.is_number_float()) return static_cast<std::int64_t>(v.get<double>());
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    return d > -9.2e18 && d < 9.2e18 ? static_cast<std::int64_t>(d) : 0;  // the cast is undefined beyond
+  }
   if (v.is_string()) {
     std::int64_t out = 0;
     const auto s = v.get<std::string>();
@@ -41,6 +56,15 @@ std::int64_t integer_of(const json& v) {
     return out;
   }
   return 0;
+}
+
+// A metric count: 0 to 2^53, so sums of counts cannot overflow.
+constexpr std::int64_t kMaxCount = std::int64_t{1} << 53;
+std::int64_t count_of(const json& v) {
+  return std::clamp<std::int64_t>(integer_of(v), 0, kMaxCount);
+}
+std::int64_t add_counts(std::int64_t a, std::int64_t b) {
+  return std::min(kMaxCount, a + b);  // both within 0..2^53
 }
 
 // Graph's "2026-09-11T10:00:00+0000" (also with "+00:00" or "Z"); 0 when unreadable.
@@ -177,7 +201,7 @@ std::optional<TransferWindow> parse_resume_window(std::string_view error_body) {
 
 std::optional<ReelSession> parse_reel_start(const json& answer) {
   if (!answer.is_object()) return std::nullopt;
-  ReelSession s{text_of(answer.value("video_id", json())), answer.value("upload_url", std::string())};
+  ReelSession s{text_of(answer.value("video_id", json())), string_of(answer, "upload_url")};
   if (s.video_id.empty() || s.upload_url.empty()) return std::nullopt;
   return s;
 }
@@ -186,22 +210,18 @@ VideoState parse_video_state(const json& answer) {
   VideoState out;
   if (!answer.is_object()) return out;
   out.post_id = text_of(answer.value("post_id", json()));
-  out.permalink_url = answer.value("permalink_url", std::string());
+  out.permalink_url = string_of(answer, "permalink_url");
   const auto status = answer.value("status", json::object());
-  const auto phase = [&](const char* name) {
-    const auto p = status.value(name, json::object());
-    return p.is_object() ? p.value("status", std::string()) : std::string();
-  };
-  const auto video_status = status.value("video_status", std::string());
+  const auto phase = [&](const char* name) { return string_of(member(status, name, json::object()), "status"); };
+  const auto video_status = string_of(status, "video_status");
   const auto processing = phase("processing_phase");
   const auto publishing = phase("publishing_phase");
   out.finish_received = (!processing.empty() && processing != "not_started") || video_status == "ready" ||
                         video_status == "error" || !out.post_id.empty();
   if (video_status == "error" || processing == "error") {
     out.phase = VideoState::Phase::failed;
-    const auto p = status.value("processing_phase", json::object());
-    if (p.is_object() && p.contains("error") && p["error"].is_object())
-      out.error = p["error"].value("message", std::string());
+    const auto p = member(status, "processing_phase", json::object());
+    if (p.is_object() && p.contains("error")) out.error = string_of(p["error"], "message");
     if (out.error.empty()) out.error = "Facebook could not process the video.";
   } else if (video_status == "ready" || publishing == "complete") {
     out.phase = VideoState::Phase::ready;
@@ -224,14 +244,15 @@ std::vector<RecentPost> parse_recent_posts(const json& answer) {
     if (!item.is_object()) continue;
     RecentPost p;
     p.id = text_of(item.value("id", json()));
-    p.message = item.value("message", std::string());
-    p.created_ms = graph_time_ms(item.value("created_time", std::string()));
-    p.permalink_url = item.value("permalink_url", std::string());
+    p.message = string_of(item, "message");
+    p.created_ms = graph_time_ms(string_of(item, "created_time"));
+    p.permalink_url = string_of(item, "permalink_url");
     const auto attachments = item.value("attachments", json::object());
     if (attachments.is_object() && attachments.contains("data") && attachments["data"].is_array())
       for (const auto& a : attachments["data"])
-        if (a.is_object() && a.value("type", std::string()) == "share")
-          p.link = a.value("unshimmed_url", a.value("url", std::string()));
+        if (string_of(a, "type") == "share")
+          p.link = a.contains("unshimmed_url") && a["unshimmed_url"].is_string() ? string_of(a, "unshimmed_url")
+                                                                                 : string_of(a, "url");
     out.push_back(std::move(p));
   }
   return out;
@@ -290,15 +311,15 @@ void read_insights(const json& answer, PostInsights& out) {
   if (!answer.is_object() || !answer.contains("data") || !answer["data"].is_array()) return;
   for (const auto& metric : answer["data"]) {
     if (!metric.is_object()) continue;
-    const auto name = metric.value("name", std::string());
+    const auto name = string_of(metric, "name");
     const auto values = metric.value("values", json::array());
     if (!values.is_array() || values.empty() || !values[0].is_object()) continue;
     const auto value = values[0].value("value", json());
     std::int64_t sum = 0;
     if (value.is_object())
-      for (const auto& [k, v] : value.items()) sum += integer_of(v);
+      for (const auto& [k, v] : value.items()) sum = add_counts(sum, count_of(v));
     else
-      sum = integer_of(value);
+      sum = count_of(value);
     if (name == "post_total_media_view_unique") out.views = sum;
     if (name == "post_media_view") out.media_views = sum;
     if (name == "post_clicks") out.clicks = sum;
@@ -316,10 +337,10 @@ void read_engagement(const json& answer, PostInsights& out) {
     const auto e = answer.value(edge, json::object());
     if (!e.is_object()) return 0;
     const auto s = e.value("summary", json::object());
-    return s.is_object() ? integer_of(s.value("total_count", json(0))) : 0;
+    return s.is_object() ? count_of(s.value("total_count", json(0))) : 0;
   };
   const auto shares = answer.value("shares", json::object());
-  if (shares.is_object()) out.shares = integer_of(shares.value("count", json(0)));
+  if (shares.is_object()) out.shares = count_of(shares.value("count", json(0)));
   out.comments = summary_count("comments");
   if (out.reactions_total == 0) out.reactions_total = summary_count("reactions");
 }
@@ -332,8 +353,8 @@ std::vector<PageAccount> parse_accounts(const json& answer, std::string& after) 
     if (!item.is_object()) continue;
     PageAccount page;
     page.id = text_of(item.value("id", json()));
-    page.name = item.value("name", std::string());
-    page.access_token = item.value("access_token", std::string());
+    page.name = string_of(item, "name");
+    page.access_token = string_of(item, "access_token");
     for (const auto& t : item.value("tasks", json::array()))
       if (t.is_string()) page.tasks.push_back(t.get<std::string>());
     if (!page.id.empty()) out.push_back(std::move(page));
@@ -341,7 +362,7 @@ std::vector<PageAccount> parse_accounts(const json& answer, std::string& after) 
   const auto paging = answer.value("paging", json::object());
   if (paging.is_object() && paging.contains("next")) {
     const auto cursors = paging.value("cursors", json::object());
-    if (cursors.is_object()) after = cursors.value("after", std::string());
+    after = string_of(cursors, "after");
   }
   return out;
 }
@@ -350,10 +371,15 @@ std::optional<DebugToken> parse_debug_token(const json& answer) {
   if (!answer.is_object() || !answer.contains("data") || !answer["data"].is_object()) return std::nullopt;
   const auto& d = answer["data"];
   DebugToken t;
-  t.valid = d.value("is_valid", false);
-  t.type = d.value("type", std::string());
-  t.expires_at_s = integer_of(d.value("expires_at", json(0)));
-  t.data_access_expires_at_s = integer_of(d.value("data_access_expires_at", json(0)));
+  t.valid = d.contains("is_valid") && d["is_valid"].is_boolean() && d["is_valid"].get<bool>();
+  t.type = string_of(d, "type");
+  // Epoch seconds; 0 (never, unknown) for anything outside 1..2^40, which callers turn into ms.
+  const auto epoch_s = [&](const char* key) {
+    const auto v = integer_of(d.value(key, json(0)));
+    return v > 0 && v < (std::int64_t{1} << 40) ? v : 0;
+  };
+  t.expires_at_s = epoch_s("expires_at");
+  t.data_access_expires_at_s = epoch_s("data_access_expires_at");
   t.user_id = text_of(d.value("user_id", json()));
   t.profile_id = text_of(d.value("profile_id", json()));
   for (const auto& s : d.value("scopes", json::array())) {
@@ -365,7 +391,7 @@ std::optional<DebugToken> parse_debug_token(const json& answer) {
   if (e.is_object()) {
     t.error_code = integer_of(e.value("code", json(0)));
     t.error_subcode = integer_of(e.value("subcode", e.value("error_subcode", json(0))));
-    t.error_message = e.value("message", std::string());
+    t.error_message = string_of(e, "message");
   }
   return t;
 }

@@ -96,16 +96,10 @@ class InstagramSteps final : public jobs::PublishSteps {
     auto quota = co_await ig_.call(job, ids, limit);
     if (quota.stop) co_return with_ids(std::move(*quota.stop), job, ids);
     if (quota.ok()) {
-      const auto& data = quota.answer->body.value("data", json::array());
-      if (data.is_array() && !data.empty() && data[0].is_object()) {
-        const long long used = data[0].value("quota_usage", 0LL);
-        const long long total = data[0].contains("config") && data[0]["config"].is_object()
-                                    ? data[0]["config"].value("quota_total", 0LL)
-                                    : 0LL;
-        if (total > 0 && used >= total) {
-          job.log().info("publishing quota used up ({} of {}); deferring", used, total);
-          co_return with_ids(quota_deferral(), job, ids);
-        }
+      const PublishingQuota limit_now = read_publishing_limit(quota.answer->body);
+      if (limit_now.used_up()) {
+        job.log().info("publishing quota used up ({} of {}); deferring", limit_now.used, limit_now.total);
+        co_return with_ids(quota_deferral(), job, ids);
       }
     } else if (quota.answer && quota.answer->deferred()) {
       co_return with_ids(Instagram::failure(*quota.answer), job, ids);
@@ -531,6 +525,21 @@ std::string post_kind(const jobs::Post& post) {
 
 std::unique_ptr<jobs::PublishSteps> make_publish_steps(Instagram& instagram) {
   return std::make_unique<InstagramSteps>(instagram);
+}
+
+PublishingQuota read_publishing_limit(const json& body) {
+  PublishingQuota out;
+  if (!body.is_object() || !body.contains("data") || !body["data"].is_array() || body["data"].empty()) return out;
+  const json& first = body["data"][0];
+  if (!first.is_object()) return out;
+  // A member of another type than a number counts as absent (value() threw on one).
+  const auto number = [](const json& o, const char* key) -> long long {
+    const auto it = o.find(key);
+    return it != o.end() && it->is_number_integer() ? it->get<long long>() : 0;
+  };
+  out.used = number(first, "quota_usage");
+  if (first.contains("config") && first["config"].is_object()) out.total = number(first["config"], "quota_total");
+  return out;
 }
 
 }  // namespace schedulo::instagram

@@ -26,4 +26,13 @@ std::unique_ptr<jobs::PublishSteps> make_publish_steps(Instagram& instagram);
 // The kind of Instagram post a job makes: "image", "carousel", "reel" or "story".
 std::string post_kind(const jobs::Post& post);
 
+// content_publishing_limit's answer (quota_usage and config.quota_total, 0 when absent or not a
+// number). Pure: fuzzed (tests/fuzz/graph_answers_fuzz.cpp).
+struct PublishingQuota {
+  long long used = 0;
+  long long total = 0;
+  bool used_up() const { return total > 0 && used >= total; }
+};
+PublishingQuota read_publishing_limit(const nlohmann::json& body);
+
 }  // namespace schedulo::instagram

@@ -72,18 +72,7 @@ class InstagramTokenCalls final : public platforms::TokenCalls {
     r.timeouts = token_timeouts();
     auto answer = co_await http_.request(r);
     if (!answer || !answer->ok()) co_return failed(answer, "the Instagram token refresh");
-    const auto doc = graph::parse_body(answer->body);
-    TokenCallResult out;
-    if (!doc.is_object() || !doc.contains("access_token") || !doc["access_token"].is_string()) {
-      out.status = TokenCallStatus::transient;  // the old token still works: try again later
-      out.message = "the Instagram token refresh answered without a token";
-      co_return out;
-    }
-    out.status = TokenCallStatus::ok;
-    out.access_token = Secret(doc["access_token"].get<std::string>());
-    if (doc.contains("expires_in") && doc["expires_in"].is_number_integer())
-      out.expires_in = std::chrono::seconds(doc["expires_in"].get<long long>());
-    co_return out;
+    co_return read_refresh_answer(graph::parse_body(answer->body));
   }
 
   net::awaitable<TokenCallResult> revoke(const platforms::TokenSet& current) override {
@@ -159,25 +148,7 @@ class InstagramTokenCalls final : public platforms::TokenCalls {
       out.message = r.message;
       co_return out;
     }
-    const auto doc = graph::parse_body(answer->body);
-    const json data = doc.is_object() ? doc.value("data", json::object()) : json::object();
-    out.status = TokenCallStatus::ok;
-    out.valid = data.value("is_valid", false);
-    const auto seconds = [&](const char* name) -> std::int64_t {
-      return data.contains(name) && data[name].is_number_integer() ? data[name].get<std::int64_t>() * 1000 : 0;
-    };
-    out.expires_at_ms = seconds("expires_at");
-    out.data_access_expires_at_ms = seconds("data_access_expires_at");
-    if (data.contains("scopes") && data["scopes"].is_array()) {
-      for (const auto& s : data["scopes"])
-        if (s.is_string()) out.scopes += (out.scopes.empty() ? "" : ",") + s.get<std::string>();
-    }
-    if (!out.valid && data.contains("error") && data["error"].is_object()) {
-      const auto& e = data["error"];
-      out.message = "Meta says the token is not valid (code " + std::to_string(e.value("code", 0)) +
-                    (e.contains("subcode") ? "/" + std::to_string(e.value("subcode", 0)) : std::string()) + ")";
-    }
-    co_return out;
+    co_return read_debug_token(graph::parse_body(answer->body));
   }
 
  private:
@@ -186,6 +157,58 @@ class InstagramTokenCalls final : public platforms::TokenCalls {
 };
 
 }  // namespace
+
+TokenCallResult read_refresh_answer(const json& doc) {
+  TokenCallResult out;
+  if (!doc.is_object() || !doc.contains("access_token") || !doc["access_token"].is_string()) {
+    out.status = TokenCallStatus::transient;  // the old token still works: try again later
+    out.message = "the Instagram token refresh answered without a token";
+    return out;
+  }
+  out.status = TokenCallStatus::ok;
+  out.access_token = Secret(doc["access_token"].get<std::string>());
+  if (doc.contains("expires_in") && doc["expires_in"].is_number_integer()) {
+    const long long s = doc["expires_in"].get<long long>();
+    if (s > 0 && s <= platforms::kMaxTokenLifetimeS) out.expires_in = std::chrono::seconds(s);
+  }
+  return out;
+}
+
+platforms::Introspection read_debug_token(const json& doc) {
+  platforms::Introspection out;
+  const auto member = [](const json& o, const char* name) -> const json* {
+    if (!o.is_object()) return nullptr;
+    const auto it = o.find(name);
+    return it == o.end() ? nullptr : &*it;
+  };
+  const json* found = member(doc, "data");
+  const json data = found && found->is_object() ? *found : json::object();
+  out.status = TokenCallStatus::ok;
+  const json* valid = member(data, "is_valid");
+  out.valid = valid && valid->is_boolean() && valid->get<bool>();
+  // Epoch seconds as milliseconds; 0 (never, unknown) for anything not a time this side of year 2^31.
+  const auto ms = [&](const char* name) -> std::int64_t {
+    const json* v = member(data, name);
+    if (!v || !v->is_number_integer()) return 0;
+    const auto s = v->get<std::int64_t>();
+    return s > 0 && s < (std::int64_t{1} << 40) ? s * 1000 : 0;
+  };
+  out.expires_at_ms = ms("expires_at");
+  out.data_access_expires_at_ms = ms("data_access_expires_at");
+  if (const json* scopes = member(data, "scopes"); scopes && scopes->is_array()) {
+    for (const auto& s : *scopes)
+      if (s.is_string()) out.scopes += (out.scopes.empty() ? "" : ",") + s.get<std::string>();
+  }
+  if (const json* e = member(data, "error"); !out.valid && e && e->is_object()) {
+    const auto number = [&](const char* name) -> std::string {
+      const json* v = member(*e, name);
+      return v && v->is_number_integer() ? std::to_string(v->get<long long>()) : std::string("0");
+    };
+    out.message = "Meta says the token is not valid (code " + number("code") +
+                  (e->contains("subcode") ? "/" + number("subcode") : std::string()) + ")";
+  }
+  return out;
+}
 
 std::string unversioned(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();

@@ -13,6 +13,7 @@
 // Calls go unguarded (the provider runs them under the account's lock and its own deadline); no token
 // reaches a message.
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "platforms/http/client.hpp"
 #include "platforms/instagram/options.hpp"
@@ -25,5 +26,12 @@ std::unique_ptr<platforms::TokenCalls> make_token_calls(http::HttpClient& http, 
 // The root of Instagram Login's token endpoints: the login base URL without its version
 // ("https://graph.instagram.com/v25.0" -> "https://graph.instagram.com").
 std::string unversioned(std::string url);
+
+// The answers of the token calls, read leniently (a member of another type counts as absent; lifetimes
+// past platforms::kMaxTokenLifetimeS are unknown). Pure: fuzzed (tests/fuzz/oauth_answers_fuzz.cpp).
+// ig_refresh_token's 2xx answer: ok with the new token, or transient without one.
+platforms::TokenCallResult read_refresh_answer(const nlohmann::json& doc);
+// debug_token's 2xx answer.
+platforms::Introspection read_debug_token(const nlohmann::json& doc);
 
 }  // namespace schedulo::instagram

@@ -152,7 +152,7 @@ std::string text_of(const nlohmann::json& body, const char* key) {
   if (v.is_object() && v.contains("code") && v["code"].is_string()) return v["code"].get<std::string>();
   return {};
 }
-std::int64_t seconds_of(const nlohmann::json& body, const char* key) {
+std::int64_t raw_seconds_of(const nlohmann::json& body, const char* key) {
   if (!body.is_object() || !body.contains(key)) return 0;
   const auto& v = body[key];
   if (v.is_number_integer()) return v.get<std::int64_t>();
@@ -164,6 +164,12 @@ std::int64_t seconds_of(const nlohmann::json& body, const char* key) {
     }
   }
   return 0;
+}
+// A lifetime in seconds; 0 (unknown) when absent, unreadable, not positive or past kMaxTokenLifetimeS
+// (callers turn it into epoch milliseconds).
+std::int64_t seconds_of(const nlohmann::json& body, const char* key) {
+  const std::int64_t s = raw_seconds_of(body, key);
+  return s > 0 && s <= kMaxTokenLifetimeS ? s : 0;
 }
 }  // namespace
 

@@ -114,7 +114,7 @@ class MetaConnector final : public Connector {
         continue;
       Candidate c;
       c.page_id = page["id"].get<std::string>();
-      c.name = page.value("name", c.page_id);
+      c.name = page.contains("name") && page["name"].is_string() ? page["name"].get<std::string>() : c.page_id;
       c.tokens.access_token = Secret(page["access_token"].get<std::string>());
       c.tokens.scopes = granted;
       if (platform_ == "instagram") {

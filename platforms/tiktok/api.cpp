@@ -123,6 +123,55 @@ json data_of(const http::Response& response) {
   return it != doc.end() && it->is_object() ? *it : json::object();
 }
 
+namespace {
+std::string text_member(const json& data, const char* key) {
+  const auto it = data.find(key);
+  return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+bool flag_member(const json& data, const char* key) {
+  const auto it = data.find(key);
+  return it != data.end() && it->is_boolean() && it->get<bool>();
+}
+}  // namespace
+
+CreatorInfo read_creator_info(const json& data) {
+  CreatorInfo out;
+  if (!data.is_object()) return out;
+  if (const auto it = data.find("privacy_level_options"); it != data.end() && it->is_array())
+    for (const auto& v : *it)
+      if (v.is_string()) out.privacy_level_options.push_back(v);
+  out.username = text_member(data, "creator_username");
+  if (const auto it = data.find("max_video_post_duration_sec"); it != data.end() && it->is_number_integer())
+    out.max_video_post_duration_sec = std::max<std::int64_t>(0, it->get<std::int64_t>());
+  out.comment_disabled = flag_member(data, "comment_disabled");
+  out.duet_disabled = flag_member(data, "duet_disabled");
+  out.stitch_disabled = flag_member(data, "stitch_disabled");
+  return out;
+}
+
+InitAnswer read_init(const json& data) {
+  if (!data.is_object()) return {};
+  return {text_member(data, "publish_id"), text_member(data, "upload_url")};
+}
+
+PublishStatus read_status(const json& data) {
+  PublishStatus out;
+  if (!data.is_object()) return out;
+  out.status = text_member(data, "status");
+  if (const auto it = data.find("uploaded_bytes");
+      it != data.end() && it->is_number_integer() && (it->is_number_unsigned() || it->get<std::int64_t>() > 0))
+    out.uploaded_bytes = it->get<std::uint64_t>();
+  if (const auto reason = text_member(data, "fail_reason"); !reason.empty()) out.fail_reason = reason;
+  if (const auto it = data.find("publicaly_available_post_id"); it != data.end()) {
+    for (const auto& v : *it) {  // a lone id (not in a list) is read too
+      if (v.is_string() && !v.get<std::string>().empty()) out.post_id = v.get<std::string>();
+      if (v.is_number_integer()) out.post_id = v.dump();  // int64s: kept exact as decimal text
+      if (!out.post_id.empty()) break;
+    }
+  }
+  return out;
+}
+
 bool under_prefix(const std::string& url, const std::vector<std::string>& prefixes) {
   return std::any_of(prefixes.begin(), prefixes.end(),
                      [&](const std::string& p) { return !p.empty() && url.starts_with(p); });

@@ -50,6 +50,31 @@ errors::Classified classify(const http::Result<http::Response>& answer, errors::
 // The envelope's `data` object of a successful answer (an empty object when absent).
 json data_of(const http::Response& response);
 
+// The data of the answers a post needs, read leniently: a member of another type than documented
+// counts as absent (nlohmann's value() threw type_error on one, found by
+// tests/fuzz/tiktok_answers_fuzz.cpp). Pure.
+struct CreatorInfo {                           // creator_info/query (2.2)
+  json privacy_level_options = json::array();  // its strings only
+  std::string username;
+  std::int64_t max_video_post_duration_sec = 0;
+  bool comment_disabled = false;
+  bool duet_disabled = false;
+  bool stitch_disabled = false;
+};
+CreatorInfo read_creator_info(const json& data);
+struct InitAnswer {  // video/init, inbox/video/init, content/init (2.3-2.5)
+  std::string publish_id;
+  std::string upload_url;
+};
+InitAnswer read_init(const json& data);
+struct PublishStatus {  // status/fetch (2.6)
+  std::string status;
+  std::uint64_t uploaded_bytes = 0;
+  std::string fail_reason = "internal";  // FAILED without a reason
+  std::string post_id;                   // the first public post id, as exact decimal text
+};
+PublishStatus read_status(const json& data);
+
 bool under_prefix(const std::string& url, const std::vector<std::string>& prefixes);
 
 // Section 2.7: fail_reasons worth another attempt (the platform's own trouble, a pull that may work

@@ -65,13 +65,6 @@ std::string content_type_of(const http::MediaInfo& info) {
   }
 }
 
-// publicaly_available_post_id holds int64s: kept exact as decimal text.
-std::string post_id_text(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return v.dump();
-  return {};
-}
-
 net::awaitable<void> pause(milliseconds how_long) {
   net::Timer timer(co_await net::asio::this_coro::executor);
   timer.expires_after(how_long);
@@ -117,11 +110,11 @@ class TikTokSteps final : public jobs::PublishSteps {
                                    "account", errors::Safety::idempotent);
     if (call.deferred) co_return jobs::Existence::not_now;
     if (!call.ok()) co_return jobs::Existence::unknown;
-    const auto data = data_of(*call.response());
-    const auto status = data.value("status", std::string());
+    const auto answer = read_status(data_of(*call.response()));
+    const auto& status = answer.status;
     job.log().info("publish {} of an earlier attempt is {} on TikTok", publish_id, status);
     if (ids.value("source", "") == "FILE_UPLOAD" && status == "PROCESSING_UPLOAD" &&
-        data.value("uploaded_bytes", std::int64_t{0}) < ids.value("video_size", std::int64_t{0}))
+        answer.uploaded_bytes < ids.value("video_size", std::uint64_t{0}))
       co_return jobs::Existence::not_found;  // the last chunk never arrived: send what is missing
     co_return jobs::Existence::found;
   }
@@ -232,12 +225,12 @@ class TikTokSteps final : public jobs::PublishSteps {
 
   // Section 2.2: creator_info before every direct post; the post's settings must fit the account.
   net::awaitable<StepResult> check_creator(jobs::JobContext& job, json& ids) {
-    json creator;
-    if (auto stop = co_await creator_info(job, creator)) co_return stop;
-    const json options = creator.value("privacy_level_options", json::array());
+    json answer;
+    if (auto stop = co_await creator_info(job, answer)) co_return stop;
+    const CreatorInfo creator = read_creator_info(answer);
+    const json& options = creator.privacy_level_options;
     ids["privacy_level_options"] = options;
-    if (creator.contains("creator_username") && creator["creator_username"].is_string())
-      ids["username"] = creator["creator_username"];
+    if (!creator.username.empty()) ids["username"] = creator.username;
     const auto& j = job.job();
     const auto level = option(j, "privacy_level");
     if (level.empty())
@@ -249,7 +242,7 @@ class TikTokSteps final : public jobs::PublishSteps {
       co_return Outcome::fail(
           "The privacy level " + level + " is not available for this TikTok account; it allows " + join(options) + ".",
           "privacy_level_option_mismatch");
-    const auto max_duration = creator.value("max_video_post_duration_sec", std::int64_t{0});
+    const auto max_duration = creator.max_video_post_duration_sec;
     if (file_upload(ids)) {
       if (auto stop = co_await ensure_staged(job)) co_return stop;
       const auto& duration = staged_.info().duration_s;
@@ -261,11 +254,10 @@ class TikTokSteps final : public jobs::PublishSteps {
     }
     // What the creator turned off stays off, whatever the job asks.
     const bool photo = ids.value("media", "") == "photo";
-    json info{{"privacy_level", level},
-              {"disable_comment", flag(j, "disable_comment") || creator.value("comment_disabled", false)}};
+    json info{{"privacy_level", level}, {"disable_comment", flag(j, "disable_comment") || creator.comment_disabled}};
     if (!photo) {
-      info["disable_duet"] = flag(j, "disable_duet") || creator.value("duet_disabled", false);
-      info["disable_stitch"] = flag(j, "disable_stitch") || creator.value("stitch_disabled", false);
+      info["disable_duet"] = flag(j, "disable_duet") || creator.duet_disabled;
+      info["disable_stitch"] = flag(j, "disable_stitch") || creator.stitch_disabled;
       info["brand_content_toggle"] = false;
       info["brand_organic_toggle"] = false;
     }
@@ -298,8 +290,9 @@ class TikTokSteps final : public jobs::PublishSteps {
     if (auto stop = co_await init(job, ids, path, body, is_direct ? "video_init" : "inbox_init",
                                   errors::Safety::idempotent, data))
       co_return stop;
-    ids["publish_id"] = data.value("publish_id", "");
-    ids["upload_url"] = data.value("upload_url", "");
+    const InitAnswer started = read_init(data);
+    ids["publish_id"] = started.publish_id;
+    ids["upload_url"] = started.upload_url;
     ids["video_size"] = plan.size;
     ids["chunk_size"] = plan.chunk;
     ids["chunk_count"] = plan.count;
@@ -364,11 +357,12 @@ class TikTokSteps final : public jobs::PublishSteps {
       if (stop->kind != Outcome::Kind::failed) co_return stop;
       co_return co_await init_upload(job, ids);  // invalid_publish_id and the like: a new upload
     }
-    if (data.value("status", "") != "PROCESSING_UPLOAD") {
-      if (data.value("status", "") == "FAILED") co_return co_await init_upload(job, ids);
+    const PublishStatus state = read_status(data);
+    if (state.status != "PROCESSING_UPLOAD") {
+      if (state.status == "FAILED") co_return co_await init_upload(job, ids);
       ids["uploaded"] = ids.value("video_size", std::uint64_t{0});  // the transfer is complete
     } else {
-      ids["uploaded"] = data.value("uploaded_bytes", std::uint64_t{0});
+      ids["uploaded"] = state.uploaded_bytes;
     }
     inited_here_ = true;  // what the server holds is known now
     job.log().info("resuming TikTok upload {} at byte {}", ids.value("publish_id", ""), ids["uploaded"].dump());
@@ -464,7 +458,7 @@ class TikTokSteps final : public jobs::PublishSteps {
         ids["init_not_sent"] = true;
       co_return stop;
     }
-    ids["publish_id"] = data.value("publish_id", "");
+    ids["publish_id"] = read_init(data).publish_id;
     ids["init_answered"] = true;
     co_return std::nullopt;
   }
@@ -474,10 +468,11 @@ class TikTokSteps final : public jobs::PublishSteps {
     const auto publish_id = ids.value("publish_id", std::string());
     json data;
     if (auto stop = co_await status(job, publish_id, data)) co_return stop;
-    const auto state = data.value("status", std::string());
+    const PublishStatus answer = read_status(data);
+    const std::string& state = answer.status;
     const auto poll = api_.settings().status_poll;
     if (state == "FAILED") {
-      const auto reason = data.value("fail_reason", std::string("internal"));
+      const std::string& reason = answer.fail_reason;
       const auto text = errors::friendly_message("tiktok", reason, "", errors::ErrorClass::permanent).text();
       if (!retryable_fail_reason(reason)) co_return Outcome::fail(text, reason);
       Outcome again = Outcome::retry(text, reason);
@@ -489,11 +484,7 @@ class TikTokSteps final : public jobs::PublishSteps {
       co_return std::nullopt;
     }
     if (state == "PUBLISH_COMPLETE") {
-      std::string post_id;
-      for (const auto& v : data.value("publicaly_available_post_id", json::array())) {
-        post_id = post_id_text(v);
-        if (!post_id.empty()) break;
-      }
+      const std::string& post_id = answer.post_id;
       const auto now = now_epoch_ms();
       if (!ids.contains("complete_seen_at_ms")) ids["complete_seen_at_ms"] = now;
       if (post_id.empty() &&

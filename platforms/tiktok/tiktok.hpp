@@ -32,6 +32,9 @@ struct Settings {
 };
 
 std::unique_ptr<platforms::TokenCalls> make_token_calls(const Settings& settings, http::HttpClient& http);
+// The token endpoint's answer to a refresh (2.1), read and classified; the body is wiped. Pure: fuzzed
+// (tests/fuzz/oauth_answers_fuzz.cpp).
+platforms::TokenCallResult read_refresh_answer(http::Response& answer);
 
 // `limits`: the fleet's table (daemon::limit_table); the buckets use errors/default_limits.cpp's
 // tiktok rules. `calls` are the token calls registered for "tiktok" (the revoke_token job uses them).

@@ -33,8 +33,44 @@ bool maybe_sent(const http::Error& error) {
 
 std::optional<std::chrono::seconds> seconds_field(const json& doc, const char* key) {
   auto it = doc.find(key);
-  if (it == doc.end() || !it->is_number_integer() || it->get<long long>() <= 0) return std::nullopt;
+  if (it == doc.end() || !it->is_number_integer() || it->get<long long>() <= 0 ||
+      it->get<long long>() > platforms::kMaxTokenLifetimeS)
+    return std::nullopt;
   return std::chrono::seconds(it->get<long long>());
+}
+
+// An answer without tokens. TikTok answers OAuth refusals with HTTP 200 too: the body decides.
+void classify_refusal(const http::Response& response, const json& doc, TokenCallResult& result) {
+  // The body was parsed (and wiped) already: read the code from the document. OAuth errors are flat
+  // ({"error":"invalid_grant"}); a v2 envelope may come from a gateway.
+  std::string code;
+  if (doc.is_object() && doc.contains("error")) {
+    const auto& e = doc["error"];
+    if (e.is_string()) code = e.get<std::string>();
+    if (e.is_object() && e.contains("code") && e["code"].is_string()) code = e["code"].get<std::string>();
+  }
+  result.code = code.empty() ? "http_" + std::to_string(response.status) : code;
+  if (code == "invalid_grant") {
+    result.status = TokenCallStatus::rejected;
+    result.message = "TikTok refused the refresh token (invalid_grant: expired, revoked or already used)";
+  } else if (code == "access_denied") {
+    result.status = TokenCallStatus::revoked;
+    result.message = "TikTok says the user removed the app's access";
+  } else if (code == "rate_limit_exceeded" || response.status == 429 || response.status == 503 ||
+             code == "temporarily_unavailable" || code == "invalid_client" || code == "unauthorized_client" ||
+             code == "invalid_request" || code == "unsupported_grant_type") {
+    // Refused before anything changed (or our app's own configuration): the token is still good.
+    result.status = TokenCallStatus::transient;
+    result.message = "TikTok refused the refresh (" + result.code + ")";
+    if (code == "rate_limit_exceeded" || response.status == 429) result.retry_after = std::chrono::seconds(60);
+  } else if (response.status >= 500 || code == "server_error" || code.empty()) {
+    // A failure or an unreadable answer after the request arrived: it may have rotated.
+    result.status = TokenCallStatus::unknown;
+    result.message = "TikTok's token endpoint failed (" + result.code + ")";
+  } else {
+    result.status = TokenCallStatus::transient;
+    result.message = "TikTok refused the refresh (" + result.code + ")";
+  }
 }
 
 class TikTokTokenCalls final : public platforms::TokenCalls {
@@ -59,24 +95,7 @@ class TikTokTokenCalls final : public platforms::TokenCalls {
       result.message = "TikTok's token endpoint did not answer (" + result.code + ")";
       co_return result;
     }
-    json doc = json::parse(response->body, nullptr, false);
-    wipe(response->body);
-    if (doc.is_object() && doc.contains("access_token") && doc["access_token"].is_string() &&
-        !doc["access_token"].get<std::string>().empty()) {
-      result.status = TokenCallStatus::ok;
-      result.access_token = Secret(doc["access_token"].get<std::string>());
-      if (doc.contains("refresh_token") && doc["refresh_token"].is_string())
-        result.refresh_token = Secret(doc["refresh_token"].get<std::string>());
-      // Always the answer's lifetimes (2 h / 180 d since November 2026; older apps 24 h / 365 d).
-      result.expires_in = seconds_field(doc, "expires_in");
-      result.refresh_expires_in = seconds_field(doc, "refresh_expires_in");
-      if (doc.contains("scope") && doc["scope"].is_string()) result.scopes = doc["scope"].get<std::string>();
-    } else {
-      classify_refusal(*response, doc, result);
-    }
-    for (const char* k : {"access_token", "refresh_token"})
-      if (doc.is_object() && doc.contains(k) && doc[k].is_string()) wipe(doc[k].get_ref<std::string&>());
-    co_return result;
+    co_return read_refresh_answer(*response);
   }
 
   net::awaitable<TokenCallResult> revoke(const platforms::TokenSet& current) override {
@@ -148,45 +167,33 @@ class TikTokTokenCalls final : public platforms::TokenCalls {
     co_return response;
   }
 
-  // An answer without tokens. TikTok answers OAuth refusals with HTTP 200 too: the body decides.
-  static void classify_refusal(const http::Response& response, const json& doc, TokenCallResult& result) {
-    // The body was parsed (and wiped) already: read the code from the document. OAuth errors are flat
-    // ({"error":"invalid_grant"}); a v2 envelope may come from a gateway.
-    std::string code;
-    if (doc.is_object() && doc.contains("error")) {
-      const auto& e = doc["error"];
-      if (e.is_string()) code = e.get<std::string>();
-      if (e.is_object() && e.contains("code") && e["code"].is_string()) code = e["code"].get<std::string>();
-    }
-    result.code = code.empty() ? "http_" + std::to_string(response.status) : code;
-    if (code == "invalid_grant") {
-      result.status = TokenCallStatus::rejected;
-      result.message = "TikTok refused the refresh token (invalid_grant: expired, revoked or already used)";
-    } else if (code == "access_denied") {
-      result.status = TokenCallStatus::revoked;
-      result.message = "TikTok says the user removed the app's access";
-    } else if (code == "rate_limit_exceeded" || response.status == 429 || response.status == 503 ||
-               code == "temporarily_unavailable" || code == "invalid_client" || code == "unauthorized_client" ||
-               code == "invalid_request" || code == "unsupported_grant_type") {
-      // Refused before anything changed (or our app's own configuration): the token is still good.
-      result.status = TokenCallStatus::transient;
-      result.message = "TikTok refused the refresh (" + result.code + ")";
-      if (code == "rate_limit_exceeded" || response.status == 429) result.retry_after = std::chrono::seconds(60);
-    } else if (response.status >= 500 || code == "server_error" || code.empty()) {
-      // A failure or an unreadable answer after the request arrived: it may have rotated.
-      result.status = TokenCallStatus::unknown;
-      result.message = "TikTok's token endpoint failed (" + result.code + ")";
-    } else {
-      result.status = TokenCallStatus::transient;
-      result.message = "TikTok refused the refresh (" + result.code + ")";
-    }
-  }
-
   Settings settings_;
   http::HttpClient& http_;
 };
 
 }  // namespace
+
+TokenCallResult read_refresh_answer(http::Response& response) {
+  TokenCallResult result;
+  json doc = json::parse(response.body, nullptr, false);
+  wipe(response.body);
+  if (doc.is_object() && doc.contains("access_token") && doc["access_token"].is_string() &&
+      !doc["access_token"].get<std::string>().empty()) {
+    result.status = TokenCallStatus::ok;
+    result.access_token = Secret(doc["access_token"].get<std::string>());
+    if (doc.contains("refresh_token") && doc["refresh_token"].is_string())
+      result.refresh_token = Secret(doc["refresh_token"].get<std::string>());
+    // Always the answer's lifetimes (2 h / 180 d since November 2026; older apps 24 h / 365 d).
+    result.expires_in = seconds_field(doc, "expires_in");
+    result.refresh_expires_in = seconds_field(doc, "refresh_expires_in");
+    if (doc.contains("scope") && doc["scope"].is_string()) result.scopes = doc["scope"].get<std::string>();
+  } else {
+    classify_refusal(response, doc, result);
+  }
+  for (const char* k : {"access_token", "refresh_token"})
+    if (doc.is_object() && doc.contains(k) && doc[k].is_string()) wipe(doc[k].get_ref<std::string&>());
+  return result;
+}
 
 std::unique_ptr<platforms::TokenCalls> make_token_calls(const Settings& settings, http::HttpClient& http) {
   return std::make_unique<TikTokTokenCalls>(settings, http);

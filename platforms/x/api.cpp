@@ -203,6 +203,32 @@ jobs::Outcome failure(const XCall& answer, bool can_reconcile) {
   return jobs::outcome_of(answer.call, "x", rules);
 }
 
+std::string user_id_of(const nlohmann::json& answer) {
+  if (!answer.is_object()) return {};
+  const auto data = answer.find("data");
+  if (data == answer.end() || !data->is_object()) return {};
+  const auto id = data->find("id");
+  return id != data->end() && id->is_string() ? id->get<std::string>() : std::string();
+}
+
+void read_metrics_page(const nlohmann::json& answer, nlohmann::json& metrics, nlohmann::json& missing) {
+  if (!answer.is_object()) return;
+  if (const auto data = answer.find("data"); data != answer.end() && data->is_array()) {
+    for (const auto& p : *data) {
+      if (!p.is_object() || !p.contains("id") || !p["id"].is_string()) continue;
+      json m = json::object();
+      for (const auto* field : {"public_metrics", "non_public_metrics", "organic_metrics"})
+        if (p.contains(field)) m[field] = p[field];
+      if (p.contains("created_at")) m["created_at"] = p["created_at"];
+      metrics[p["id"].get<std::string>()] = std::move(m);
+    }
+  }
+  if (const auto errors = answer.find("errors"); errors != answer.end() && errors->is_array())
+    for (const auto& e : *errors)
+      if (e.is_object() && e.contains("title") && e["title"] == "Not Found Error" && e.contains("value"))
+        missing.push_back(e["value"]);
+}
+
 std::string url_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -69,6 +69,14 @@ class XApi {
   const queue::LimitTable& limits_;
 };
 
+// Answers read leniently (a member of another type than documented counts as absent: nlohmann's
+// value() and get() threw on one, found by tests/fuzz/x_answers_fuzz.cpp). Pure.
+// users/me: data.id, "" when absent.
+std::string user_id_of(const nlohmann::json& answer);
+// A tweets lookup page: adds each post's metrics (public, non-public, organic, created_at) to
+// `metrics` by id, and the ids X answers "Not Found Error" for to `missing`.
+void read_metrics_page(const nlohmann::json& answer, nlohmann::json& metrics, nlohmann::json& missing);
+
 // The outcome of a call that did not succeed (deferral or classification).
 jobs::Outcome failure(const XCall& answer, bool can_reconcile = true);
 

@@ -58,7 +58,7 @@ net::awaitable<std::optional<Outcome>> XPlatform::recent_ids(jobs::JobContext& j
   auto who = co_await api_.call(job, Endpoint::users_me, std::move(me));
   if (!who.ok()) co_return failure(who);
   const json who_doc = who.json();
-  const std::string uid = who_doc.is_object() ? who_doc.value("data", json::object()).value("id", "") : "";
+  const std::string uid = user_id_of(who_doc);
   http::Request list;
   list.url = api_.api("/2/users/" + url_encode(uid) + "/tweets?max_results=100");
   list.timeouts = api_timeouts();
@@ -131,21 +131,7 @@ net::awaitable<Outcome> XPlatform::fetch_analytics(jobs::JobContext& job) {
       out.checkpoint = progress();
       co_return out;
     }
-    const json doc = answer.json();
-    if (doc.is_object() && doc.contains("data") && doc["data"].is_array()) {
-      for (const auto& p : doc["data"]) {
-        if (!p.is_object() || !p.contains("id")) continue;
-        json m = json::object();
-        for (const auto* field : {"public_metrics", "non_public_metrics", "organic_metrics"})
-          if (p.contains(field)) m[field] = p[field];
-        if (p.contains("created_at")) m["created_at"] = p["created_at"];
-        metrics[p["id"].get<std::string>()] = std::move(m);
-      }
-    }
-    if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array())
-      for (const auto& e : doc["errors"])
-        if (e.is_object() && e.value("title", "") == "Not Found Error" && e.contains("value"))
-          missing.push_back(e["value"]);
+    read_metrics_page(answer.json(), metrics, missing);
     done = end;
   }
   co_return Outcome::success({{"metrics", metrics},

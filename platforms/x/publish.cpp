@@ -99,12 +99,8 @@ net::awaitable<bool> pause(milliseconds delay) {
   co_return !ec;
 }
 
-// The step of processing_info: "ready" (none, or succeeded), "processing" or "failed".
-struct Processing {
-  std::string state = "ready";
-  seconds check_after{1};
-  std::string error;
-};
+}  // namespace
+
 Processing processing_of(const json& data) {
   Processing p;
   if (!data.is_object() || !data.contains("processing_info") || !data["processing_info"].is_object()) return p;
@@ -118,11 +114,10 @@ Processing processing_of(const json& data) {
   }
   p.state = "processing";
   if (info.contains("check_after_secs") && info["check_after_secs"].is_number_integer())
-    p.check_after = seconds(std::max<long long>(1, info["check_after_secs"].get<long long>()));
+    // At most a day: the wait becomes milliseconds and a deadline (an unbounded one overflowed).
+    p.check_after = seconds(std::clamp<long long>(info["check_after_secs"].get<long long>(), 1, 24 * 3600));
   return p;
 }
-
-}  // namespace
 
 XPublishSteps::XPublishSteps(XApi& api, http::HttpClient& http) : api_(api), http_(http) {}
 

@@ -1,5 +1,6 @@
 #pragma once
 // X's publish steps (publish.cpp explains the state machine and its checkpoint).
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -10,6 +11,15 @@
 #include "platforms/x/api.hpp"
 
 namespace schedulo::x {
+
+// The step of a media answer's processing_info (initialize, finalize, STATUS): "ready" (none, or
+// succeeded), "processing" or "failed". Pure: fuzzed (tests/fuzz/x_answers_fuzz.cpp).
+struct Processing {
+  std::string state = "ready";
+  std::chrono::seconds check_after{1};
+  std::string error;
+};
+Processing processing_of(const nlohmann::json& data);
 
 class XPublishSteps final : public jobs::PublishSteps {
  public:

@@ -37,6 +37,13 @@ bool maybe_sent(http::ErrorKind kind) {
          kind == http::ErrorKind::cancelled;
 }
 
+// Wipes the tokens a parsed answer holds.
+void scrub(json& doc) {
+  if (!doc.is_object()) return;
+  for (const char* name : {"access_token", "refresh_token"})
+    if (auto it = doc.find(name); it != doc.end() && it->is_string()) wipe(it->get_ref<std::string&>());
+}
+
 class XTokenCalls final : public platforms::TokenCalls {
  public:
   XTokenCalls(const XSettings& settings, http::HttpClient& http) : settings_(settings), http_(http) {}
@@ -56,48 +63,7 @@ class XTokenCalls final : public platforms::TokenCalls {
       result.message = "X's token endpoint did not answer (" + result.code + ")";
       co_return result;
     }
-    http::Response& r = *answer;
-    json doc = json::parse(r.body, nullptr, false);
-    wipe(r.body);
-    if (r.ok() && doc.is_object() && doc.contains("access_token") && doc["access_token"].is_string()) {
-      result.status = TokenCallStatus::ok;
-      result.access_token = Secret(doc["access_token"].get<std::string>());
-      if (doc.contains("refresh_token") && doc["refresh_token"].is_string())
-        result.refresh_token = Secret(doc["refresh_token"].get<std::string>());
-      if (doc.contains("expires_in") && doc["expires_in"].is_number_integer())
-        result.expires_in = std::chrono::seconds(doc["expires_in"].get<long long>());
-      if (doc.contains("scope") && doc["scope"].is_string()) result.scopes = doc["scope"].get<std::string>();
-      scrub(doc);
-      co_return result;
-    }
-    scrub(doc);
-    const std::string error = doc.is_object() ? doc.value("error", "") : "";
-    result.code = error.empty() ? "http_" + std::to_string(r.status) : error;
-    if (r.ok()) {
-      result.status = TokenCallStatus::unknown;  // answered without tokens: it may have rotated
-      result.message = "X's token endpoint answered without an access token";
-    } else if (r.status == 400 && (error == "invalid_request" || error == "invalid_grant")) {
-      // A reused, revoked or expired refresh token (X says invalid_request, "Value passed for the
-      // token was invalid."; RFC 6749 says invalid_grant): only connecting again helps.
-      result.status = TokenCallStatus::rejected;
-      result.message = "X refused the refresh token (" + error + ")";
-    } else if (r.status == 401) {
-      // unauthorized_client: the app's credentials, not the user's grant; fixing the configuration helps.
-      result.status = TokenCallStatus::transient;
-      result.message = "X refused the app's client credentials (platforms.x.client_id / client_secret)";
-    } else if (r.status == 503 || r.status == 429 || r.status == 408) {
-      result.status = TokenCallStatus::transient;
-      result.message = "X's token endpoint answered HTTP " + std::to_string(r.status);
-      if (auto reset = errors::x_rate_limit_clears_at(r, errors::SystemClock::now()); reset && r.status == 429)
-        result.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(*reset - errors::SystemClock::now());
-    } else if (r.status >= 500) {
-      result.status = TokenCallStatus::unknown;  // a gateway may have passed it on
-      result.message = "X's token endpoint answered HTTP " + std::to_string(r.status);
-    } else {
-      result.status = TokenCallStatus::rejected;
-      result.message = "X's token endpoint refused the refresh (HTTP " + std::to_string(r.status) + ")";
-    }
-    co_return result;
+    co_return read_refresh_answer(*answer, errors::SystemClock::now());
   }
 
   net::awaitable<TokenCallResult> revoke(const platforms::TokenSet& current) override {
@@ -173,17 +139,62 @@ class XTokenCalls final : public platforms::TokenCalls {
     co_return answer;
   }
 
-  static void scrub(json& doc) {
-    if (!doc.is_object()) return;
-    for (const char* name : {"access_token", "refresh_token"})
-      if (auto it = doc.find(name); it != doc.end() && it->is_string()) wipe(it->get_ref<std::string&>());
-  }
-
   XSettings settings_;
   http::HttpClient& http_;
 };
 
 }  // namespace
+
+TokenCallResult read_refresh_answer(http::Response& r, errors::SystemClock::time_point now) {
+  TokenCallResult result;
+  json doc = json::parse(r.body, nullptr, false);
+  wipe(r.body);
+  if (r.ok() && doc.is_object() && doc.contains("access_token") && doc["access_token"].is_string()) {
+    result.status = TokenCallStatus::ok;
+    result.access_token = Secret(doc["access_token"].get<std::string>());
+    if (doc.contains("refresh_token") && doc["refresh_token"].is_string())
+      result.refresh_token = Secret(doc["refresh_token"].get<std::string>());
+    if (doc.contains("expires_in") && doc["expires_in"].is_number_integer()) {
+      const long long s = doc["expires_in"].get<long long>();
+      if (s > 0 && s <= platforms::kMaxTokenLifetimeS) result.expires_in = std::chrono::seconds(s);
+    }
+    if (doc.contains("scope") && doc["scope"].is_string()) result.scopes = doc["scope"].get<std::string>();
+    scrub(doc);
+    return result;
+  }
+  scrub(doc);
+  // Only a text error is X's OAuth code; a gateway's {"error":{...}} made value() throw (found by
+  // tests/fuzz/oauth_answers_fuzz.cpp on a sandbox answer).
+  const auto error_it = doc.is_object() ? doc.find("error") : doc.end();
+  const std::string error =
+      doc.is_object() && error_it != doc.end() && error_it->is_string() ? error_it->get<std::string>() : "";
+  result.code = error.empty() ? "http_" + std::to_string(r.status) : error;
+  if (r.ok()) {
+    result.status = TokenCallStatus::unknown;  // answered without tokens: it may have rotated
+    result.message = "X's token endpoint answered without an access token";
+  } else if (r.status == 400 && (error == "invalid_request" || error == "invalid_grant")) {
+    // A reused, revoked or expired refresh token (X says invalid_request, "Value passed for the
+    // token was invalid."; RFC 6749 says invalid_grant): only connecting again helps.
+    result.status = TokenCallStatus::rejected;
+    result.message = "X refused the refresh token (" + error + ")";
+  } else if (r.status == 401) {
+    // unauthorized_client: the app's credentials, not the user's grant; fixing the configuration helps.
+    result.status = TokenCallStatus::transient;
+    result.message = "X refused the app's client credentials (platforms.x.client_id / client_secret)";
+  } else if (r.status == 503 || r.status == 429 || r.status == 408) {
+    result.status = TokenCallStatus::transient;
+    result.message = "X's token endpoint answered HTTP " + std::to_string(r.status);
+    if (auto reset = errors::x_rate_limit_clears_at(r, now); reset && r.status == 429)
+      result.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(*reset - now);
+  } else if (r.status >= 500) {
+    result.status = TokenCallStatus::unknown;  // a gateway may have passed it on
+    result.message = "X's token endpoint answered HTTP " + std::to_string(r.status);
+  } else {
+    result.status = TokenCallStatus::rejected;
+    result.message = "X's token endpoint refused the refresh (HTTP " + std::to_string(r.status) + ")";
+  }
+  return result;
+}
 
 std::unique_ptr<platforms::TokenCalls> make_token_calls(const XSettings& settings, http::HttpClient& http) {
   return std::make_unique<XTokenCalls>(settings, http);

@@ -28,6 +28,9 @@ struct XSettings {
 };
 
 std::unique_ptr<platforms::TokenCalls> make_token_calls(const XSettings& settings, http::HttpClient& http);
+// The token endpoint's answer to a refresh (3.1), read and classified; the body is wiped. Pure: fuzzed
+// (tests/fuzz/oauth_answers_fuzz.cpp).
+platforms::TokenCallResult read_refresh_answer(http::Response& answer, errors::SystemClock::time_point now);
 
 // The adapter of live mode. `http` (unguarded) downloads media and makes the token calls; every API
 // call of a job goes through `guard`, with buckets from `limits`.
