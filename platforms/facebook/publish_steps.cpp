@@ -26,6 +26,7 @@
 #include "common/log.hpp"
 #include "jobs/call_outcome.hpp"
 #include "platforms/facebook/page_api.hpp"
+#include "platforms/graph/staging.hpp"
 #include "platforms/http/staging.hpp"
 #include "platforms/http/url.hpp"
 
@@ -159,20 +160,12 @@ class FacebookSteps final : public jobs::PublishSteps {
   // it again).
   net::awaitable<StepResult> stage(jobs::JobContext& job, const json& ids) {
     if (!is_video(plan_.kind) || !uploads(ids) || staged_.fd() >= 0) co_return std::nullopt;
-    http::StageOptions options;
-    options.dir = api_.options().staging_dir;
     const auto target =
         plan_.kind == PostKind::reel ? http::MediaTarget::facebook_reel : http::MediaTarget::facebook_video;
-    auto staged = co_await http::stage_media(api_.http(), plan_.urls.front(), target, options);
-    if (!staged) {
-      const auto& e = staged.error();
-      job.log().warn("staging the video failed: {}", e.message);
-      if (e.permanent())
-        co_return Outcome::fail("The video cannot be published on Facebook: " + e.message, "bad_media");
-      co_return Outcome::retry("Downloading the video failed: " + e.message, "media_download");
-    }
-    staged_ = std::move(*staged);
-    co_return std::nullopt;
+    const graph::StageWording wording{
+        "The video cannot be published on Facebook: ", "Downloading the video failed: ", "bad_media", "media_download"};
+    co_return co_await graph::stage_for_publish(api_.http(), job, plan_.urls.front(), target,
+                                                api_.options().staging_dir, wording, staged_);
   }
 
   std::uint64_t staged_size() const {
