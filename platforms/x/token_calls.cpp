@@ -1,6 +1,5 @@
 // X's OAuth 2.0 token calls (platform-apis.md 3.1): refresh with single-use, rotating refresh tokens,
 // revoke, and users/me as the validity probe (X has no introspection endpoint).
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +7,7 @@
 #include <array>
 
 #include "platforms/errors/rate_feedback.hpp"
+#include "platforms/oauth/token_answer.hpp"
 #include "platforms/x/api.hpp"
 #include "platforms/x/x.hpp"
 
@@ -17,10 +17,7 @@ namespace {
 using json = nlohmann::json;
 using platforms::TokenCallResult;
 using platforms::TokenCallStatus;
-
-void wipe(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-}
+using platforms::oauth::wipe;
 
 std::string base64(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
@@ -57,20 +54,9 @@ class XTokenCalls final : public platforms::TokenCalls {
       co_return result;
     }
     http::Response& r = *answer;
-    json doc = json::parse(r.body, nullptr, false);
-    wipe(r.body);
-    if (r.ok() && doc.is_object() && doc.contains("access_token") && doc["access_token"].is_string()) {
-      result.status = TokenCallStatus::ok;
-      result.access_token = Secret(doc["access_token"].get<std::string>());
-      if (doc.contains("refresh_token") && doc["refresh_token"].is_string())
-        result.refresh_token = Secret(doc["refresh_token"].get<std::string>());
-      if (doc.contains("expires_in") && doc["expires_in"].is_number_integer())
-        result.expires_in = std::chrono::seconds(doc["expires_in"].get<long long>());
-      if (doc.contains("scope") && doc["scope"].is_string()) result.scopes = doc["scope"].get<std::string>();
-      scrub(doc);
-      co_return result;
-    }
-    scrub(doc);
+    auto read = platforms::oauth::read_token_answer(r.body);
+    if (r.ok() && read.tokens) co_return std::move(*read.tokens);
+    const json& doc = read.doc;
     const std::string error = doc.is_object() ? doc.value("error", "") : "";
     result.code = error.empty() ? "http_" + std::to_string(r.status) : error;
     if (r.ok()) {
@@ -171,12 +157,6 @@ class XTokenCalls final : public platforms::TokenCalls {
     auto answer = co_await http_.request(request);
     wipe(std::get<std::string>(request.body));
     co_return answer;
-  }
-
-  static void scrub(json& doc) {
-    if (!doc.is_object()) return;
-    for (const char* name : {"access_token", "refresh_token"})
-      if (auto it = doc.find(name); it != doc.end() && it->is_string()) wipe(it->get_ref<std::string&>());
   }
 
   XSettings settings_;
