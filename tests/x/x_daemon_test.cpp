@@ -487,8 +487,8 @@ TEST_F(XDaemon, AnalyticsBatchesWithinLimits) {
   for (const auto& l : lookups) {
     const std::string query = l["query"].get<std::string>();
     const auto from = query.find("ids=") + 4;
-    const auto ids = query.substr(from, query.find('&', from) - from);
-    const auto n = static_cast<std::size_t>(std::count(ids.begin(), ids.end(), ',')) + 1;
+    const auto asked_ids = query.substr(from, query.find('&', from) - from);
+    const auto n = static_cast<std::size_t>(std::count(asked_ids.begin(), asked_ids.end(), ',')) + 1;
     EXPECT_LE(n, 100u);
     asked += n;
   }
