@@ -7,28 +7,30 @@ namespace schedulo::errors {
 
 queue::LimitTable default_limits() {
   static constexpr const char* kRules[] = {
-      // X API v2 (section 3.6): per user ("account") and per app, 15-minute windows unless noted.
-      "x:account:tweets_create=100/15m",
-      "x:app:tweets_create=10000/24h",
-      "x:account:tweets_delete=50/15m",
-      "x:account:tweets_lookup=5000/15m",  // GET /2/tweets
-      "x:app:tweets_lookup=3500/15m",
-      "x:account:tweet_lookup=900/15m",  // GET /2/tweets/:id
-      "x:app:tweet_lookup=450/15m",
-      "x:account:users_me=75/15m",
-      "x:account:user_tweets=900/15m",
-      "x:app:user_tweets=10000/15m",
-      "x:account:tweets_analytics=300/15m",
-      "x:app:tweets_analytics=300/15m",
-      "x:account:media_upload=500/15m",  // one-shot POST /2/media/upload
-      "x:app:media_upload=50000/24h",
-      "x:account:media_status=1000/15m",
-      "x:app:media_status=100000/24h",
-      "x:account:media_chunked=1875/15m",  // initialize, append, finalize
-      "x:app:media_chunked=180000/24h",
-      "x:account:media_metadata=500/15m",
-      "x:app:media_metadata=50000/24h",
-      "x:app:usage=50/15m",
+      // X API v2 (section 3.6): per user ("account") and per app, 15-minute windows unless noted. X
+      // counts requests in fixed windows, not by spacing: a window's whole budget may go at once (a
+      // thread, a media upload), so each rule's burst is its limit less one.
+      "x:account:tweets_create=100/15m+99",
+      "x:app:tweets_create=10000/24h+9999",
+      "x:account:tweets_delete=50/15m+49",
+      "x:account:tweets_lookup=5000/15m+4999",  // GET /2/tweets
+      "x:app:tweets_lookup=3500/15m+3499",
+      "x:account:tweet_lookup=900/15m+899",  // GET /2/tweets/:id
+      "x:app:tweet_lookup=450/15m+449",
+      "x:account:users_me=75/15m+74",
+      "x:account:user_tweets=900/15m+899",
+      "x:app:user_tweets=10000/15m+9999",
+      "x:account:tweets_analytics=300/15m+299",
+      "x:app:tweets_analytics=300/15m+299",
+      "x:account:media_upload=500/15m+499",  // one-shot POST /2/media/upload
+      "x:app:media_upload=50000/24h+49999",
+      "x:account:media_status=1000/15m+999",
+      "x:app:media_status=100000/24h+99999",
+      "x:account:media_chunked=1875/15m+1874",  // initialize, append, finalize
+      "x:app:media_chunked=180000/24h+179999",
+      "x:account:media_metadata=500/15m+499",
+      "x:app:media_metadata=50000/24h+49999",
+      "x:app:usage=50/15m+49",
       // TikTok (sections 2.2-2.8): posting endpoints per user token, Display API per app, 1-minute windows.
       "tiktok:account:creator_info=20/1m",
       "tiktok:account:video_init=6/1m",

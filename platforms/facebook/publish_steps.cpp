@@ -26,6 +26,7 @@
 #include "common/log.hpp"
 #include "jobs/call_outcome.hpp"
 #include "platforms/facebook/page_api.hpp"
+#include "platforms/graph/staging.hpp"
 #include "platforms/http/staging.hpp"
 #include "platforms/http/url.hpp"
 
@@ -59,6 +60,15 @@ PostPlan plan_of(const jobs::Job& job) {
     link = o.value("link", std::string());
   }
   return plan_post(job.post->text, media, as, link);
+}
+
+// A GET of one of the Page's objects (a post, a video, a photo) asking for `fields`.
+graph::GraphCall page_get(std::string path, std::string fields, std::string endpoint) {
+  graph::GraphCall c;
+  c.path = std::move(path);
+  c.params = {{"fields", std::move(fields)}};
+  c.endpoint = std::move(endpoint);
+  return c;
 }
 
 bool is_video(PostKind kind) {
@@ -159,20 +169,12 @@ class FacebookSteps final : public jobs::PublishSteps {
   // it again).
   net::awaitable<StepResult> stage(jobs::JobContext& job, const json& ids) {
     if (!is_video(plan_.kind) || !uploads(ids) || staged_.fd() >= 0) co_return std::nullopt;
-    http::StageOptions options;
-    options.dir = api_.options().staging_dir;
     const auto target =
         plan_.kind == PostKind::reel ? http::MediaTarget::facebook_reel : http::MediaTarget::facebook_video;
-    auto staged = co_await http::stage_media(api_.http(), plan_.urls.front(), target, options);
-    if (!staged) {
-      const auto& e = staged.error();
-      job.log().warn("staging the video failed: {}", e.message);
-      if (e.permanent())
-        co_return Outcome::fail("The video cannot be published on Facebook: " + e.message, "bad_media");
-      co_return Outcome::retry("Downloading the video failed: " + e.message, "media_download");
-    }
-    staged_ = std::move(*staged);
-    co_return std::nullopt;
+    const graph::StageWording wording{
+        "The video cannot be published on Facebook: ", "Downloading the video failed: ", "bad_media", "media_download"};
+    co_return co_await graph::stage_for_publish(api_.http(), job, plan_.urls.front(), target,
+                                                api_.options().staging_dir, wording, staged_);
   }
 
   std::uint64_t staged_size() const {
@@ -473,10 +475,7 @@ class FacebookSteps final : public jobs::PublishSteps {
     if (post.empty()) co_return std::nullopt;
     graph::GraphAnswer answer;
     const PageApi::MakeCall make = [&] {
-      graph::GraphCall c;
-      c.path = "/" + post;
-      c.params = {{"fields", "id,permalink_url,created_time"}};
-      c.endpoint = "GET /{post-id}";
+      auto c = page_get("/" + post, "id,permalink_url,created_time", "GET /{post-id}");
       c.object_id = ids.value("page_id", std::string());
       return c;
     };
@@ -496,10 +495,7 @@ class FacebookSteps final : public jobs::PublishSteps {
     if (video.empty()) co_return Outcome::review("Facebook did not return the video's id; check the Page.", "no_id");
     graph::GraphAnswer answer;
     const PageApi::MakeCall make = [&] {
-      graph::GraphCall c;
-      c.path = "/" + video;
-      c.params = {{"fields", "status,post_id,permalink_url"}};
-      c.endpoint = "GET /{video-id}?fields=status";
+      auto c = page_get("/" + video, "status,post_id,permalink_url", "GET /{video-id}?fields=status");
       c.object_id = ids.value("page_id", std::string());
       return c;
     };
@@ -546,10 +542,7 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   // By id: a video or reel whose finish reached Facebook exists (its post follows its processing).
   const std::string video = ids.value("video_id", std::string());
   if (is_video(plan_.kind) && !video.empty()) {
-    graph::GraphCall c;
-    c.path = "/" + video;
-    c.params = {{"fields", "status,post_id,permalink_url"}};
-    c.endpoint = "GET /{video-id}?fields=status";
+    const auto c = page_get("/" + video, "status,post_id,permalink_url", "GET /{video-id}?fields=status");
     const auto answer = co_await ask(c);
     if (!answer.ok()) co_return Existence::unknown;
     const auto state = parse_video_state(answer.body);
@@ -560,10 +553,7 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   // By id: the album's photos are attached to the post once it exists (page_story_id).
   const auto photos = ids.value("photo_ids", json::array());
   if (plan_.kind == PostKind::album && !photos.empty()) {
-    graph::GraphCall c;
-    c.path = "/" + photos.front().get<std::string>();
-    c.params = {{"fields", "id,page_story_id"}};
-    c.endpoint = "GET /{photo-id}";
+    const auto c = page_get("/" + photos.front().get<std::string>(), "id,page_story_id", "GET /{photo-id}");
     const auto answer = co_await ask(c);
     if (!answer.ok()) co_return Existence::unknown;
     const auto story = answer.text("page_story_id");
@@ -574,10 +564,8 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   // Then the Page's recent posts. Videos sent by file_url appear only once processed: an absence
   // there settles nothing.
   if (page.empty()) co_return Existence::unknown;
-  graph::GraphCall c;
-  c.path = "/" + page + "/posts";
-  c.params = {{"fields", "id,message,created_time,permalink_url,attachments"}, {"limit", "25"}};
-  c.endpoint = "GET /{page-id}/posts";
+  auto c = page_get("/" + page + "/posts", "id,message,created_time,permalink_url,attachments", "GET /{page-id}/posts");
+  c.params.emplace_back("limit", "25");
   const auto answer = co_await ask(c);
   if (!answer.ok()) co_return Existence::unknown;
   std::string post_id;

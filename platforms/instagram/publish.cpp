@@ -6,6 +6,7 @@
 
 #include "common/rfc3339.hpp"
 #include "platforms/errors/messages.hpp"
+#include "platforms/graph/staging.hpp"
 #include "platforms/http/staging.hpp"
 #include "platforms/instagram/caption.hpp"
 
@@ -210,19 +211,11 @@ class InstagramSteps final : public jobs::PublishSteps {
   net::awaitable<StepResult> stage_item(jobs::JobContext& job, std::size_t i) {
     const auto& post = *job.job().post;
     const auto& m = post.media[i];
-    http::StageOptions options;
-    options.dir = ig_.options().stage_dir;
-    auto staged = co_await http::stage_media(ig_.http(), m.url, target_of(post_kind(post), m), options);
-    if (!staged) {
-      const auto& e = staged.error();
-      const std::string text =
-          "Media item " + std::to_string(i + 1) + " cannot be published on Instagram: " + e.message;
-      if (e.permanent()) co_return Outcome::fail(text, std::string(http::to_string(e.kind)));
-      co_return Outcome::retry(text, std::string(http::to_string(e.kind)));
-    }
+    const std::string text = "Media item " + std::to_string(i + 1) + " cannot be published on Instagram: ";
+    const graph::StageWording wording{text, text, "", ""};
     if (staged_.size() < post.media.size()) staged_.resize(post.media.size());
-    staged_[i] = std::move(*staged);
-    co_return std::nullopt;
+    co_return co_await graph::stage_for_publish(ig_.http(), job, m.url, target_of(post_kind(post), m),
+                                                ig_.options().stage_dir, wording, staged_[i]);
   }
 
   net::awaitable<StepResult> stage(jobs::JobContext& job, json& ids) {

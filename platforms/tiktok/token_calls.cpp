@@ -1,8 +1,7 @@
 // TikTok's OAuth v2 calls for the token core (section 2.1): refresh with rotation, revoke, and the
 // user/info probe that stands in for the introspection TikTok does not have.
-#include <openssl/crypto.h>
-
 #include "platforms/errors/rate_headers.hpp"
+#include "platforms/oauth/token_answer.hpp"
 #include "platforms/tiktok/api.hpp"
 
 namespace schedulo::tiktok {
@@ -11,9 +10,7 @@ namespace {
 using platforms::TokenCallResult;
 using platforms::TokenCallStatus;
 
-void wipe(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-}
+using platforms::oauth::wipe;
 
 http::Timeouts oauth_timeouts() {
   http::Timeouts t;
@@ -29,14 +26,6 @@ http::Timeouts oauth_timeouts() {
 bool maybe_sent(const http::Error& error) {
   return error.kind == http::ErrorKind::network || error.kind == http::ErrorKind::timeout ||
          error.kind == http::ErrorKind::cancelled;
-}
-
-std::optional<std::chrono::seconds> seconds_field(const json& doc, const char* key) {
-  auto it = doc.find(key);
-  if (it == doc.end() || !it->is_number_integer() || it->get<long long>() <= 0 ||
-      it->get<long long>() > platforms::kMaxTokenLifetimeS)
-    return std::nullopt;
-  return std::chrono::seconds(it->get<long long>());
 }
 
 // An answer without tokens. TikTok answers OAuth refusals with HTTP 200 too: the body decides.
@@ -174,24 +163,11 @@ class TikTokTokenCalls final : public platforms::TokenCalls {
 }  // namespace
 
 TokenCallResult read_refresh_answer(http::Response& response) {
+  // Always the answer's lifetimes (2 h / 180 d since November 2026; older apps 24 h / 365 d).
+  auto answer = platforms::oauth::read_token_answer(response.body);  // parses, then wipes
+  if (answer.tokens) return std::move(*answer.tokens);
   TokenCallResult result;
-  json doc = json::parse(response.body, nullptr, false);
-  wipe(response.body);
-  if (doc.is_object() && doc.contains("access_token") && doc["access_token"].is_string() &&
-      !doc["access_token"].get<std::string>().empty()) {
-    result.status = TokenCallStatus::ok;
-    result.access_token = Secret(doc["access_token"].get<std::string>());
-    if (doc.contains("refresh_token") && doc["refresh_token"].is_string())
-      result.refresh_token = Secret(doc["refresh_token"].get<std::string>());
-    // Always the answer's lifetimes (2 h / 180 d since November 2026; older apps 24 h / 365 d).
-    result.expires_in = seconds_field(doc, "expires_in");
-    result.refresh_expires_in = seconds_field(doc, "refresh_expires_in");
-    if (doc.contains("scope") && doc["scope"].is_string()) result.scopes = doc["scope"].get<std::string>();
-  } else {
-    classify_refusal(response, doc, result);
-  }
-  for (const char* k : {"access_token", "refresh_token"})
-    if (doc.is_object() && doc.contains(k) && doc[k].is_string()) wipe(doc[k].get_ref<std::string&>());
+  classify_refusal(response, answer.doc, result);
   return result;
 }
 

@@ -135,18 +135,6 @@ json XCall::json() const {
   return r ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json(nlohmann::json::value_t::discarded);
 }
 
-namespace {
-
-// X counts requests in fixed windows (15 minutes, 24 hours), not by spacing: a window's whole budget
-// may be used at once, so a thread or a media upload goes out without waiting between calls. A rule
-// that names its own burst keeps it.
-queue::Bucket as_window(queue::Bucket bucket) {
-  if (bucket.limit.limit > 1 && bucket.limit.burst == 0) bucket.limit.burst = bucket.limit.limit - 1;
-  return bucket;
-}
-
-}  // namespace
-
 errors::CallSpec XApi::spec(const jobs::JobContext& job, Endpoint endpoint) const {
   const EndpointInfo e = info(endpoint);
   errors::CallSpec s;
@@ -155,10 +143,10 @@ errors::CallSpec XApi::spec(const jobs::JobContext& job, Endpoint endpoint) cons
   s.job_id = job.lease().id;
   s.account = job.job().account;
   s.safety = e.safety;
-  s.buckets.push_back(as_window(limits_.bucket("x", "account", e.rule, job.job().account)));
+  s.buckets.push_back(limits_.bucket("x", "account", e.rule, job.job().account));
   if (endpoint == Endpoint::tweets_create)  // the user's 24-hour cap: blocked from the headers only
-    s.buckets.push_back(as_window(limits_.bucket("x", "account", "tweets_create_24h", job.job().account)));
-  if (e.app_cap) s.buckets.push_back(as_window(limits_.bucket("x", "app", e.rule, settings_.client_id)));
+    s.buckets.push_back(limits_.bucket("x", "account", "tweets_create_24h", job.job().account));
+  if (e.app_cap) s.buckets.push_back(limits_.bucket("x", "app", e.rule, settings_.client_id));
   s.classify = [](const http::Result<http::Response>& a, errors::Safety safety, errors::SystemClock::time_point now) {
     return classify(a, safety, now);
   };

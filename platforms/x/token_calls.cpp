@@ -1,6 +1,5 @@
 // X's OAuth 2.0 token calls (platform-apis.md 3.1): refresh with single-use, rotating refresh tokens,
 // revoke, and users/me as the validity probe (X has no introspection endpoint).
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +7,7 @@
 #include <array>
 
 #include "platforms/errors/rate_feedback.hpp"
+#include "platforms/oauth/token_answer.hpp"
 #include "platforms/x/api.hpp"
 #include "platforms/x/x.hpp"
 
@@ -18,9 +18,7 @@ using json = nlohmann::json;
 using platforms::TokenCallResult;
 using platforms::TokenCallStatus;
 
-void wipe(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-}
+using platforms::oauth::wipe;
 
 std::string base64(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
@@ -35,13 +33,6 @@ std::string base64(const std::string& in) {
 bool maybe_sent(http::ErrorKind kind) {
   return kind == http::ErrorKind::network || kind == http::ErrorKind::timeout || kind == http::ErrorKind::protocol ||
          kind == http::ErrorKind::cancelled;
-}
-
-// Wipes the tokens a parsed answer holds.
-void scrub(json& doc) {
-  if (!doc.is_object()) return;
-  for (const char* name : {"access_token", "refresh_token"})
-    if (auto it = doc.find(name); it != doc.end() && it->is_string()) wipe(it->get_ref<std::string&>());
 }
 
 class XTokenCalls final : public platforms::TokenCalls {
@@ -146,23 +137,10 @@ class XTokenCalls final : public platforms::TokenCalls {
 }  // namespace
 
 TokenCallResult read_refresh_answer(http::Response& r, errors::SystemClock::time_point now) {
+  auto answer = platforms::oauth::read_token_answer(r.body);  // parses, then wipes the body and tokens
+  if (r.ok() && answer.tokens) return std::move(*answer.tokens);
   TokenCallResult result;
-  json doc = json::parse(r.body, nullptr, false);
-  wipe(r.body);
-  if (r.ok() && doc.is_object() && doc.contains("access_token") && doc["access_token"].is_string()) {
-    result.status = TokenCallStatus::ok;
-    result.access_token = Secret(doc["access_token"].get<std::string>());
-    if (doc.contains("refresh_token") && doc["refresh_token"].is_string())
-      result.refresh_token = Secret(doc["refresh_token"].get<std::string>());
-    if (doc.contains("expires_in") && doc["expires_in"].is_number_integer()) {
-      const long long s = doc["expires_in"].get<long long>();
-      if (s > 0 && s <= platforms::kMaxTokenLifetimeS) result.expires_in = std::chrono::seconds(s);
-    }
-    if (doc.contains("scope") && doc["scope"].is_string()) result.scopes = doc["scope"].get<std::string>();
-    scrub(doc);
-    return result;
-  }
-  scrub(doc);
+  const json& doc = answer.doc;
   // Only a text error is X's OAuth code; a gateway's {"error":{...}} made value() throw (found by
   // tests/fuzz/oauth_answers_fuzz.cpp on a sandbox answer).
   const auto error_it = doc.is_object() ? doc.find("error") : doc.end();

@@ -72,7 +72,7 @@ std::vector<std::string> all_commands() {
     pending.pop_back();
     auto args = path;
     args.push_back("--help");
-    const auto subs = subcommands(schedulo(args, " 2>/dev/null").output);
+    const auto subs = subcommands(schedulo(args, " 2>/dev/null").out);
     if (subs.empty()) {
       std::string name = "schedulo";
       for (const auto& p : path) name += " " + p;
@@ -104,15 +104,14 @@ TEST(CliTest, EveryCommandAnswersHelpWithUsageExamplesAndExitStatuses) {
     std::string name = "schedulo";
     for (const auto& p : path) name += " " + p;
     EXPECT_EQ(r.status, 0) << name << " --help";
-    EXPECT_NE(r.output.find("Usage: " + name), std::string::npos) << r.output;
-    const auto subs = subcommands(r.output);
+    EXPECT_NE(r.out.find("Usage: " + name), std::string::npos) << r.out;
+    const auto subs = subcommands(r.out);
     if (subs.empty()) {
       ++leaves;
-      EXPECT_NE(r.output.find("Exit status:"), std::string::npos) << name << " --help names no exit status:\n"
-                                                                  << r.output;
-      EXPECT_NE(r.output.find("-h,--help"), std::string::npos) << r.output;
+      EXPECT_NE(r.out.find("Exit status:"), std::string::npos) << name << " --help names no exit status:\n" << r.out;
+      EXPECT_NE(r.out.find("-h,--help"), std::string::npos) << r.out;
     } else {
-      EXPECT_NE(r.output.find("--help"), std::string::npos) << name << " --help does not say where to look next";
+      EXPECT_NE(r.out.find("--help"), std::string::npos) << name << " --help does not say where to look next";
     }
     for (const auto& s : subs) {
       auto next = path;
@@ -123,8 +122,8 @@ TEST(CliTest, EveryCommandAnswersHelpWithUsageExamplesAndExitStatuses) {
   EXPECT_GE(leaves, 13)
       << "run enqueue cancel status jobs stats dead{list,retry,purge} pause resume config{check,example}";
   // -h is the same as --help.
-  EXPECT_EQ(schedulo({"dead", "retry", "-h"}).output, schedulo({"dead", "retry", "--help"}).output);
-  const auto top = schedulo({"--help"}).output;
+  EXPECT_EQ(schedulo({"dead", "retry", "-h"}).out, schedulo({"dead", "retry", "--help"}).out);
+  const auto top = schedulo({"--help"}).out;
   EXPECT_NE(top.find("/etc/schedulo/schedulo.json.example"), std::string::npos) << top;
 }
 
@@ -162,11 +161,11 @@ TEST(CliTest, BadArgumentsAreNamedAndExitWith2) {
     std::string shown = "schedulo";
     for (const auto& a : c.args) shown += " " + a;
     const auto r = schedulo(c.args);
-    EXPECT_EQ(r.status, 2) << shown << "\n" << r.output;
-    EXPECT_NE(r.output.find(c.says), std::string::npos) << shown << " said:\n" << r.output;
+    EXPECT_EQ(r.status, 2) << shown << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << shown << " said:\n" << r.out;
   }
   // Parse errors point at the right help.
-  EXPECT_NE(schedulo({"jobs", "--config", config, "--limit", "0"}).output.find("Run 'schedulo jobs --help'"),
+  EXPECT_NE(schedulo({"jobs", "--config", config, "--limit", "0"}).out.find("Run 'schedulo jobs --help'"),
             std::string::npos);
 }
 
@@ -194,7 +193,7 @@ TEST(DocsTest, IntegrationPointsNameEveryCommandAndConfigurationKey) {
 
 TEST(CliTest, TheExampleConfigurationIsValid) {
   const auto r = schedulo({"config", "check", std::string(SCHEDULO_SOURCE_DIR) + "/systemd/schedulo.json.example"});
-  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.status, 0) << r.out;
 }
 
 // A listening API without a token is a configuration mistake: exit 2, which the unit does not restart.
@@ -202,8 +201,8 @@ TEST(CliTest, RunRefusesAnApiWithoutATokenWithExit2) {
   TempDir dir;
   const auto config = dir.write("c.json", R"({"http":{"listen":"127.0.0.1:1"},"redis":{"url":"redis://127.0.0.1:1"}})");
   const auto r = schedulo({"run", "--config", config});
-  EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("http.token is empty"), std::string::npos) << r.output;
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("http.token is empty"), std::string::npos) << r.out;
 }
 
 // Many dead jobs of two platforms in the test Redis, under a prefix of the test's own.
@@ -272,8 +271,8 @@ TEST_F(DeadJobsTest, RetryAllOfOnePlatformQueuesThemWithASummaryAndLeavesTheOthe
   const auto r = schedulo({"dead", "retry", "--config", config, "--all", "--platform", "tiktok"}, " 2>" + err);
   std::ifstream in(err);
   const std::string stderr_text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(r.status, 0) << r.output << stderr_text;
-  EXPECT_EQ(r.output, "queued again: 600 (tiktok only; 600 of other platforms left); not queued: 0\n");
+  EXPECT_EQ(r.status, 0) << r.out << stderr_text;
+  EXPECT_EQ(r.out, "queued again: 600 (tiktok only; 600 of other platforms left); not queued: 0\n");
   // Not a terminal: no redraws, a summary line (a run this short prints no periodic line).
   EXPECT_NE(stderr_text.find("dead retry: 1200/1200 done in "), std::string::npos) << stderr_text;
   EXPECT_EQ(stderr_text.find('\r'), std::string::npos) << stderr_text;
@@ -286,28 +285,27 @@ TEST_F(DeadJobsTest, RetryAllOfOnePlatformQueuesThemWithASummaryAndLeavesTheOthe
 TEST_F(DeadJobsTest, RetryByIdNamesEachOneAndFailsForThoseThatCannotRun) {
   make_dead(3, {"instagram"});
   auto r = schedulo({"dead", "retry", "--config", config, "instagram-0", "no-such-job"});
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_NE(r.output.find("instagram-0: queued again with fresh attempts"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("schedulo dead retry: no-such-job: not a dead or needs_review job"), std::string::npos)
-      << r.output;
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("instagram-0: queued again with fresh attempts"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("schedulo dead retry: no-such-job: not a dead or needs_review job"), std::string::npos) << r.out;
   EXPECT_EQ(state("instagram-0"), "queued");
   // Ids from stdin, one per line.
   r = run_command("printf 'instagram-1\\n\\n  instagram-2 \\n' | " + shell_quote(SCHEDULO_BIN) +
                   " dead retry --config " + shell_quote(config) + " - 2>&1");
-  EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("instagram-2: queued again"), std::string::npos) << r.output;
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("instagram-2: queued again"), std::string::npos) << r.out;
   EXPECT_EQ(dead_count(), 0);
   r = schedulo({"dead", "retry", "--config", config, "--all"});
-  EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(r.output, "no dead or needs_review jobs to retry\n");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "no dead or needs_review jobs to retry\n");
 }
 
 TEST_F(DeadJobsTest, PurgeGoesInBatchesWithProgressAndCountsThemAll) {
   make_dead(1100, {"facebook"});
   const auto r = schedulo({"dead", "purge", "--config", config});
-  EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("dead purge: 1100/1100 done in "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("purged 1100 job(s)\n"), std::string::npos) << r.output;
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("dead purge: 1100/1100 done in "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("purged 1100 job(s)\n"), std::string::npos) << r.out;
   EXPECT_EQ(dead_count(), 0);
   EXPECT_EQ(state("facebook-7"), "<nil>");
 }

@@ -62,8 +62,8 @@ std::string owning_package(const std::string& path) {
   if (!ec) candidates.push_back(real.string());
   for (const auto& c : candidates) {
     const auto r = run_command("dpkg-query -S " + shell_quote(c) + " 2>/dev/null");
-    if (r.status == 0 && !r.output.empty()) {
-      const auto owner = r.output.substr(0, r.output.find(':'));
+    if (r.status == 0 && !r.out.empty()) {
+      const auto owner = r.out.substr(0, r.out.find(':'));
       return owner;
     }
   }
@@ -73,7 +73,7 @@ std::string owning_package(const std::string& path) {
 // Where the dynamic linker finds a library (ldconfig's cache), "" when it does not.
 std::string library_path(const std::string& soname) {
   const auto r = run_command("ldconfig -p");
-  for (const auto& line : lines(r.output)) {
+  for (const auto& line : lines(r.out)) {
     if (line.find("\t" + soname + " (") == std::string::npos) continue;
     if (line.find("x86-64") == std::string::npos && line.find("libc6,") == std::string::npos) continue;
     const auto arrow = line.find("=> ");
@@ -185,8 +185,8 @@ TEST(CmakeInstall, LaysOutBinariesUnitExampleAndDocsUnderThePrefixWithTheUnitPoi
   fs::remove_all(prefix);
   const auto install = run_command("cmake --install " + shell_quote(SCHEDULO_BUILD_DIR) + " --prefix " +
                                    shell_quote(prefix.string()) + " 2>&1");
-  ASSERT_EQ(install.status, 0) << install.output;
-  for (const auto& line : lines(install.output)) {
+  ASSERT_EQ(install.status, 0) << install.out;
+  for (const auto& line : lines(install.out)) {
     const auto at = line.find(": /");
     if (line.starts_with("-- Installing") || line.starts_with("-- Up-to-date")) {
       EXPECT_TRUE(at != std::string::npos && line.substr(at + 2).starts_with(prefix.string()))
@@ -209,12 +209,12 @@ TEST(CmakeInstall, LaysOutBinariesUnitExampleAndDocsUnderThePrefixWithTheUnitPoi
   if (run_command("command -v systemd-analyze").status == 0) {
     const auto verify = run_command("systemd-analyze verify " +
                                     shell_quote((prefix / "lib/systemd/system/schedulo.service").string()) + " 2>&1");
-    EXPECT_EQ(verify.status, 0) << verify.output;
+    EXPECT_EQ(verify.status, 0) << verify.out;
   }
   // The example the package ships as /etc/schedulo/schedulo.json.example is a valid configuration.
   const auto check = run_command(shell_quote((prefix / "bin/schedulo").string()) + " config check " +
                                  shell_quote((prefix / "etc/schedulo/schedulo.json.example").string()) + " 2>&1");
-  EXPECT_EQ(check.status, 0) << check.output;
+  EXPECT_EQ(check.status, 0) << check.out;
   fs::remove_all(prefix);
 }
 
@@ -226,19 +226,19 @@ TEST(DebianPackage, BuildsWithTrueDependsInstallsEnabledNotStartedVerifiesAndPur
   fs::remove_all(out);
   const auto cpack = run_command("cd " + shell_quote(SCHEDULO_BUILD_DIR) + " && cpack -G DEB -B " +
                                  shell_quote(out.string()) + " 2>&1");
-  ASSERT_EQ(cpack.status, 0) << cpack.output;
+  ASSERT_EQ(cpack.status, 0) << cpack.out;
   fs::path deb;
   for (const auto& e : fs::directory_iterator(out))
     if (e.path().extension() == ".deb") deb = e.path();
-  ASSERT_FALSE(deb.empty()) << cpack.output;
+  ASSERT_FALSE(deb.empty()) << cpack.out;
 
   // 2. Its contents and control data.
   const auto contents = run_command("dpkg-deb -c " + shell_quote(deb.string()));
   ASSERT_EQ(contents.status, 0);
-  for (const auto& f : kPackagedFiles) EXPECT_NE(contents.output.find(" ." + f + "\n"), std::string::npos) << f;
-  EXPECT_EQ(run_command("dpkg-deb -I " + shell_quote(deb.string()) + " conffiles").output,
+  for (const auto& f : kPackagedFiles) EXPECT_NE(contents.out.find(" ." + f + "\n"), std::string::npos) << f;
+  EXPECT_EQ(run_command("dpkg-deb -I " + shell_quote(deb.string()) + " conffiles").out,
             "/etc/schedulo/schedulo.json.example\n");
-  const auto depends = run_command("dpkg-deb -f " + shell_quote(deb.string()) + " Depends").output;
+  const auto depends = run_command("dpkg-deb -f " + shell_quote(deb.string()) + " Depends").out;
   const auto declared = depends_names(depends);
 
   // 3. Depends names the package of every library the binaries need (read from the binaries with
@@ -249,15 +249,15 @@ TEST(DebianPackage, BuildsWithTrueDependsInstallsEnabledNotStartedVerifiesAndPur
     const auto needed = run_command("readelf -d " + shell_quote((unpacked / binary).string()) +
                                     " | sed -n 's/.*(NEEDED).*\\[\\(.*\\)\\]/\\1/p'");
     ASSERT_EQ(needed.status, 0);
-    ASSERT_FALSE(lines(needed.output).empty()) << binary;
-    for (const auto& soname : lines(needed.output)) {
+    ASSERT_FALSE(lines(needed.out).empty()) << binary;
+    for (const auto& soname : lines(needed.out)) {
       const auto path = library_path(soname);
       ASSERT_FALSE(path.empty()) << binary << " needs " << soname << ", which the dynamic linker cannot find";
       const auto owner = owning_package(path);
       ASSERT_FALSE(owner.empty()) << soname << " at " << path << " belongs to no package";
       // The owner by name, or a virtual package it provides (libspdlog1.10 provides
       // libspdlog1.10-fmt9, the name its shlibs file asks dependants to use).
-      auto names = depends_names(run_command("dpkg-query -W -f='${Provides}' " + shell_quote(owner)).output);
+      auto names = depends_names(run_command("dpkg-query -W -f='${Provides}' " + shell_quote(owner)).out);
       names.insert(owner);
       const bool listed =
           std::any_of(names.begin(), names.end(), [&](const std::string& n) { return declared.count(n) == 1; });
@@ -276,51 +276,51 @@ TEST(DebianPackage, BuildsWithTrueDependsInstallsEnabledNotStartedVerifiesAndPur
 
   // 5. dpkg -i: everything in place, the unit enabled but (no systemd here) not started.
   const auto install = root.in_root("dpkg -i /tmp/schedulo.deb");
-  ASSERT_EQ(install.status, 0) << install.output;
+  ASSERT_EQ(install.status, 0) << install.out;
   for (const auto& f : kPackagedFiles) EXPECT_TRUE(root.exists(f)) << f << " not installed";
-  EXPECT_EQ(root.in_root("dpkg-query -W -f='${Status}' schedulo").output, "install ok installed");
+  EXPECT_EQ(root.in_root("dpkg-query -W -f='${Status}' schedulo").out, "install ok installed");
   std::error_code ec;
   EXPECT_EQ(fs::read_symlink(root.merged() / std::string(kEnableLink).substr(1), ec).filename(), "schedulo.service")
-      << "the unit is not enabled: " << install.output;
+      << "the unit is not enabled: " << install.out;
   EXPECT_EQ(fs::status(root.merged() / "etc/credstore").permissions() & fs::perms::all, fs::perms::owner_all);
   for (const auto& p : fs::directory_iterator("/proc")) {
     const auto exe = fs::read_symlink(p.path() / "exe", ec);
     EXPECT_TRUE(ec || exe.string().find(root.merged().string()) != 0) << "started: " << exe;
   }
-  EXPECT_NE(install.output.find("systemctl start schedulo"), std::string::npos) << "no next step told";
+  EXPECT_NE(install.out.find("systemctl start schedulo"), std::string::npos) << "no next step told";
 
   // 6. The installed binary runs, accepts the example configuration, and the unit verifies with it.
   const auto help = root.in_root("schedulo --help");
-  EXPECT_EQ(help.status, 0) << help.output;
+  EXPECT_EQ(help.status, 0) << help.out;
   const auto check = root.in_root("schedulo config check /etc/schedulo/schedulo.json.example");
-  EXPECT_EQ(check.status, 0) << check.output;
+  EXPECT_EQ(check.status, 0) << check.out;
   const auto verify = root.in_root("systemd-analyze verify /lib/systemd/system/schedulo.service");
-  EXPECT_EQ(verify.status, 0) << verify.output;
-  EXPECT_EQ(verify.output, "") << "systemd-analyze verify complained";
+  EXPECT_EQ(verify.status, 0) << verify.out;
+  EXPECT_EQ(verify.out, "") << "systemd-analyze verify complained";
   const auto security = root.in_root("systemd-analyze security --offline=true /lib/systemd/system/schedulo.service");
   std::smatch level;
-  ASSERT_TRUE(std::regex_search(security.output, level,
-                                std::regex(R"(Overall exposure level for schedulo\.service: ([0-9.]+))")))
-      << security.output;
-  EXPECT_LE(std::stod(level[1].str()), 2.0) << security.output;
+  ASSERT_TRUE(
+      std::regex_search(security.out, level, std::regex(R"(Overall exposure level for schedulo\.service: ([0-9.]+))")))
+      << security.out;
+  EXPECT_LE(std::stod(level[1].str()), 2.0) << security.out;
 
   // 7. dpkg -r: the service is gone (files, unit, enablement); only the conffile waits for a purge.
   const auto remove = root.in_root("dpkg -r schedulo");
-  ASSERT_EQ(remove.status, 0) << remove.output;
+  ASSERT_EQ(remove.status, 0) << remove.out;
   for (const auto& f : kPackagedFiles) {
     if (f != "/etc/schedulo/schedulo.json.example") {
       EXPECT_FALSE(root.exists(f)) << f << " left after dpkg -r";
     }
   }
   EXPECT_FALSE(root.exists(kEnableLink)) << "enablement left after dpkg -r";
-  EXPECT_EQ(root.in_root("dpkg-query -W -f='${Status}' schedulo").output, "deinstall ok config-files");
+  EXPECT_EQ(root.in_root("dpkg-query -W -f='${Status}' schedulo").out, "deinstall ok config-files");
   std::vector<std::string> kept{"/etc/schedulo/", "/etc/schedulo/schedulo.json.example"};
   if (!fs::exists("/etc/credstore")) kept.insert(kept.begin(), "/etc/credstore/");
   EXPECT_EQ(without_bookkeeping(root.new_paths()), kept) << joined(root.new_paths());
 
   // 8. dpkg -P: nothing of the package is left, and nothing of the host's was touched.
   const auto purge = root.in_root("dpkg -P schedulo");
-  ASSERT_EQ(purge.status, 0) << purge.output;
+  ASSERT_EQ(purge.status, 0) << purge.out;
   fs::remove(root.merged() / "tmp/schedulo.deb");
   EXPECT_EQ(without_bookkeeping(root.new_paths()), std::vector<std::string>{}) << joined(root.new_paths());
   EXPECT_NE(root.in_root("dpkg-query -W schedulo").status, 0) << "dpkg still knows the package";

@@ -448,8 +448,8 @@ TEST(RedactTest, TheEndpointHasNoQuery) {
 
 TEST(DefaultLimitsTest, TheReferencesLimitsAreTheDefaults) {
   const auto t = default_limits();
-  EXPECT_EQ(t.find("x", "account", "tweets_create"), (queue::BucketLimit{100, 15min, 0}));
-  EXPECT_EQ(t.find("x", "app", "tweets_create"), (queue::BucketLimit{10000, 24h, 0}));
+  EXPECT_EQ(t.find("x", "account", "tweets_create"), (queue::BucketLimit{100, 15min, 99}));
+  EXPECT_EQ(t.find("x", "app", "tweets_create"), (queue::BucketLimit{10000, 24h, 9999}));
   EXPECT_EQ(t.find("tiktok", "account", "video_init"), (queue::BucketLimit{6, 1min, 0}));
   EXPECT_EQ(t.find("tiktok", "app", "video_query"), (queue::BucketLimit{600, 1min, 0}));
   EXPECT_EQ(t.find("facebook", "account", "video_reels"), (queue::BucketLimit{30, 24h, 29}));

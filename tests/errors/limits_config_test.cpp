@@ -18,7 +18,7 @@ TEST(LimitsConfigTest, DefaultsComeFromTheReferenceAndTheAirtableShare) {
   auto r = load(R"({"airtable": {"requests_per_second": 2.5}})");
   ASSERT_TRUE(r.config) << format_errors(r.errors);
   const auto table = limit_table(*r.config);
-  EXPECT_EQ(table.find("x", "account", "tweets_create"), (queue::BucketLimit{100, 15min, 0}));
+  EXPECT_EQ(table.find("x", "account", "tweets_create"), (queue::BucketLimit{100, 15min, 99}));
   EXPECT_EQ(table.find("airtable", "app", "base"), (queue::BucketLimit{5, 2s, 0})) << "2.5/s as 5 per 2 s";
   EXPECT_EQ(limiter_options(*r.config).margin, 20ms);
   EXPECT_EQ(guard_options(*r.config).max_wait, 5000ms);

@@ -7,22 +7,16 @@
 // Every wait polls a condition with an overall limit that fails the test; no sleeps order anything.
 #include <gtest/gtest.h>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "tests/facebook/sandbox_handle.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/live_daemon.hpp"
 #include "tests/support/redis_process.hpp"
 
 #ifndef SCHEDULO_BIN
@@ -40,45 +34,11 @@ constexpr const char* kPageToken = "sbx-fb-page-access-demo-facebook-0001";
 constexpr const char* kUser = "100000000000099";
 constexpr const char* kAccount = "demo-facebook";
 
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
-
 class FacebookDaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/schedulo-facebook.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    // redis.prefix allows 64 characters: the test's name, cut, and the process.
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    prefix_ = "fb:" + std::string(info->name()).substr(0, 40) + ":" + std::to_string(::getpid());
-    redis_url_ = shared_redis_url();
     // Processing on the sandbox's real clock takes no extra time; the polls still count.
     limits({{"fb_processing_ms", 0}, {"fb_video_polls", 1}, {"fb_reel_polls", 1}, {"fb_publish_polls", 0}});
-    const auto key = run_command({SCHEDULO_BIN, "vault", "keygen", "--id", "k1"});
-    ASSERT_EQ(key.status, 0) << key.err;
-    key_file_ = dir_ + "/vault.keys";
-    std::ofstream(key_file_) << key.out;
-    ::chmod(key_file_.c_str(), 0600);
-  }
-
-  void TearDown() override {
-    if (daemon_) {
-      daemon_->terminate();
-      daemon_->wait_exit(20s);
-    }
-    if (HasFailure()) {
-      std::cout << "FACEBOOK test files kept in " << dir_ << "\n";
-    } else {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
   }
 
   void limits(const json& changes) {
@@ -90,58 +50,36 @@ class FacebookDaemonTest : public ::testing::Test {
     ASSERT_TRUE(answer.contains("ids")) << answer.dump();
   }
 
-  std::string config(const json& facebook = json::object(), int concurrency = 4) {
+  json config(const json& facebook, int concurrency) {
     const std::string base = sandbox_.base();
     json fb = {{"base_url", base + "/graph/v25.0"},         {"auth_url", base + "/facebook/v25.0/dialog/oauth"},
                {"upload_url", base + "/graph-video/v25.0"}, {"client_id", "sbx-meta-client-id"},
                {"client_secret", "sbx-meta-client-secret"}, {"status_poll_ms", 200}};
     fb.update(facebook);
-    json c = {{"redis", {{"url", redis_url_}, {"prefix", prefix_}, {"require_durability", false}}},
-              {"workers",
-               {{"id", "fb-test"},
-                {"mode", "live"},
-                {"concurrency", concurrency},
-                {"per_account", 0},
-                {"lease_ms", 10000},
-                {"reaper_grace_ms", 0},
-                {"idle_wait_ms", 50},
-                {"shutdown_grace_ms", 2000}}},
-              {"vault", {{"key_file", key_file_}}},
-              {"platforms", {{"facebook", fb}}},
-              {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}},
-              {"jobs", {{"retry_base_ms", 100}, {"retry_cap_ms", 300}}},
-              {"breaker", {{"min_calls", 1000}}},
-              {"log", {{"level", "debug"}}}};
-    config_path_ = dir_ + "/config.json";
-    std::ofstream(config_path_, std::ios::trunc) << c.dump(2);
-    return config_path_;
+    json c = live_.config("facebook", fb);
+    c.update({{"workers", {{"concurrency", concurrency}, {"per_account", 0}}}, {"breaker", {{"min_calls", 1000}}}},
+             true);
+    return c;
   }
 
   // The demo Page's token in the daemon's store, then the daemon, consuming.
   void start(const json& facebook = json::object(), int concurrency = 4) {
-    config(facebook, concurrency);
+    const json c = config(facebook, concurrency);
+    live_.write_config(c);
     add_token(kPageToken);
-    daemon_ = std::make_unique<Child>(std::vector<std::string>{SCHEDULO_BIN, "run", "--config", config_path_},
-                                      dir_ + "/daemon.log");
-    daemon_->start();
-    ASSERT_TRUE(wait_until(
-        [&] { return !daemon_->running() || daemon_->log().find("ready: consuming jobs") != std::string::npos; }, 60s))
-        << daemon_->log();
-    ASSERT_TRUE(daemon_->running()) << daemon_->log();
+    ASSERT_TRUE(live_.start(c));
   }
 
   void add_token(const std::string& token) {
-    const auto added =
-        run_command({SCHEDULO_BIN, "account", "add", "--config", config_path_, std::string("facebook:") + kAccount},
-                    json({{"access_token", token}, {"scopes", "pages_manage_posts,read_insights"}}).dump());
-    ASSERT_EQ(added.status, 0) << added.err;
+    ASSERT_TRUE(live_.import_account("facebook", kAccount,
+                                     {{"access_token", token}, {"scopes", "pages_manage_posts,read_insights"}}));
   }
 
   std::string enqueue(json job) {
     job["platform"] = "facebook";
     job["account"] = kAccount;
     if (!job.contains("type")) job["type"] = "publish";
-    const auto out = run_command({SCHEDULO_BIN, "enqueue", "--config", config_path_, job.dump()});
+    const auto out = run_command({SCHEDULO_BIN, "enqueue", "--config", live_.config_path(), job.dump()});
     EXPECT_EQ(out.status, 0) << out.err << out.out;
     auto id = out.out;
     while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
@@ -149,7 +87,7 @@ class FacebookDaemonTest : public ::testing::Test {
   }
 
   json status(const std::string& id) {
-    const auto out = run_command({SCHEDULO_BIN, "status", "--config", config_path_, id});
+    const auto out = run_command({SCHEDULO_BIN, "status", "--config", live_.config_path(), id});
     if (out.status != 0) return json::object();
     return json::parse(out.out, nullptr, false);
   }
@@ -163,8 +101,7 @@ class FacebookDaemonTest : public ::testing::Test {
           return record.is_object() && wanted.count(record.value("state", std::string())) > 0;
         },
         limit);
-    EXPECT_TRUE(reached) << "job " << id << " never reached the wanted state; last record: " << record.dump() << "\n"
-                         << (daemon_ ? daemon_->log() : "");
+    EXPECT_TRUE(reached) << "job " << id << " never reached the wanted state; last record: " << record.dump();
     return record;
   }
   json wait_done(const std::string& id) {
@@ -191,14 +128,13 @@ class FacebookDaemonTest : public ::testing::Test {
     return sandbox_.base() + "/cdn/" + kind + (query.empty() ? "" : "?" + query);
   }
   std::string redis_cli(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"/usr/bin/redis-cli", "-u", redis_url_};
+    std::vector<std::string> argv{"/usr/bin/redis-cli", "-u", shared_redis_url()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv).out;
   }
 
   SandboxHandle sandbox_;
-  std::string dir_, prefix_, redis_url_, key_file_, config_path_;
-  std::unique_ptr<Child> daemon_;
+  LiveDaemon live_{SCHEDULO_BIN, "facebook"};  // after the sandbox: the daemon ends first
 };
 
 TEST_F(FacebookDaemonTest, TextLinkAndPhotoPostsArePublishedOnThePage) {
@@ -410,10 +346,10 @@ TEST_F(FacebookDaemonTest, InvalidatedPageTokenMarksTheAccountNeedsReauthWithANo
   EXPECT_EQ(record.value("error_code", ""), "needs_reauth") << record.dump();
   EXPECT_NE(record.value("error", "").find("190/460"), std::string::npos) << record.dump();
   EXPECT_EQ(record.value("error", "").find(kPageToken), std::string::npos) << "no token in messages";
-  const auto shown =
-      run_command({SCHEDULO_BIN, "account", "show", "--config", config_path_, std::string("facebook:") + kAccount});
+  const auto shown = run_command(
+      {SCHEDULO_BIN, "account", "show", "--config", live_.config_path(), std::string("facebook:") + kAccount});
   EXPECT_NE(shown.out.find("needs_reauth"), std::string::npos) << shown.out;
-  const auto notifications = redis_cli({"LRANGE", prefix_ + ":notifications", "0", "-1"});
+  const auto notifications = redis_cli({"LRANGE", live_.prefix() + ":notifications", "0", "-1"});
   EXPECT_NE(notifications.find("needs_reconnect"), std::string::npos) << notifications;
   EXPECT_EQ(posts_with("fb after password change"), 0U);
 }
@@ -453,8 +389,8 @@ TEST_F(FacebookDaemonTest, TokenCheckSurfacesDataAccessExpiryAndAsksForReconnect
   EXPECT_EQ(result.value("valid", false), true);
   EXPECT_EQ(result.value("expires_at", ""), "never") << result.dump();
   EXPECT_FALSE(result.value("reconnect_before", std::string()).empty()) << result.dump();
-  const auto shown =
-      run_command({SCHEDULO_BIN, "account", "show", "--config", config_path_, std::string("facebook:") + kAccount});
+  const auto shown = run_command(
+      {SCHEDULO_BIN, "account", "show", "--config", live_.config_path(), std::string("facebook:") + kAccount});
   EXPECT_NE(shown.out.find("expiring"), std::string::npos) << shown.out;
 }
 
@@ -465,8 +401,8 @@ TEST_F(FacebookDaemonTest, RevokeDeletesTheAppsPermissionsAndWipesTheTokens) {
   EXPECT_EQ(sandbox_.admin("GET", "/log?api=graph&route=graph.permissions_revoke")["entries"].size(), 1U);
   const auto tokens = sandbox_.admin("GET", std::string("/graph/tokens?page_id=") + kPage);
   EXPECT_NE(tokens.dump().find("467"), std::string::npos) << tokens.dump();
-  const auto shown =
-      run_command({SCHEDULO_BIN, "account", "show", "--config", config_path_, std::string("facebook:") + kAccount});
+  const auto shown = run_command(
+      {SCHEDULO_BIN, "account", "show", "--config", live_.config_path(), std::string("facebook:") + kAccount});
   EXPECT_NE(shown.out.find("revoked"), std::string::npos) << shown.out;
 }
 

@@ -1,7 +1,5 @@
 #pragma once
-// The sandbox for the Facebook tests, behind a header of its own: tests/support/sandbox_process.hpp
-// and child_process.hpp both declare a CommandResult, so the daemon side (Child, run_command) and the
-// sandbox side live in different translation units.
+// The sandbox for the Facebook tests: the sandbox process on the real clock and its admin routes.
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>

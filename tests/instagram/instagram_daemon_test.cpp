@@ -6,38 +6,20 @@
 // Every wait polls a condition with an overall limit that fails the test; no sleep orders anything.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <boost/asio/io_context.hpp>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/rfc3339.hpp"
-#include "jobs/intake.hpp"
-#include "jobs/job_validation.hpp"
-#include "platforms/http/address_policy.hpp"
+#include "queue/keys.hpp"
 #include "queue/redis/client.hpp"
-#include "queue/store.hpp"
-#include "tests/support/redis_process.hpp"
+#include "tests/support/live_daemon.hpp"
 #include "tests/support/run.hpp"
 #include "tests/support/sandbox_process.hpp"
 #include "tokens/token_store.hpp"
-#include "tokens/vault.hpp"
 
 #ifndef SCHEDULO_BIN
 #error "SCHEDULO_BIN (the schedulo binary) must be defined"
@@ -49,99 +31,16 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 using test::run_for;
+using test::wait_until;
 
 constexpr const char* kIgUser = "17841400000000001";
 constexpr const char* kPageToken = "sbx-ig-access-demo-instagram-0001";
 constexpr const char* kFbScopes =
     "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,instagram_manage_insights";
 
-// The daemon as a child process, its stdout and stderr in a log file. (tests/support/child_process.hpp
-// cannot be included next to sandbox_process.hpp: both declare test::CommandResult.)
-class DaemonProcess {
- public:
-  DaemonProcess(const std::vector<std::string>& args, std::string log) : log_(std::move(log)) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e)
-      if (!std::string(*e).starts_with("SCHEDULO_")) env_strings.emplace_back(*e);
-    std::vector<char*> env;
-    for (auto& e : env_strings) env.push_back(e.data());
-    env.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), env.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~DaemonProcess() { stop(SIGKILL); }
-  DaemonProcess(const DaemonProcess&) = delete;
-  DaemonProcess& operator=(const DaemonProcess&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  void stop(int signal = SIGTERM) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, signal);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  std::string log() const {
-    std::ifstream f(log_);
-    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
 class InstagramDaemonTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/schedulo-instagram.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir = tmpl;
-    // Short (redis.prefix allows 64 characters) and the test's own.
-    static int serial = 0;
-    prefix = "ig" + std::to_string(::getpid()) + "-" + std::to_string(++serial);
-    keys = std::make_unique<queue::Keys>(prefix);
-    key_file = dir + "/vault.keys";
-    {
-      std::ofstream f(key_file, std::ios::trunc);
-      f << tokens::Vault::generate_key_line("k1") << "\n";
-    }
-    ::chmod(key_file.c_str(), 0600);
-    std::string error;
-    vault = tokens::Vault::load_file(key_file, error);
-    ASSERT_TRUE(vault) << error;
-    redis::ClientOptions options;
-    options.url = *redis::parse_redis_url(test::shared_redis_url(), error);
-    client = std::make_unique<redis::Client>(io.get_executor(), options);
-    client->start();
-    queue_store = std::make_unique<queue::Store>(*client, *keys, queue::QueueSettings{});
-    store = std::make_unique<tokens::TokenStore>(*client, *keys, *vault);
-    seed_account("demo-instagram", kPageToken, 0, kFbScopes);
-  }
-
-  void TearDown() override {
-    if (daemon) daemon->stop();
-    const bool failed = HasFailure();
-    if (failed && daemon) std::cout << "DAEMON LOG\n" << daemon->log() << "\n";
-    daemon.reset();
-    run_for(io, [&]() -> net::awaitable<int> {
-      auto all = co_await client->exec("KEYS", keys->prefix() + ":*");
-      if (all)
-        for (const auto& k : all->elements) co_await client->exec("DEL", k.str);
-      co_return 0;
-    }());
-    store.reset();
-    client->stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
+  void SetUp() override { seed_account("demo-instagram", kPageToken, 0, kFbScopes); }
 
   std::string base() const { return "http://127.0.0.1:" + std::to_string(sandbox.port()); }
   json admin(const std::string& method, const std::string& path, const json& body = nullptr) {
@@ -166,9 +65,7 @@ class InstagramDaemonTest : public ::testing::Test {
     t.access_token = Secret(token);
     t.access_expires_at_ms = expires_at_ms;
     t.scopes = scopes;
-    auto put = run_for(io, store->put(tokens::AccountRef{"instagram", account}, t, 0, tokens::AccountStatus::active, "",
-                                      now_epoch_ms()));
-    ASSERT_TRUE(put && put->written);
+    ASSERT_TRUE(live.put_tokens("instagram", account, t));
   }
 
   void start_daemon(const json& instagram = json::object()) {
@@ -181,39 +78,10 @@ class InstagramDaemonTest : public ::testing::Test {
                      {"quota_recheck_ms", 200},
                      {"video_upload", "url"}};
     platform.update(instagram);
-    json c = {{"redis", {{"url", test::shared_redis_url()}, {"prefix", prefix}, {"require_durability", false}}},
-              {"workers",
-               {{"id", "ig-test"},
-                {"mode", "live"},
-                {"concurrency", 4},
-                {"per_account", 0},
-                {"lease_ms", 10000},
-                {"reaper_grace_ms", 0},
-                {"idle_wait_ms", 50},
-                {"shutdown_grace_ms", 2000}}},
-              {"vault", {{"key_file", key_file}}},
-              {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}},
-              {"jobs", {{"retry_base_ms", 100}, {"retry_cap_ms", 300}}},
-              // No token sweep (issue 13): its own debug_token checks would add to the calls counted here.
-              {"sweep", {{"interval_s", 0}}},
-              {"platforms", {{"instagram", platform}}},
-              {"log", {{"level", "debug"}}}};
-    const std::string path = dir + "/daemon.json";
-    std::ofstream(path, std::ios::trunc) << c.dump(2);
-    daemon = std::make_unique<DaemonProcess>(std::vector<std::string>{SCHEDULO_BIN, "run", "--config", path},
-                                             dir + "/daemon.log");
-    ASSERT_TRUE(daemon->started());
-    ASSERT_TRUE(wait_until([&] { return daemon->log().find("ready: consuming jobs") != std::string::npos; }, 60s))
-        << daemon->log();
-  }
-
-  static bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() >= end) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
+    json c = live.config("instagram", platform);
+    // No token sweep (issue 13): its own debug_token checks would add to the calls counted here.
+    c.update({{"workers", {{"per_account", 0}}}, {"sweep", {{"interval_s", 0}}}}, true);
+    ASSERT_TRUE(live.start(c));
   }
 
   std::string cdn(const std::string& kind, const std::string& query = "") const {
@@ -226,45 +94,15 @@ class InstagramDaemonTest : public ::testing::Test {
                 {"account", account}, {"post", post},      {"max_attempts", max_attempts}};
     enqueue_doc(doc);
   }
-  void enqueue_doc(const json& doc) {
-    jobs::ValidationContext context;
-    context.private_hosts = *http::AddressPolicy::from_entries({"127.0.0.0/8"}).policy;
-    auto parsed = jobs::validate_job(doc, context);
-    ASSERT_TRUE(parsed.job) << parsed.errors.front().message;
-    std::vector<queue::NewJob> batch{jobs::to_new_job(std::move(*parsed.job), 5)};
-    auto r = run_for(io, queue_store->enqueue(batch, now_epoch_ms()));
-    ASSERT_TRUE(r);
-  }
+  void enqueue_doc(const json& doc) { ASSERT_TRUE(live.enqueue(doc)); }
 
-  std::map<std::string, std::string> job(const std::string& id) {
-    auto r = run_for(io, queue_store->status(id));
-    return r ? r->fields : std::map<std::string, std::string>{};
-  }
-  std::vector<json> attempt_log(const std::string& id) {
-    std::vector<json> out;
-    if (auto r = run_for(io, queue_store->status(id)))
-      for (const auto& line : r->attempt_log) out.push_back(json::parse(line, nullptr, false));
-    return out;
-  }
-  bool final_state(const std::string& state) {
-    return state == "succeeded" || state == "failed" || state == "dead" || state == "needs_review";
-  }
+  test::JobFields job(const std::string& id) { return live.job(id); }
+  std::vector<json> attempt_log(const std::string& id) { return live.attempts(id); }
   // Waits for the job to end; returns its fields.
-  std::map<std::string, std::string> finished(const std::string& id, std::chrono::milliseconds limit = 60s) {
-    std::map<std::string, std::string> fields;
-    const bool ended = wait_until(
-        [&] {
-          fields = job(id);
-          return final_state(fields["state"]);
-        },
-        limit);
-    EXPECT_TRUE(ended) << id << " still " << fields["state"] << ": " << fields["error"];
-    return fields;
+  test::JobFields finished(const std::string& id, std::chrono::milliseconds limit = 60s) {
+    return live.wait_for_state(id, test::LiveDaemon::final_states(), limit);
   }
-  json result_of(const std::map<std::string, std::string>& fields) {
-    const auto it = fields.find("result");
-    return it == fields.end() ? json() : json::parse(it->second, nullptr, false);
-  }
+  static json result_of(const test::JobFields& fields) { return test::LiveDaemon::result(fields); }
   std::size_t outcomes(const std::string& id, const std::string& outcome, const std::string& code = "") {
     std::size_t n = 0;
     for (const auto& e : attempt_log(id))
@@ -277,14 +115,7 @@ class InstagramDaemonTest : public ::testing::Test {
   }
 
   test::SandboxProcess sandbox;
-  std::string dir, prefix, key_file;
-  boost::asio::io_context io{1};
-  std::unique_ptr<queue::Keys> keys;
-  std::optional<tokens::Vault> vault;
-  std::unique_ptr<redis::Client> client;
-  std::unique_ptr<queue::Store> queue_store;
-  std::unique_ptr<tokens::TokenStore> store;
-  std::unique_ptr<DaemonProcess> daemon;
+  test::LiveDaemon live{SCHEDULO_BIN, "instagram"};  // after the sandbox: the daemon ends first
 };
 
 TEST_F(InstagramDaemonTest, EachKindOfPostIsPublishedEndToEnd) {
@@ -321,7 +152,7 @@ TEST_F(InstagramDaemonTest, EachKindOfPostIsPublishedEndToEnd) {
   // Videos were polled while processing, the jobs waiting in between.
   EXPECT_GE(outcomes("ig-reel", "wait", "waiting"), 1u);
   EXPECT_EQ(calls("instagram.media_publish"), 5u) << "one publish call per post";
-  EXPECT_EQ(daemon->log().find(kPageToken), std::string::npos) << "the token never reaches the log";
+  EXPECT_EQ(live.log().find(kPageToken), std::string::npos) << "the token never reaches the log";
 }
 
 TEST_F(InstagramDaemonTest, AContainerThatTakesManyPollsWaitsWithoutHoldingAWorker) {
@@ -416,7 +247,7 @@ TEST_F(InstagramDaemonTest, ABrokenRuploadResumesFromTheAcknowledgedOffset) {
   const auto fields = finished("resumed");
   ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
   EXPECT_EQ(calls("instagram.rupload"), 2u) << "cut at byte 300000, then the rest";
-  EXPECT_NE(daemon->log().find("video upload resumes at byte 300000"), std::string::npos);
+  EXPECT_NE(live.log().find("video upload resumes at byte 300000"), std::string::npos);
   EXPECT_EQ(media_count(), 1u);
 }
 
@@ -500,7 +331,7 @@ TEST_F(InstagramDaemonTest, ARevokedTokenFailsTheJobAndAsksForAReconnect) {
   EXPECT_EQ(fields.at("state"), "failed");
   EXPECT_EQ(fields.at("error_code"), "needs_reauth");
   EXPECT_NE(fields.at("error").find("connected again"), std::string::npos);
-  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "revoked-ig"}));
+  auto account = run_for(live.io(), live.token_store().load(tokens::AccountRef{"instagram", "revoked-ig"}));
   ASSERT_TRUE(account && *account);
   EXPECT_EQ((*account)->status, tokens::AccountStatus::needs_reauth);
 }
@@ -520,16 +351,16 @@ TEST_F(InstagramDaemonTest, AnInstagramLoginTokenIsRefreshedBeforeUseAndTheRefre
   const auto fields = finished("via-iglogin");
   ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
   EXPECT_EQ(calls("instagram.refresh_token"), 1u);
-  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "iglogin"}));
+  auto account = run_for(live.io(), live.token_store().load(tokens::AccountRef{"instagram", "iglogin"}));
   ASSERT_TRUE(account && *account);
   EXPECT_GT((*account)->version, 1);
   std::string error;
-  const auto opened = store->open(**account, error);
+  const auto opened = live.token_store().open(**account, error);
   ASSERT_TRUE(opened) << error;
   EXPECT_NE(opened->access_token.reveal(), token) << "the renewed token is the one stored";
   EXPECT_GT(opened->access_expires_at_ms, now_epoch_ms() + 50LL * 86400 * 1000);
   EXPECT_EQ(media_count(user), 1u);
-  EXPECT_EQ(daemon->log().find(token), std::string::npos);
+  EXPECT_EQ(live.log().find(token), std::string::npos);
 }
 
 TEST_F(InstagramDaemonTest, InsightsAreEmptyBeforeTwoDaysThenCurrentMetricsOnly) {
@@ -576,7 +407,7 @@ TEST_F(InstagramDaemonTest, AFacebookLoginAccountIsWatchedWithDebugTokenAndWarne
   EXPECT_EQ(result.value("login", ""), "facebook");
   EXPECT_FALSE(result.value("data_access_expires_at", "").empty());
   EXPECT_FALSE(result.value("reconnect_by", "").empty()) << "data access ends within the warning";
-  auto listed = run_for(io, client->exec("LRANGE", keys->notifications(), "0", "-1"));
+  auto listed = run_for(live.io(), live.redis().exec("LRANGE", live.keys().notifications(), "0", "-1"));
   bool warned = false;
   for (const auto& e : listed->elements) {
     const auto n = json::parse(e.str, nullptr, false);
@@ -584,7 +415,7 @@ TEST_F(InstagramDaemonTest, AFacebookLoginAccountIsWatchedWithDebugTokenAndWarne
   }
   EXPECT_TRUE(warned);
   EXPECT_EQ(calls("graph.debug_token"), 1u);
-  EXPECT_EQ(daemon->log().find("sbx-meta-client-secret"), std::string::npos) << "the app token is never logged";
+  EXPECT_EQ(live.log().find("sbx-meta-client-secret"), std::string::npos) << "the app token is never logged";
 }
 
 TEST_F(InstagramDaemonTest, ATokenExpiringMidJobEndsItAskingForAReconnectWithNothingPosted) {
@@ -607,7 +438,7 @@ TEST_F(InstagramDaemonTest, ATokenExpiringMidJobEndsItAskingForAReconnectWithNot
   EXPECT_NE(fields.at("error").find("connected again"), std::string::npos) << fields.at("error");
   EXPECT_EQ(calls("instagram.refresh_token"), 1u) << "one renewal was tried; Instagram refuses expired tokens";
   EXPECT_EQ(calls("instagram.media_publish"), 0u);
-  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "soon"}));
+  auto account = run_for(live.io(), live.token_store().load(tokens::AccountRef{"instagram", "soon"}));
   ASSERT_TRUE(account && *account);
   EXPECT_EQ((*account)->status, tokens::AccountStatus::needs_reauth);
 }
@@ -618,7 +449,7 @@ TEST_F(InstagramDaemonTest, RevokingForgetsTheToken) {
   const auto fields = finished("bye");
   ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
   EXPECT_TRUE(result_of(fields).value("revoked", false));
-  auto account = run_for(io, store->load(tokens::AccountRef{"instagram", "demo-instagram"}));
+  auto account = run_for(live.io(), live.token_store().load(tokens::AccountRef{"instagram", "demo-instagram"}));
   ASSERT_TRUE(account && *account);
   EXPECT_EQ((*account)->status, tokens::AccountStatus::revoked);
   EXPECT_TRUE((*account)->access_sealed.empty());

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/command.hpp"
+
 namespace schedulo::test {
 
 // Our environment without SCHEDULO_* variables, so an override set for the test run cannot point a
@@ -37,10 +39,6 @@ class Child {
   pid_t pid_ = -1;
 };
 
-struct CommandResult {
-  int status = -1;
-  std::string out, err;
-};
 // Runs a command to its end with `input` on stdin, capturing stdout and stderr apart.
 CommandResult run_command(const std::vector<std::string>& args, const std::string& input = {});
 

@@ -207,22 +207,4 @@ nlohmann::json http_json(std::uint16_t port, const std::string& method, const st
   return parsed;
 }
 
-ShellResult run_shell(const std::vector<std::string>& argv) {
-  std::string command;
-  for (const auto& a : argv) {
-    command += '\'';
-    for (char c : a) command += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    command += "' ";
-  }
-  command += "2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ShellResult result;
-  if (!pipe) return result;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) result.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
 }  // namespace schedulo::test

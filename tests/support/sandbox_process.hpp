@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/command.hpp"  // run_shell, for the sandbox binary's command line
+
 namespace schedulo::test {
 
 class SandboxProcess {
@@ -80,12 +82,5 @@ HttpReply http(std::uint16_t port, const std::string& method, const std::string&
 // The JSON answer of an admin or JSON route; fails the test when it is not JSON.
 nlohmann::json http_json(std::uint16_t port, const std::string& method, const std::string& target,
                          const nlohmann::json& body = nullptr);
-
-// Runs a command through the shell and returns its output (stdout and stderr together) and exit status.
-struct ShellResult {
-  std::string out;
-  int status = -1;
-};
-ShellResult run_shell(const std::vector<std::string>& argv);
 
 }  // namespace schedulo::test

@@ -28,10 +28,10 @@
 #include "platforms/http/address_policy.hpp"
 #include "queue/redis/client.hpp"
 #include "queue/store.hpp"
+#include "tests/support/live_daemon.hpp"
 #include "tests/support/redis_process.hpp"
 #include "tests/support/run.hpp"
 #include "tests/support/sandbox_process.hpp"
-#include "tests/tiktok/daemon_child.hpp"
 #include "tokens/token_store.hpp"
 #include "tokens/vault.hpp"
 
@@ -41,6 +41,7 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 using test::http_json;
+using test::wait_until;
 
 constexpr std::int64_t kMiB = 1 << 20;
 constexpr const char* kAccount = "acct-1";
@@ -49,46 +50,17 @@ constexpr const char* kOpenId = "tt-user-1";
 class TikTokDaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/schedulo-tiktok.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir = tmpl;
     sandbox = std::make_unique<test::SandboxProcess>(std::vector<std::string>{});
     port = sandbox->port();
     base = "http://127.0.0.1:" + std::to_string(port);
-    // redis.prefix allows 64 characters: the test's unique prefix, shortened to a hash of it.
-    prefix = "tt:" + std::to_string(std::hash<std::string>{}(test::unique_prefix()) % 1000000007ULL) + ":" +
-             std::to_string(::getpid());
-    keys = std::make_unique<queue::Keys>(prefix);
-    key_file = dir + "/vault.keys";
-    {
-      std::ofstream f(key_file, std::ios::trunc);
-      f << tokens::Vault::generate_key_line("k1") << "\n";
-    }
-    ::chmod(key_file.c_str(), 0600);
-    std::string error;
-    vault = tokens::Vault::load_file(key_file, error);
-    ASSERT_TRUE(vault) << error;
-    redis::ClientOptions options;
-    options.url = *redis::parse_redis_url(test::shared_redis_url(), error);
-    client = std::make_unique<redis::Client>(io.get_executor(), options);
-    client->start();
-    store = std::make_unique<queue::Store>(*client, *keys, queue::QueueSettings{});
-    token_store = std::make_unique<tokens::TokenStore>(*client, *keys, *vault);
+    live = std::make_unique<test::LiveDaemon>(SCHEDULO_BIN, "tiktok");
     user({});
   }
 
   void TearDown() override {
-    if (daemon) {
-      daemon->kill9();
-      if (HasFailure()) std::cout << "DAEMON LOG (tail):\n" << tail(daemon->log(), 6000) << "\n";
-    }
-    daemon.reset();
-    client->stop();
-    std::error_code ec;
-    if (!HasFailure()) std::filesystem::remove_all(dir, ec);
+    live->kill9();
+    live.reset();
   }
-
-  static std::string tail(const std::string& s, std::size_t n) { return s.size() > n ? s.substr(s.size() - n) : s; }
 
   // The emulator's user behind acct-1: creator settings and how its publishes end.
   json user(const json& patch) {
@@ -110,12 +82,10 @@ class TikTokDaemonTest : public ::testing::Test {
     t.access_expires_at_ms = now_epoch_ms() + std::chrono::milliseconds(access_left).count();
     t.refresh_expires_at_ms = now_epoch_ms() + pair.value("refresh_expires_in", 0LL) * 1000;
     t.scopes = pair.value("scope", "");
-    auto put = test::run_for(
-        io, token_store->put({"tiktok", kAccount}, t, 0, tokens::AccountStatus::active, "", now_epoch_ms()));
-    ASSERT_TRUE(put && put->written);
+    ASSERT_TRUE(live->put_tokens("tiktok", kAccount, t));
   }
 
-  std::string config(const json& tiktok_overrides) {
+  json config(const json& tiktok_overrides) {
     json tiktok = {{"base_url", base + "/tiktok"},
                    {"auth_url", base + "/tiktok/v2/auth/authorize/"},
                    {"upload_url", base + "/tiktok-upload"},
@@ -126,35 +96,20 @@ class TikTokDaemonTest : public ::testing::Test {
                    {"status_poll_ms", 200},
                    {"public_id_wait_ms", 5000}};
     for (auto it = tiktok_overrides.begin(); it != tiktok_overrides.end(); ++it) tiktok[it.key()] = it.value();
-    json c = {{"redis", {{"url", test::shared_redis_url()}, {"prefix", prefix}, {"require_durability", false}}},
-              {"workers",
-               {{"id", "tt-worker"},
-                {"mode", "live"},
-                {"concurrency", 4},
-                {"lease_ms", 3000},
-                {"reaper_grace_ms", 0},
-                {"idle_wait_ms", 50},
-                {"shutdown_grace_ms", 1000}}},
-              {"vault", {{"key_file", key_file}}},
+    json c = live->config("tiktok", tiktok);
+    c.update({{"workers", {{"id", "tt-worker"}, {"lease_ms", 3000}, {"shutdown_grace_ms", 1000}}},
               {"tokens", {{"defer_ms", 100}}},
               {"security", {{"allow_private_hosts", {"127.0.0.0/8", "localhost"}}}},
-              {"jobs", {{"retry_base_ms", 100}, {"retry_cap_ms", 500}}},
-              {"platforms", {{"tiktok", tiktok}}},
-              {"log", {{"level", "info"}}}};
-    const std::string path = dir + "/config.json";
-    std::ofstream(path, std::ios::trunc) << c.dump(2);
-    return path;
+              {"jobs", {{"retry_cap_ms", 500}}},
+              {"log", {{"level", "info"}}}},
+             true);
+    return c;
   }
 
   void start_daemon(const json& tiktok_overrides = json::object()) {
-    const auto path = config(tiktok_overrides);
-    if (!daemon) daemon = std::make_unique<test::DaemonChild>(SCHEDULO_BIN, path, dir + "/daemon.log");
-    ASSERT_TRUE(daemon->start(60s)) << daemon->log();
+    ASSERT_TRUE(live->start(config(tiktok_overrides)));
   }
-  void restart_daemon() {
-    daemon->kill9();
-    ASSERT_TRUE(daemon->start(60s)) << daemon->log();
-  }
+  void restart_daemon() { ASSERT_TRUE(live->restart()); }
 
   std::string video_url(std::int64_t bytes, const std::string& extra = "") {
     return base + "/cdn/mp4/v" + std::to_string(bytes) + ".mp4?bytes=" + std::to_string(bytes) + extra;
@@ -172,21 +127,10 @@ class TikTokDaemonTest : public ::testing::Test {
   }
 
   void enqueue(const json& doc, int max_attempts = 5) {
-    jobs::ValidationContext context;
-    auto policy = http::AddressPolicy::from_entries({"127.0.0.0/8", "localhost"});
-    ASSERT_TRUE(policy.policy);
-    context.private_hosts = *policy.policy;
-    auto parsed = jobs::validate_job(doc, context);
-    ASSERT_TRUE(parsed.job) << parsed.errors.front().message;
-    std::vector<queue::NewJob> batch{jobs::to_new_job(std::move(*parsed.job), max_attempts)};
-    auto r = test::run_for(io, store->enqueue(batch, now_epoch_ms()));
-    ASSERT_TRUE(r);
+    ASSERT_TRUE(live->enqueue(doc, max_attempts, {"127.0.0.0/8", "localhost"}));
   }
 
-  std::map<std::string, std::string> job(const std::string& id) {
-    auto r = test::run_for(io, store->status(id));
-    return r ? r->fields : std::map<std::string, std::string>{};
-  }
+  std::map<std::string, std::string> job(const std::string& id) { return live->job(id); }
   static std::string show(const std::map<std::string, std::string>& f) {
     std::string out;
     for (const char* k : {"state", "error_code", "error", "result", "checkpoint"})
@@ -194,27 +138,9 @@ class TikTokDaemonTest : public ::testing::Test {
     return out;
   }
 
-  static bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() >= end) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
-  }
-
   // Waits for the job to end (succeeded, failed, dead, needs_review) and returns its record.
   std::map<std::string, std::string> finished(const std::string& id, std::chrono::milliseconds limit = 120s) {
-    std::map<std::string, std::string> f;
-    const bool done = wait_until(
-        [&] {
-          f = job(id);
-          const auto s = f["state"];
-          return s == "succeeded" || s == "failed" || s == "dead" || s == "needs_review";
-        },
-        limit);
-    EXPECT_TRUE(done) << "job " << id << " did not finish:\n" << show(f);
-    return f;
+    return live->wait_for_state(id, test::LiveDaemon::final_states(), limit);
   }
 
   json result(const std::map<std::string, std::string>& f) {
@@ -257,16 +183,10 @@ class TikTokDaemonTest : public ::testing::Test {
     return out;
   }
 
-  boost::asio::io_context io;
-  std::string dir, base, prefix, key_file;
+  std::string base;
   std::uint16_t port = 0;
   std::unique_ptr<test::SandboxProcess> sandbox;
-  std::optional<tokens::Vault> vault;
-  std::unique_ptr<queue::Keys> keys;
-  std::unique_ptr<redis::Client> client;
-  std::unique_ptr<queue::Store> store;
-  std::unique_ptr<tokens::TokenStore> token_store;
-  std::unique_ptr<test::DaemonChild> daemon;
+  std::unique_ptr<test::LiveDaemon> live;  // after the sandbox: the daemon ends first
 };
 
 // Videos of 1, 6, 70 and 300 MB by FILE_UPLOAD: the chunk count and every Content-Range follow the
@@ -531,9 +451,9 @@ TEST_F(TikTokDaemonTest, RefreshRotatesAndAReusedRefreshTokenIsRejected) {
   enqueue({{"id", "r1"}, {"type", "refresh_token"}, {"platform", "tiktok"}, {"account", kAccount}});
   auto f = finished("r1");
   ASSERT_EQ(f.at("state"), "succeeded") << show(f);
-  auto account = **test::run_for(io, token_store->load({"tiktok", kAccount}));
+  auto account = **test::run_for(live->io(), live->token_store().load({"tiktok", kAccount}));
   std::string error;
-  auto opened = token_store->open(account, error);
+  auto opened = live->token_store().open(account, error);
   ASSERT_TRUE(opened) << error;
   EXPECT_NE(opened->refresh_token.reveal(), pair["refresh_token"].get<std::string>());
   EXPECT_NE(opened->access_token.reveal(), pair["access_token"].get<std::string>());
@@ -555,14 +475,14 @@ TEST_F(TikTokDaemonTest, RefreshRotatesAndAReusedRefreshTokenIsRejected) {
   enqueue({{"id", "r2"}, {"type", "refresh_token"}, {"platform", "tiktok"}, {"account", kAccount}});
   f = finished("r2");
   EXPECT_EQ(f.at("state"), "failed") << show(f);
-  account = **test::run_for(io, token_store->load({"tiktok", kAccount}));
+  account = **test::run_for(live->io(), live->token_store().load({"tiktok", kAccount}));
   EXPECT_EQ(account.status, tokens::AccountStatus::needs_reauth);
   const auto refreshes = log("tiktok_oauth.token");
   ASSERT_EQ(refreshes.size(), 2U);
   EXPECT_EQ(refreshes[1].value("status", 0), 200);
   EXPECT_EQ(refreshes[1]["response"].value("error", ""), "invalid_grant");
   // No token in the daemon's log.
-  const auto text = daemon->log();
+  const auto text = live->log();
   EXPECT_EQ(text.find(pair["refresh_token"].get<std::string>()), std::string::npos);
   EXPECT_EQ(text.find(opened->refresh_token.reveal()), std::string::npos);
 }
@@ -659,7 +579,7 @@ TEST_F(TikTokDaemonTest, RevokeTokenDisconnectsTheAccount) {
   ASSERT_EQ(f.at("state"), "succeeded") << show(f);
   const auto access = http_json(port, "POST", "/_sandbox/tiktok/tokens/inspect", {{"token", pair["access_token"]}});
   EXPECT_EQ(access.value("live", true), false);
-  const auto account = **test::run_for(io, token_store->load({"tiktok", kAccount}));
+  const auto account = **test::run_for(live->io(), live->token_store().load({"tiktok", kAccount}));
   EXPECT_EQ(account.status, tokens::AccountStatus::revoked);
   EXPECT_TRUE(account.access_sealed.empty());
   enqueue(video_job("gone", video_url(1'000'000), {{"source", "upload"}}));

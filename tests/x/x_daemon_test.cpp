@@ -3,45 +3,25 @@
 // sealed in the daemon's store. Every wait polls a condition with an overall limit that fails the test.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <boost/asio/io_context.hpp>
-
+#include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/rfc3339.hpp"
-#include "jobs/intake.hpp"
-#include "jobs/job_validation.hpp"
-#include "queue/redis/client.hpp"
-#include "queue/store.hpp"
-#include "tests/support/redis_process.hpp"
+#include "tests/support/live_daemon.hpp"
 #include "tests/support/run.hpp"
 #include "tests/support/sandbox_process.hpp"
 #include "tokens/token_store.hpp"
-#include "tokens/vault.hpp"
 
 #ifndef SCHEDULO_DAEMON_BIN
 #error "SCHEDULO_DAEMON_BIN must be defined"
 #endif
-
-extern char** environ;
 
 namespace schedulo::test {
 namespace {
@@ -52,111 +32,9 @@ using json = nlohmann::json;
 constexpr const char* kClientId = "sbx-x-client-id";
 constexpr const char* kClientSecret = "sbx-x-client-secret";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The daemon as a child process; stdout and stderr to a log file.
-class Daemon {
- public:
-  Daemon(std::string config, std::string log) : config_(std::move(config)), log_(std::move(log)) {}
-  ~Daemon() { stop(); }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  void start() {
-    std::vector<std::string> args{SCHEDULO_DAEMON_BIN, "run", "--config", config_};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e)
-      if (std::string_view(*e).rfind("SCHEDULO_", 0) != 0) env.emplace_back(*e);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (log_fd < 0) throw std::runtime_error("cannot open the daemon's log");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test leaves no daemon behind
-      ::dup2(log_fd, STDOUT_FILENO);
-      ::dup2(log_fd, STDERR_FILENO);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(log_fd);
-    if (pid_ < 0) throw std::runtime_error("cannot fork the daemon");
-  }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 200; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(25ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  std::string log() const { return slurp(log_); }
-
- private:
-  std::string config_, log_;
-  pid_t pid_ = -1;
-};
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 class XDaemon : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/schedulo-x.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir = tmpl;
-    prefix = unique_prefix();
-    keys = std::make_unique<queue::Keys>(prefix);
-    key_file = dir + "/vault.keys";
-    {
-      std::ofstream f(key_file, std::ios::trunc);
-      f << tokens::Vault::generate_key_line("k1") << "\n";
-    }
-    ::chmod(key_file.c_str(), 0600);
-    std::string error;
-    vault = tokens::Vault::load_file(key_file, error);
-    ASSERT_TRUE(vault) << error;
-    redis::ClientOptions options;
-    options.url = *redis::parse_redis_url(shared_redis_url(), error);
-    client = std::make_unique<redis::Client>(io.get_executor(), options);
-    client->start();
-    store = std::make_unique<queue::Store>(*client, *keys, queue::QueueSettings{});
-    token_store = std::make_unique<tokens::TokenStore>(*client, *keys, *vault);
-    base = "http://127.0.0.1:" + std::to_string(sandbox.port());
-  }
-
-  void TearDown() override {
-    if (daemon) {
-      daemon->stop();
-      if (HasFailure() || std::getenv("X_TEST_SHOW_LOG")) std::cout << "DAEMON LOG:\n" << daemon->log() << "\n";
-    }
-    daemon.reset();
-    token_store.reset();
-    store.reset();
-    client->stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
+  void SetUp() override { base = "http://127.0.0.1:" + std::to_string(sandbox.port()); }
 
   // Starts the daemon with `x` merged into platforms.x and `extra` merged at the top.
   void start(const json& x = json::object(), const json& extra = json::object()) {
@@ -166,36 +44,10 @@ class XDaemon : public ::testing::Test {
                      {"client_id", kClientId},
                      {"client_secret", kClientSecret}};
     platform.update(x);
-    json c = {{"redis", {{"url", shared_redis_url()}, {"prefix", prefix}, {"require_durability", false}}},
-              {"workers",
-               {{"id", "x-test"},
-                {"mode", "live"},
-                {"concurrency", 8},
-                {"lease_ms", 10000},
-                {"reaper_grace_ms", 0},
-                {"idle_wait_ms", 50},
-                {"shutdown_grace_ms", 1000}}},
-              {"vault", {{"key_file", key_file}}},
-              {"tokens", {{"defer_ms", 100}}},
-              {"platforms", {{"x", platform}}},
-              {"security", {{"allow_private_hosts", {"127.0.0.0/8"}}}},
-              {"jobs", {{"retry_base_ms", 100}, {"retry_cap_ms", 300}}},
-              {"log", {{"level", "debug"}}}};
+    json c = live_.config("x", platform);
+    c.update({{"workers", {{"concurrency", 8}, {"shutdown_grace_ms", 1000}}}, {"tokens", {{"defer_ms", 100}}}}, true);
     c.update(extra, true);
-    const std::string path = dir + "/schedulo.json";
-    std::ofstream(path, std::ios::trunc) << c.dump(2);
-    daemon = std::make_unique<Daemon>(path, dir + "/daemon.log");
-    daemon->start();
-    ASSERT_TRUE(wait_until([&] { return count_of(daemon->log(), "ready: consuming jobs") > 0; }, 60s)) << daemon->log();
-  }
-
-  static bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() >= end) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
+    ASSERT_TRUE(live_.start(c));
   }
 
   json admin(const std::string& method, const std::string& path, const json& body = nullptr) {
@@ -215,55 +67,27 @@ class XDaemon : public ::testing::Test {
     t.refresh_token = Secret(u.refresh);
     t.access_expires_at_ms = now_epoch_ms() + access_expires_in_ms;
     t.scopes = "tweet.read tweet.write users.read media.write offline.access";
-    auto put = run_for(
-        io, token_store->put(tokens::AccountRef{"x", key}, t, 0, tokens::AccountStatus::active, "", now_epoch_ms()));
-    EXPECT_TRUE(put && put->written);
+    EXPECT_TRUE(live_.put_tokens("x", key, t));
     return u;
   }
 
   std::string enqueue(json doc) {
-    jobs::ValidationContext context;
-    context.private_hosts = *http::AddressPolicy::from_entries({"127.0.0.0/8"}).policy;
     if (!doc.contains("id")) doc["id"] = "xj" + std::to_string(++job_counter);
-    auto parsed = jobs::validate_job(doc, context);
-    EXPECT_TRUE(parsed.job) << (parsed.errors.empty() ? "" : parsed.errors.front().message);
-    if (!parsed.job) return {};
-    std::vector<queue::NewJob> batch{jobs::to_new_job(std::move(*parsed.job), 5)};
-    auto r = run_for(io, store->enqueue(batch, now_epoch_ms()));
-    EXPECT_TRUE(r);
+    EXPECT_TRUE(live_.enqueue(doc));
     return doc["id"].get<std::string>();
   }
   std::string publish(const User& u, const json& post) {
     return enqueue({{"type", "publish"}, {"platform", "x"}, {"account", u.key}, {"post", post}});
   }
 
-  std::map<std::string, std::string> job(const std::string& id) {
-    auto r = run_for(io, store->status(id));
-    return r ? r->fields : std::map<std::string, std::string>{};
-  }
-  std::vector<json> attempts(const std::string& id) {
-    std::vector<json> out;
-    if (auto r = run_for(io, store->status(id)))
-      for (const auto& line : r->attempt_log) out.push_back(json::parse(line, nullptr, false));
-    return out;
-  }
+  test::JobFields job(const std::string& id) { return live_.job(id); }
+  std::vector<json> attempts(const std::string& id) { return live_.attempts(id); }
   // Waits for one of `states`; returns the record.
-  std::map<std::string, std::string> settle(const std::string& id, const std::set<std::string>& states,
-                                            std::chrono::milliseconds limit = 60s) {
-    std::map<std::string, std::string> fields;
-    const bool reached = wait_until(
-        [&] {
-          fields = job(id);
-          return states.count(fields["state"]) > 0;
-        },
-        limit);
-    EXPECT_TRUE(reached) << "job " << id << " stayed " << fields["state"] << " (" << fields["error"] << ")";
-    return fields;
+  test::JobFields settle(const std::string& id, const std::set<std::string>& states,
+                         std::chrono::milliseconds limit = 60s) {
+    return live_.wait_for_state(id, states, limit);
   }
-  json result(const std::map<std::string, std::string>& fields) {
-    const auto it = fields.find("result");
-    return it == fields.end() ? json() : json::parse(it->second, nullptr, false);
-  }
+  static json result(const test::JobFields& fields) { return test::LiveDaemon::result(fields); }
 
   // The user's live posts, oldest first.
   std::vector<json> posts(const User& u) {
@@ -281,11 +105,11 @@ class XDaemon : public ::testing::Test {
   }
 
   tokens::StoredAccount account(const std::string& key) {
-    return **run_for(io, token_store->load(tokens::AccountRef{"x", key}));
+    return **run_for(live_.io(), live_.token_store().load(tokens::AccountRef{"x", key}));
   }
   platforms::TokenSet opened(const std::string& key) {
     std::string error;
-    auto t = token_store->open(account(key), error);
+    auto t = live_.token_store().open(account(key), error);
     if (!t) throw std::runtime_error(error);
     return std::move(*t);
   }
@@ -295,14 +119,8 @@ class XDaemon : public ::testing::Test {
   }
 
   SandboxProcess sandbox{std::vector<std::string>{}};  // the sandbox clock runs with the wall clock
-  boost::asio::io_context io;
-  std::string dir, prefix, key_file, base;
-  std::unique_ptr<queue::Keys> keys;
-  std::optional<tokens::Vault> vault;
-  std::unique_ptr<redis::Client> client;
-  std::unique_ptr<queue::Store> store;
-  std::unique_ptr<tokens::TokenStore> token_store;
-  std::unique_ptr<Daemon> daemon;
+  LiveDaemon live_{SCHEDULO_DAEMON_BIN, "x"};          // after the sandbox: the daemon ends first
+  std::string base;
   int job_counter = 0;
 };
 
@@ -477,7 +295,7 @@ TEST_F(XDaemon, ExpiredTokenRefreshedOnceAndRetried) {
   EXPECT_EQ(fresh.value("kind", ""), "refresh_token");
   EXPECT_FALSE(fresh.value("used", true));
   // No token in the daemon's log.
-  const auto log = daemon->log();
+  const auto log = live_.log();
   for (const auto& secret : {u.access, u.refresh, now_held.access_token.reveal(), now_held.refresh_token.reveal()})
     EXPECT_EQ(log.find(secret), std::string::npos);
 }
@@ -669,7 +487,8 @@ TEST_F(XDaemon, AnalyticsBatchesWithinLimits) {
   for (const auto& l : lookups) {
     const std::string query = l["query"].get<std::string>();
     const auto from = query.find("ids=") + 4;
-    const auto n = count_of(query.substr(from, query.find('&', from) - from), ",") + 1;
+    const auto asked_ids = query.substr(from, query.find('&', from) - from);
+    const auto n = static_cast<std::size_t>(std::count(asked_ids.begin(), asked_ids.end(), ',')) + 1;
     EXPECT_LE(n, 100u);
     asked += n;
   }
