@@ -966,7 +966,7 @@ TEST_F(LifecycleTest, SweepCommandChecksPageTokens) {
                   .dump();
   }
   ::chmod(key_file.c_str(), 0600);
-  auto report_of = [](const test::ShellResult& r) { return json::parse(r.out.substr(r.out.rfind("{\""))); };
+  auto report_of = [](const test::CommandResult& r) { return json::parse(r.out.substr(r.out.rfind("{\""))); };
   auto first = test::run_shell({SCHEDULO_BIN, "sweep", "--config", config_file});
   ASSERT_EQ(first.status, 0) << first.out;
   auto report = report_of(first);
