@@ -80,10 +80,22 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
     }
   }
 
+  // Progress of steps that made no external call is recorded with the next save, not in a round trip
+  // of its own (a text post's validate, stage, create and upload): `pending` until then. Once a step
+  // that may have called out is among it (`unsaved_call`), it is saved before anything else may call
+  // out (rule 3: a side effect is recorded before the next external call).
+  bool pending = false;
+  bool unsaved_call = false;
   for (std::size_t i = next; i < kSteps.size(); ++i) {
     const PublishStep step = kSteps[i];
     const auto limit = steps.deadline(step);
+    const bool calls = step == PublishStep::publish || steps.calls_out(step, job, ids);
     if (step == PublishStep::publish) {
+      if (unsaved_call) {  // the token step below may call out
+        checkpoint["ids"] = ids;
+        const bool saved = co_await job.save_checkpoint(checkpoint);
+        if (!saved) co_return Outcome::defer("could not record progress", "checkpoint", std::chrono::seconds(1));
+      }
       // The token first (renewing it is not the irreversible call): an attempt that ends or dies here
       // has not sent anything.
       if (auto stop = co_await steps.before_publish(job)) {
@@ -92,13 +104,20 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
         if (early.checkpoint.is_null()) early.checkpoint = checkpoint;
         co_return early;
       }
-      // Rule 10: an irreversible call starts only on a lease that outlives it.
-      if (!co_await job.ensure_lease_covers(limit))
-        co_return Outcome::defer("the job's lease could not be extended before publishing", "lease", std::chrono::seconds(1));
+      // Marked sent, and (rule 10) the lease extended to outlive the irreversible call, in one save.
       checkpoint["publish_sent"] = true;
       checkpoint["ids"] = ids;
-      if (!co_await job.save_checkpoint(checkpoint))
+      const bool marked = co_await job.save_checkpoint(checkpoint, limit);
+      if (!marked)
         co_return Outcome::defer("could not record progress before publishing", "checkpoint", std::chrono::seconds(1));
+      if (!job.lease_covers(limit))
+        co_return Outcome::defer("the job's lease could not be extended before publishing", "lease", std::chrono::seconds(1));
+      pending = unsaved_call = false;
+    } else if (pending && calls) {
+      checkpoint["ids"] = ids;
+      const bool saved = co_await job.save_checkpoint(checkpoint);
+      if (!saved) co_return Outcome::defer("could not record progress", "checkpoint", std::chrono::seconds(1));
+      pending = unsaved_call = false;
     }
     auto result = co_await net::with_timeout(steps.run(step, job, ids), limit);
     if (!result) {
@@ -121,11 +140,20 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
     }
     checkpoint["done"] = std::string(to_string(step));
     checkpoint["ids"] = ids;
-    if (step == PublishStep::publish) checkpoint["published"] = true;
-    if (!co_await job.save_checkpoint(checkpoint))
-      co_return Outcome::defer("could not record progress", "checkpoint", std::chrono::seconds(1));
+    if (step == PublishStep::publish) {
+      // The irreversible call's answer is recorded at once, whatever follows.
+      checkpoint["published"] = true;
+      const bool saved = co_await job.save_checkpoint(checkpoint);
+      if (!saved) co_return Outcome::defer("could not record progress", "checkpoint", std::chrono::seconds(1));
+      continue;
+    }
+    pending = true;
+    unsaved_call = unsaved_call || calls;
   }
-  co_return Outcome::success(ids);
+  Outcome done = Outcome::success(ids);
+  // The last steps' progress goes with the outcome: the settlement records both at once.
+  if (pending) done.checkpoint = checkpoint;
+  co_return done;
 }
 
 net::awaitable<Outcome> run_driver(JobContext& job, PlatformAdapter& platform) {

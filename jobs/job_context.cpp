@@ -13,17 +13,21 @@ JobContext::JobContext(queue::Store& store, Job job, queue::Lease lease, Clock::
   if (checkpoint_.is_discarded()) checkpoint_ = nullptr;
 }
 
-net::awaitable<bool> JobContext::save_checkpoint(nlohmann::json checkpoint) {
+net::awaitable<bool> JobContext::save_checkpoint(nlohmann::json checkpoint, std::chrono::milliseconds covering) {
   if (lost_) co_return false;
   const auto sent_at = Clock::now();
-  auto saved = co_await store_.checkpoint(lease_.id, lease_.token, checkpoint.dump(), now_epoch_ms());
+  const auto length = covering.count() > 0
+                          ? std::max(store_.settings().lease,
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(covering + 2 * kLeaseMargin))
+                          : store_.settings().lease;
+  auto saved = co_await store_.checkpoint(lease_.id, lease_.token, checkpoint.dump(), now_epoch_ms(), length);
   if (!saved) co_return false;  // Redis unreachable: progress not recorded, so do not go on
   if (!*saved) {
     lost_ = true;
     co_return false;
   }
   checkpoint_ = std::move(checkpoint);
-  extend_lease(sent_at + store_.settings().lease);
+  extend_lease(sent_at + length);
   co_return true;
 }
 

@@ -26,8 +26,10 @@ class JobContext {
   const log::JobLog& log() const { return log_; }
   const nlohmann::json& checkpoint() const { return checkpoint_; }
 
-  // Records progress on the job (and extends the lease). False when the lease was lost.
-  net::awaitable<bool> save_checkpoint(nlohmann::json checkpoint);
+  // Records progress on the job and extends the lease; with `covering`, far enough to cover a step of
+  // that length (one round trip instead of ensure_lease_covers and a save). False when the lease
+  // was lost or Redis could not be reached.
+  net::awaitable<bool> save_checkpoint(nlohmann::json checkpoint, std::chrono::milliseconds covering = {});
   // True when the lease outlives a step of this length with a safety margin (architecture rule 10).
   bool lease_covers(std::chrono::milliseconds step) const;
   // Extends the lease when it would not cover the step; false when it still does not (lost lease or

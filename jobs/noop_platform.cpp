@@ -57,6 +57,11 @@ class NoopSteps final : public PublishSteps {
   net::awaitable<Existence> find_existing(JobContext&, nlohmann::json& ids) override {
     co_return ids.contains("published_id") ? Existence::found : Existence::not_found;
   }
+  // Only the upload step takes time (the configured call or wait); the others only compute.
+  bool calls_out(PublishStep step, const JobContext&, const nlohmann::json&) const override {
+    if (step == PublishStep::upload) return call_.client != nullptr || delay_.count() > 0;
+    return step == PublishStep::publish;
+  }
   std::chrono::milliseconds deadline(PublishStep) const override {
     return std::chrono::seconds(call_.client != nullptr ? 30 : 10) + delay_;
   }

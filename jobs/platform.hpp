@@ -43,6 +43,16 @@ class PublishSteps {
   virtual net::awaitable<Existence> find_existing(JobContext& job, nlohmann::json& ids) = 0;
   // The longest a step may take; a step starts only when the lease covers it.
   virtual std::chrono::milliseconds deadline(PublishStep step) const = 0;
+  // False when the step, for this job, makes no external call and takes no time (it only checks or
+  // computes, so running it again is harmless). The driver records such a step's progress with the
+  // next save instead of one round trip of its own; progress is always recorded before a step or
+  // token renewal that may call out, and after the publish call.
+  virtual bool calls_out(PublishStep step, const JobContext& job, const nlohmann::json& ids) const {
+    (void)step;
+    (void)job;
+    (void)ids;
+    return true;
+  }
 };
 
 class PlatformAdapter {

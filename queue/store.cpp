@@ -236,9 +236,10 @@ net::awaitable<Result<std::vector<std::string>>> Store::heartbeat(
 }
 
 net::awaitable<Result<bool>> Store::checkpoint(const std::string& id, std::uint64_t token, const std::string& json,
-                                               std::int64_t now) {
-  redis::Args args{keys_.prefix(), s(static_cast<long long>(now)),
-                                       s(static_cast<long long>(settings_.lease.count())), id, s(token), json};
+                                               std::int64_t now, std::chrono::milliseconds length) {
+  const auto lease = std::max(length, settings_.lease);
+  redis::Args args{keys_.prefix(), s(static_cast<long long>(now)), s(static_cast<long long>(lease.count())), id,
+                   s(token), json};
   auto r = co_await run("checkpoint", std::move(args));
   if (!r) co_return Result<bool>(boost::system::in_place_error, r.error());
   co_return r->integer == 1;

@@ -126,8 +126,10 @@ class Store {
   net::awaitable<Result<std::vector<std::string>>> heartbeat(
       std::int64_t now, const std::vector<std::pair<std::string, std::uint64_t>>& leases,
       std::chrono::milliseconds length = {});
+  // Records a driver's progress and extends the lease to `length` from now (the usual lease when
+  // zero); a longer lease the job already holds is kept.
   net::awaitable<Result<bool>> checkpoint(const std::string& id, std::uint64_t token, const std::string& json,
-                                          std::int64_t now);
+                                          std::int64_t now, std::chrono::milliseconds length = {});
   net::awaitable<Result<long long>> reap(std::int64_t now, int max);
   net::awaitable<Result<long long>> reclaim_own(std::int64_t now, const std::string& worker);
   // This worker is alive for `ttl`; its claimed entries stay its own meanwhile.

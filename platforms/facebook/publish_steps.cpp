@@ -133,6 +133,22 @@ class FacebookSteps final : public jobs::PublishSteps {
     co_return std::nullopt;
   }
 
+  // Validation only computes; staging and uploading move a video (or a reel) only; the rest may call.
+  bool calls_out(PublishStep step, const jobs::JobContext& job, const json& ids) const override {
+    switch (step) {
+      case PublishStep::validate:
+        return false;
+      case PublishStep::stage:
+        return is_video(plan_of(job.job()).kind) && uploads(ids);
+      case PublishStep::upload: {
+        const auto kind = plan_of(job.job()).kind;
+        return kind == PostKind::reel || (kind == PostKind::video && uploads(ids));
+      }
+      default:
+        return true;
+    }
+  }
+
   net::awaitable<StepResult> before_publish(jobs::JobContext& job) override {
     co_return co_await jobs::prepare_token(api_.provider(), job);
   }

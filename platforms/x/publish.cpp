@@ -143,6 +143,22 @@ std::chrono::milliseconds XPublishSteps::deadline(jobs::PublishStep step) const 
   return seconds(30);
 }
 
+// Validation, create and confirm only compute; staging and uploading fetch and send media.
+bool XPublishSteps::calls_out(jobs::PublishStep step, const jobs::JobContext& job, const json&) const {
+  switch (step) {
+    case jobs::PublishStep::validate:
+    case jobs::PublishStep::create:
+    case jobs::PublishStep::confirm:
+      return false;
+    case jobs::PublishStep::stage:
+    case jobs::PublishStep::upload:
+      return job.job().post && !job.job().post->media.empty();
+    case jobs::PublishStep::publish:
+      return true;
+  }
+  return true;
+}
+
 net::awaitable<StepResult> XPublishSteps::run(jobs::PublishStep step, jobs::JobContext& job, json& ids) {
   if (!job.job().post) co_return Outcome::fail("a publish job without a post", "bad_job");
   switch (step) {

@@ -32,6 +32,7 @@ class XPublishSteps final : public jobs::PublishSteps {
   net::awaitable<jobs::StepResult> before_publish(jobs::JobContext& job) override;
   net::awaitable<jobs::Existence> find_existing(jobs::JobContext& job, nlohmann::json& ids) override;
   std::chrono::milliseconds deadline(jobs::PublishStep step) const override;
+  bool calls_out(jobs::PublishStep step, const jobs::JobContext& job, const nlohmann::json& ids) const override;
 
  private:
   struct Timeline {

@@ -26,8 +26,10 @@ class ScriptedSteps final : public PublishSteps {
   std::vector<std::string> calls;
   int publish_hangs = 0;  // this many publish calls never answer
   Existence existence = Existence::not_found;
-  StepResult before;  // what before_publish answers (the token not ready, ...)
-  StepResult publish_ends;  // what the publish step answers instead of publishing
+  StepResult before;           // what before_publish answers (the token not ready, ...)
+  StepResult publish_ends;     // what the publish step answers instead of publishing
+  bool local = false;          // validate, stage, create, upload and confirm make no call
+  json stored_before_publish;  // the job's recorded checkpoint when before_publish ran
 
   net::awaitable<StepResult> run(PublishStep step, JobContext&, json& ids) override {
     calls.emplace_back(to_string(step));
@@ -43,8 +45,9 @@ class ScriptedSteps final : public PublishSteps {
     }
     co_return std::nullopt;
   }
-  net::awaitable<StepResult> before_publish(JobContext&) override {
+  net::awaitable<StepResult> before_publish(JobContext& job) override {
     calls.emplace_back("before_publish");
+    stored_before_publish = job.checkpoint();
     co_return before;
   }
   net::awaitable<Existence> find_existing(JobContext&, json& ids) override {
@@ -53,6 +56,9 @@ class ScriptedSteps final : public PublishSteps {
     co_return existence;
   }
   std::chrono::milliseconds deadline(PublishStep) const override { return 200ms; }
+  bool calls_out(PublishStep step, const JobContext&, const json&) const override {
+    return !local || step == PublishStep::publish;
+  }
 };
 
 class PublishDriverTest : public ::testing::Test {
@@ -100,8 +106,26 @@ TEST_F(PublishDriverTest, RunsEveryStepInOrderAndRecordsTheIds) {
   EXPECT_EQ(steps.calls, (std::vector<std::string>{"validate", "stage", "create", "upload", "before_publish", "publish",
                                                    "confirm"}));
   EXPECT_EQ(out.result["published_id"], "p-1");
-  EXPECT_EQ(ctx->checkpoint()["done"], "confirm");
+  // Each step that may call out was recorded before the next call; the last one's progress goes
+  // with the outcome (the settlement records it).
+  EXPECT_EQ(steps.stored_before_publish["done"], "upload");
+  EXPECT_EQ(ctx->checkpoint()["done"], "publish");
+  EXPECT_EQ(out.checkpoint["done"], "confirm");
+  EXPECT_EQ(out.checkpoint["ids"]["container"], "c-1");
+}
+
+TEST_F(PublishDriverTest, StepsThatMakeNoCallAreRecordedWithThePublishMark) {
+  auto ctx = leased("p11");
+  ScriptedSteps steps;
+  steps.local = true;
+  auto out = run_for(io, run_publish(*ctx, steps));
+  EXPECT_EQ(out.kind, Outcome::Kind::succeeded);
+  EXPECT_TRUE(steps.stored_before_publish.is_null()) << steps.stored_before_publish.dump();
+  // Marked sent with the local steps' progress, then the publish recorded at once.
+  EXPECT_EQ(ctx->checkpoint()["done"], "publish");
   EXPECT_EQ(ctx->checkpoint()["ids"]["container"], "c-1");
+  EXPECT_EQ(ctx->checkpoint()["publish_sent"], true);
+  EXPECT_EQ(out.checkpoint["done"], "confirm");
 }
 
 TEST_F(PublishDriverTest, ResumesAfterTheLastRecordedStep) {
