@@ -2,6 +2,7 @@
 // What a driver sees of the job it runs: the job, its lease, its checkpoint, and the means to record
 // progress. The lease is fenced: once another worker took the job over, save_checkpoint() fails and
 // lost() is true, and the driver must stop without touching the platform again.
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -41,6 +42,10 @@ class JobContext {
   void extend_lease(Clock::time_point deadline) { lease_deadline_ = std::max(lease_deadline_, deadline); }
   Clock::time_point lease_deadline() const { return lease_deadline_; }
 
+  // What the attempt keeps for its own next step (jobs/token_use.cpp: the token before_publish just
+  // read, taken by the publish call instead of reading and decrypting it again). Empty when none.
+  std::any& attempt_memo() { return memo_; }
+
   static constexpr std::chrono::milliseconds kLeaseMargin{2000};
 
  private:
@@ -51,6 +56,7 @@ class JobContext {
   nlohmann::json checkpoint_;
   log::JobLog log_;
   bool lost_ = false;
+  std::any memo_;
 };
 
 }  // namespace schedulo::jobs

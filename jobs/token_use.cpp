@@ -1,5 +1,7 @@
 #include "jobs/token_use.hpp"
 
+#include <any>
+
 #include "common/rfc3339.hpp"
 
 namespace schedulo::jobs {
@@ -40,7 +42,16 @@ Outcome token_outcome(const tokens::TokenAnswer& answer) {
 net::awaitable<StepResult> with_token(tokens::TokenProvider& provider, JobContext& job, const TokenCall& call) {
   const auto ref = account_of(job.job());
   const auto before = lease_guard(job);
-  auto first = co_await provider.get(ref, before);
+  tokens::TokenAnswer first;
+  if (auto* kept = std::any_cast<tokens::AccessToken>(&job.attempt_memo())) {
+    // Read by prepare_token a moment ago, for this call: one read and decryption, not two. A token
+    // renewed meanwhile elsewhere is answered "expired" by the platform and renewed below.
+    first.state = tokens::TokenState::ready;
+    first.token = std::move(*kept);
+    job.attempt_memo().reset();
+  } else {
+    first = co_await provider.get(ref, before);
+  }
   if (first.state != tokens::TokenState::ready) co_return token_outcome(first);
   if (first.refreshed) job.log().info("token of {} renewed before use", ref.member());
   TokenUse use = co_await call(first.token);
@@ -71,6 +82,7 @@ net::awaitable<StepResult> prepare_token(tokens::TokenProvider& provider, JobCon
   auto answer = co_await provider.get(ref, lease_guard(job));
   if (answer.state != tokens::TokenState::ready) co_return token_outcome(answer);
   if (answer.refreshed) job.log().info("token of {} renewed before publishing", ref.member());
+  job.attempt_memo() = std::move(answer.token);
   co_return std::nullopt;
 }
 
