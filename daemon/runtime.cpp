@@ -227,6 +227,9 @@ queue::BreakerOptions breaker_options(const Config& config) {
   o.open_for = std::chrono::milliseconds(config.breaker.open_ms);
   o.max_open = std::chrono::milliseconds(config.breaker.max_open_ms);
   o.probe_timeout = std::chrono::milliseconds(config.breaker.probe_timeout_ms);
+  // Issue 16: a healthy platform's successes go to Redis together, within the local view's own
+  // staleness (cache, 1 s), not one script call per platform call.
+  o.success_batch = std::chrono::milliseconds(200);
   return o;
 }
 

@@ -1,5 +1,7 @@
 #include "queue/circuit_breaker.hpp"
 
+#include <utility>
+
 #include "common/log.hpp"
 #include "queue/scripts.hpp"
 #include "queue/store.hpp"
@@ -61,6 +63,19 @@ net::awaitable<BreakerResult<BreakerDecision>> CircuitBreaker::check(const std::
 
 net::awaitable<BreakerResult<std::pair<std::string, std::string>>> CircuitBreaker::record(
     const std::string& platform, BreakerOutcome result, std::optional<std::int64_t> now_ms) {
+  // Successes on a platform known healthy wait to go with the next result (see success_batch).
+  auto& unsent = unsent_[platform];
+  if (result == BreakerOutcome::success && !now_ms && options_.success_batch.count() > 0) {
+    const auto view = views_.find(platform);
+    const auto now = Clock::now();
+    if (view != views_.end() && view->second.state == "closed" && now - view->second.seen < options_.cache) {
+      if (unsent.successes == 0) unsent.since = now;
+      ++unsent.successes;
+      if (now - unsent.since < options_.success_batch) co_return std::make_pair(std::string("closed"), std::string());
+      --unsent.successes;  // this one is sent below, with the ones before it
+    }
+  }
+  const long long before = std::exchange(unsent.successes, 0);
   redis::Args args{keys_.prefix(),
                    now_ms ? n(*now_ms) : std::string(),
                    platform,
@@ -72,7 +87,8 @@ net::awaitable<BreakerResult<std::pair<std::string, std::string>>> CircuitBreake
                    n(options_.open_for.count()),
                    n(options_.max_open.count()),
                    options_.open_message,
-                   options_.open_action};
+                   options_.open_action,
+                   n(before)};
   auto reply = co_await client_.eval(script("breaker_record"), {}, std::move(args));
   if (!reply) co_return reply.error();
   if (reply->is_error()) {

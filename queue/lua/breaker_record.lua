@@ -6,7 +6,8 @@
 -- KEYS: none; ARGV[1] prefix, ARGV[2] now ms ('' = the server's clock), ARGV[3] platform,
 --       ARGV[4] 'success'|'failure', ARGV[5] threshold, ARGV[6] window ms, ARGV[7] min calls,
 --       ARGV[8] rate %, ARGV[9] open ms, ARGV[10] max open ms, ARGV[11] notification message,
---       ARGV[12] notification action
+--       ARGV[12] notification action, ARGV[13] successes a daemon counted before this result and
+--       sends with it (absent = 0)
 -- Returns: {state, transition ('opened'|'closed'|''), open_until ms, ms until then}
 local now
 if ARGV[2] == '' then
@@ -24,6 +25,12 @@ local state = f[1] or 'closed'
 local failures, opens, open_until = tonumber(f[2]) or 0, tonumber(f[6]) or 0, tonumber(f[7]) or 0
 local win_start, win_total, win_failed = tonumber(f[3]) or now, tonumber(f[4]) or 0, tonumber(f[5]) or 0
 if now - win_start >= window then win_start, win_total, win_failed = now, 0, 0 end
+-- Successes sent late come first: they count for the error rate, and (closed) end a failure run.
+local before = tonumber(ARGV[13] or '') or 0
+if before > 0 then
+  win_total = win_total + before
+  if state == 'closed' then failures = 0 end
+end
 
 local function open(count)
   local length = math.min(open_ms * 2 ^ (count - 1), max_open)
@@ -37,7 +44,7 @@ local function open(count)
 end
 
 if result == 'success' then
-  if state == 'closed' and failures == 0 and win_failed == 0 and f[1] then
+  if state == 'closed' and failures == 0 and tonumber(f[2] or '0') == 0 and win_failed == 0 and f[1] then
     -- The common case: nothing to reset; count the call for the error rate only.
     redis.call('HSET', key, 'win_start', win_start, 'win_total', win_total + 1)
     return {'closed', '', 0, 0}
@@ -45,7 +52,8 @@ if result == 'success' then
   if state ~= 'closed' then
     -- The platform answered: a probe (or a call that began before it opened) closes the circuit.
     redis.call('DEL', key)
-    redis.call('HSET', key, 'state', 'closed', 'failures', 0, 'win_start', now, 'win_total', 1, 'win_failed', 0)
+    redis.call('HSET', key, 'state', 'closed', 'failures', 0, 'win_start', now, 'win_total', 1 + before,
+               'win_failed', 0)
     return {'closed', 'closed', 0, 0}
   end
   redis.call('HSET', key, 'state', 'closed', 'failures', 0, 'win_start', win_start, 'win_total', win_total + 1,

@@ -91,6 +91,34 @@ TEST_F(BreakerTest, ConsecutiveFailuresOpenItAndASuccessBetweenThemResetsTheCoun
   EXPECT_EQ(refused.wait, 900ms);
 }
 
+// success_batch: on a platform the local view knows healthy, successes wait and go with the next
+// result; they still count for the error rate and still end a run of failures.
+TEST_F(BreakerTest, BatchedSuccessesGoWithTheNextFailureAndStillEndAFailureRun) {
+  options.success_batch = 60s;
+  CircuitBreaker batched(*client, *keys, options);
+  auto server_clock_record = [&](BreakerOutcome outcome) {
+    auto r = run_for(io, batched.record("x", outcome));
+    EXPECT_TRUE(r) << r.error().message();
+    return r ? r->first : std::string();
+  };
+  auto field = [&](const char* name) {
+    auto r = run_for(io, client->exec("HGET", keys->breaker("x"), name));
+    return r && r->is_string() ? r->str : std::string();
+  };
+  ASSERT_TRUE(run_for(io, batched.check("x")));  // the view: closed, fresh
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(server_clock_record(BreakerOutcome::success), "closed");
+  EXPECT_EQ(field("win_total"), "") << "the successes wait";
+  EXPECT_EQ(server_clock_record(BreakerOutcome::failure), "closed");
+  EXPECT_EQ(field("win_total"), "6");
+  EXPECT_EQ(field("failures"), "1");
+  // failure, success (waiting), failure: the success between them ends the run (threshold 3).
+  EXPECT_EQ(server_clock_record(BreakerOutcome::success), "closed");
+  EXPECT_EQ(server_clock_record(BreakerOutcome::failure), "closed");
+  EXPECT_EQ(field("failures"), "1");
+  EXPECT_EQ(field("win_total"), "8");
+  EXPECT_EQ(field("win_failed"), "2");
+}
+
 TEST_F(BreakerTest, HalfOpenLetsOneProbeThroughAndItsSuccessCloses) {
   for (int i = 0; i < 3; ++i) record(BreakerOutcome::failure, kT0);
   auto probe = check(kT0 + 1000);
