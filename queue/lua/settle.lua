@@ -21,7 +21,12 @@ for i = 6, #ARGV, 9 do
     out[#out + 1] = LOST_LEASE
   else
     redis.call('ZREM', K_LEASES, id)
-    redis.call('HDEL', job, 'lease', 'lease_owner')
+    if outcome == 'succeeded' then
+      -- An earlier attempt's error stays in the attempt log, not on a job that succeeded.
+      redis.call('HDEL', job, 'lease', 'lease_owner', 'error', 'error_code')
+    else
+      redis.call('HDEL', job, 'lease', 'lease_owner')
+    end
     release_account(f[2], f[3], account_limit)
     if checkpoint ~= '' then redis.call('HSET', job, 'checkpoint', checkpoint) end
     outbox_append(ARGV[i + 8], now, retention, window)
@@ -35,9 +40,6 @@ for i = 6, #ARGV, 9 do
     if outcome ~= 'succeeded' then
       redis.call('HSET', job, 'error', err, 'error_code', code)
       log_attempt(id, now, attempts, outcome, err, code, retention)
-    else
-      -- An earlier attempt's error stays in the attempt log, not on a job that succeeded.
-      redis.call('HDEL', job, 'error', 'error_code')
     end
     if outcome == 'succeeded' or outcome == 'failed' or outcome == 'dead' or outcome == 'needs_review' then
       finalize(id, outcome, now, retention, window, outcome ~= 'succeeded' or f[6] ~= false)
