@@ -72,6 +72,29 @@ Post& Emulator::fb_new_post(const std::string& page_id, const std::string& kind)
   return slot;
 }
 
+void Emulator::fb_index_status(const Post& post) {
+  if (status_index_posts_ + 1 == posts_.size()) {  // the index was complete before this post
+    status_index_[post.page_id + '\n' + post.message].push_back(post.id);
+    status_index_posts_ = posts_.size();
+  }
+}
+
+bool Emulator::fb_duplicate_status(const std::string& page_id, const std::string& message) {
+  if (status_index_posts_ != posts_.size()) {  // posts came another way (photos, videos, state): rebuild
+    status_index_.clear();
+    for (const auto& [id, post] : posts_)
+      if (post.kind == "status") status_index_[post.page_id + '\n' + post.message].push_back(id);
+    status_index_posts_ = posts_.size();
+  }
+  const auto it = status_index_.find(page_id + '\n' + message);
+  if (it == status_index_.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(), [&](const std::string& id) {
+    const auto p = posts_.find(id);
+    return p != posts_.end() && p->second.page_id == page_id && !p->second.deleted && p->second.kind == "status" &&
+           p->second.message == message && now() - p->second.created_ms < kDayMs;
+  });
+}
+
 std::string Emulator::fb_permalink(const Post& post) const {
   const auto story = post.id.substr(post.id.find('_') + 1);
   if (post.kind == "reel") return "https://www.facebook.com/reel/" + post.video_id;
@@ -204,12 +227,9 @@ Response Emulator::fb_feed_create(Call& c) {
   }
   // The same status text again on this Page within a day is refused.
   if (!message.empty() && link.empty() && photo_ids.empty()) {
-    for (const auto& [id, post] : posts_) {
-      if (post.page_id == page_id && !post.deleted && post.kind == "status" && post.message == message &&
-          now() - post.created_ms < kDayMs)
-        return fail(c, GraphError{400, 506, 0, "(#506) Duplicate status message", "OAuthException", "Duplicate post",
-                                  "", false, nullptr});
-    }
+    if (fb_duplicate_status(page_id, message))
+      return fail(c, GraphError{400, 506, 0, "(#506) Duplicate status message", "OAuthException", "Duplicate post", "",
+                                false, nullptr});
   }
   auto& post = fb_new_post(page_id, !photo_ids.empty() ? "album" : !link.empty() ? "link" : "status");
   post.message = message;
@@ -217,6 +237,7 @@ Response Emulator::fb_feed_create(Call& c) {
   post.photo_ids = photo_ids;
   post.published = published.value_or(true);
   post.scheduled_ms = scheduled_ms;
+  if (post.kind == "status") fb_index_status(post);
   for (const auto& id : photo_ids) photos_.at(id).post_id = post.id;
   json out{{"id", post.id}};
   // Read-after-write: fields= on the create answers them with the id.

@@ -75,6 +75,8 @@ void Emulator::load(const json& j) {
   photos_ = j.value("photos", json::object()).get<std::map<std::string, Photo>>();
   videos_ = j.value("videos", json::object()).get<std::map<std::string, Video>>();
   posts_ = j.value("posts", json::object()).get<std::map<std::string, Post>>();
+  status_index_.clear();
+  status_index_posts_ = static_cast<std::size_t>(-1);  // rebuilt at the next check
   sessions_ = j.value("sessions", json::object()).get<std::map<std::string, UploadSession>>();
   codes_ = j.value("codes", json::object()).get<std::map<std::string, AuthCode>>();
   usage_.clear();

@@ -198,6 +198,10 @@ class Emulator {
   void fb_settle_page(const std::string& page_id);
   void fb_start_processing(Video& video);
   Post& fb_new_post(const std::string& page_id, const std::string& kind);
+  // The duplicate-status check (a Page's same status text within a day), through an index of status
+  // posts by Page and text instead of a scan of every post per create.
+  bool fb_duplicate_status(const std::string& page_id, const std::string& message);
+  void fb_index_status(const Post& post);
   std::optional<GraphError> fb_post_fields(const Post& post, const std::vector<FieldSel>& fields, json& out);
   std::string fb_permalink(const Post& post) const;
   json fb_video_status(const Video& video) const;
@@ -218,6 +222,8 @@ class Emulator {
   std::map<std::string, Photo> photos_;
   std::map<std::string, Video> videos_;
   std::map<std::string, Post> posts_;
+  std::map<std::string, std::vector<std::string>> status_index_;  // page id + '\n' + text -> post ids
+  std::size_t status_index_posts_ = 0;  // posts_.size() when the index was last complete; else rebuilt
   std::map<std::string, UploadSession> sessions_;
   std::map<std::string, AuthCode> codes_;
   UsageCounters usage_;

@@ -194,6 +194,8 @@ void Emulator::reset() {
   photos_.clear();
   videos_.clear();
   posts_.clear();
+  status_index_.clear();
+  status_index_posts_ = static_cast<std::size_t>(-1);  // rebuilt at the next check
   sessions_.clear();
   codes_.clear();
   usage_.clear();

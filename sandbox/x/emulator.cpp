@@ -173,6 +173,8 @@ void Emulator::reset() {
   refresh_tokens_.clear();
   codes_.clear();
   posts_.clear();
+  text_index_.clear();
+  indexed_posts_ = 0;
   media_.clear();
   windows_.clear();
   limits_ = default_limits();
@@ -763,6 +765,8 @@ void Emulator::load(const json& state) {
   refresh_tokens_.clear();
   for (const auto& [k, v] : refresh.items()) refresh_tokens_[k] = v.get<RefreshToken>();
   posts_ = state.value("posts", posts_);
+  text_index_.clear();
+  indexed_posts_ = 0;
   media_ = state.value("media", media_);
   limits_ = state.value("limits", limits_);
   windows_ = state.value("windows", windows_);

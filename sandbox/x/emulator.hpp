@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sandbox/core/core.hpp"
@@ -227,6 +228,12 @@ class Emulator {
   std::map<std::string, RefreshToken> refresh_tokens_;
   std::map<std::string, AuthCode> codes_;
   std::vector<Post> posts_;  // creation order
+  // The duplicate-content check's index: author and text -> positions in posts_ (indexed lazily up to
+  // indexed_posts_; deleted posts are skipped when read). A scan of every post per create made the
+  // emulator, not the daemon, the bottleneck of long benchmark runs.
+  std::unordered_map<std::string, std::vector<std::size_t>> text_index_;
+  std::size_t indexed_posts_ = 0;
+  bool duplicate_text(const std::string& author, const std::string& text);
   std::map<std::string, Media> media_;
   std::map<std::string, Limit> limits_;
   std::map<std::string, Window> windows_;

@@ -71,6 +71,22 @@ Post* Emulator::find_post(const std::string& id) {
   return nullptr;
 }
 
+bool Emulator::duplicate_text(const std::string& author, const std::string& text) {
+  auto key = [](const Post& p) { return p.author_id + '\n' + p.text; };
+  if (indexed_posts_ > posts_.size()) {
+    text_index_.clear();
+    indexed_posts_ = 0;
+  }
+  for (; indexed_posts_ < posts_.size(); ++indexed_posts_)
+    text_index_[key(posts_[indexed_posts_])].push_back(indexed_posts_);
+  const auto it = text_index_.find(author + '\n' + text);
+  if (it == text_index_.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(), [&](std::size_t i) {
+    const Post& p = posts_[i];
+    return !p.deleted && p.author_id == author && p.text == text;
+  });
+}
+
 json Emulator::render_user(const User& user, const std::set<std::string>& fields) const {
   json j{{"id", user.id}, {"name", user.name}, {"username", user.username}};
   if (fields.contains("created_at")) j["created_at"] = format_rfc3339_ms(user.created_ms);
@@ -170,9 +186,8 @@ Response Emulator::create_post(Request& request, Caller& caller) {
     post.in_reply_to_user_id = parent->author_id;
     post.conversation_id = parent->conversation_id;
   }
-  for (const auto& p : posts_)
-    if (!p.deleted && p.author_id == caller.user->id && !text.empty() && p.text == text)
-      return forbidden("You are not allowed to create a Tweet with duplicate content.");
+  if (!text.empty() && duplicate_text(caller.user->id, text))
+    return forbidden("You are not allowed to create a Tweet with duplicate content.");
 
   post.id = new_snowflake();
   if (post.conversation_id.empty()) post.conversation_id = post.id;
