@@ -160,7 +160,9 @@ class InstagramTokenCalls final : public platforms::TokenCalls {
 
 TokenCallResult read_refresh_answer(const json& doc) {
   TokenCallResult out;
-  if (!doc.is_object() || !doc.contains("access_token") || !doc["access_token"].is_string()) {
+  // An empty token is no token: stored, it would replace the working one (found by oauth_answers_fuzz).
+  if (!doc.is_object() || !doc.contains("access_token") || !doc["access_token"].is_string() ||
+      doc["access_token"].get_ref<const std::string&>().empty()) {
     out.status = TokenCallStatus::transient;  // the old token still works: try again later
     out.message = "the Instagram token refresh answered without a token";
     return out;

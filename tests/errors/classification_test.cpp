@@ -88,6 +88,20 @@ TEST(XRateLimitTest, ADayLimitAtZeroWinsOverTheWindow) {
   EXPECT_EQ(x_limit_clears_at(l), std::chrono::system_clock::from_time_t(1700050000));
 }
 
+// Found by tests/fuzz/x_answers_fuzz.cpp: system_clock's nanoseconds end in 2262; a reset after that
+// overflowed (UBSan). Such a reset is ignored, as a missing one is.
+TEST(XRateLimitTest, AResetPastTheClocksRangeIsIgnored) {
+  const auto l = parse_x_rate_limits(headers({{"x-rate-limit-remaining", "0"},
+                                              {"x-rate-limit-reset", "9715407407"},
+                                              {"x-user-limit-24hour-remaining", "0"},
+                                              {"x-user-limit-24hour-reset", "11795715407"}}));
+  EXPECT_FALSE(l.window.reset.has_value());
+  EXPECT_FALSE(l.user_24h.reset.has_value());
+  EXPECT_EQ(parse_x_rate_limits(headers({{"x-rate-limit-reset", "8000000000"}})).window.reset,
+            std::chrono::system_clock::from_time_t(8000000000))
+      << "year 2223 is still a time";
+}
+
 TEST(XRateLimitTest, A429ClearsAtTheResetOrAfterFifteenMinutes) {
   const auto problem =
       R"({"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429})";

@@ -84,5 +84,17 @@ TEST(InstagramTokens, TheRefreshRootIsTheLoginHostWithoutItsVersion) {
   EXPECT_EQ(unversioned("https://graph.instagram.com"), "https://graph.instagram.com");
 }
 
+// Found by tests/fuzz/oauth_answers_fuzz.cpp: an empty token was ok and would replace the working one.
+TEST(InstagramTokens, ARefreshAnswerWithAnEmptyTokenIsNotATokenAndTheOldOneStays) {
+  using platforms::TokenCallStatus;
+  const auto empty = read_refresh_answer(json::parse(R"({"access_token":"","expires_in":5184000})"));
+  EXPECT_EQ(empty.status, TokenCallStatus::transient);
+  EXPECT_TRUE(empty.access_token.empty());
+  const auto good = read_refresh_answer(json::parse(R"({"access_token":"IGQVJ-new","expires_in":5184000})"));
+  EXPECT_EQ(good.status, TokenCallStatus::ok);
+  EXPECT_EQ(good.access_token.reveal(), "IGQVJ-new");
+  EXPECT_EQ(good.expires_in, std::chrono::seconds(5184000));
+}
+
 }  // namespace
 }  // namespace schedulo::instagram
