@@ -7,7 +7,7 @@ namespace schedulo::queue {
 
 struct LuaSource {
   std::string_view name;  // file name without .lua
-  std::string_view text;  // includes/common.lua followed by the script
+  std::string_view text;  // the parts of includes/common.lua the script uses, then the script
 };
 
 const std::vector<LuaSource>& lua_sources();

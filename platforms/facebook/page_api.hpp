@@ -31,6 +31,10 @@ class PageApi {
   // `stop` set when the attempt must end.
   net::awaitable<std::optional<std::string>> page_id(jobs::JobContext& job, nlohmann::json& ids,
                                                      jobs::StepResult& stop);
+  // Whether page_id() would answer without a call (recorded in `ids` or cached for the account).
+  bool knows_page_id(const std::string& account, const nlohmann::json& ids) const {
+    return !ids.value("page_id", std::string()).empty() || pages_.contains(account);
+  }
 
   // The attempt's end for a failed call (its class: retry, defer, fail; unknown -> retried and
   // settled by find_existing when `can_reconcile`).

@@ -133,11 +133,18 @@ class FacebookSteps final : public jobs::PublishSteps {
     co_return std::nullopt;
   }
 
-  // Validation only computes; staging and uploading move a video (or a reel) only; the rest may call.
+  // Validation only computes; staging and uploading move a video (or a reel) only; creating calls
+  // only for an album, an uploaded video or a reel, or to look up a Page id not known yet; the rest
+  // may call.
   bool calls_out(PublishStep step, const jobs::JobContext& job, const json& ids) const override {
     switch (step) {
       case PublishStep::validate:
         return false;
+      case PublishStep::create: {
+        const auto kind = plan_of(job.job()).kind;
+        if (kind == PostKind::album || kind == PostKind::reel || (kind == PostKind::video && uploads(ids))) return true;
+        return !api_.knows_page_id(job.job().account, ids);
+      }
       case PublishStep::stage:
         return is_video(plan_of(job.job()).kind) && uploads(ids);
       case PublishStep::upload: {

@@ -86,6 +86,24 @@ class InstagramSteps final : public jobs::PublishSteps {
     co_return std::nullopt;
   }
 
+  // Validation only computes; the upload step of a post without videos that is no carousel has
+  // nothing to send or poll (images are fetched by Meta from the container's URL).
+  bool calls_out(PublishStep step, const jobs::JobContext& job, const json&) const override {
+    switch (step) {
+      case PublishStep::validate:
+        return false;
+      case PublishStep::upload: {
+        if (!job.job().post) return true;
+        const auto& post = *job.job().post;
+        const bool any_video = std::any_of(post.media.begin(), post.media.end(),
+                                           [](const jobs::Media& m) { return m.kind == jobs::MediaKind::video; });
+        return any_video || post_kind(post) == "carousel";
+      }
+      default:
+        return true;
+    }
+  }
+
   net::awaitable<StepResult> before_publish(jobs::JobContext& job) override {
     json ids = job.checkpoint().value("ids", json::object());
     if (auto stop = co_await ig_.prepare(job, ids)) co_return stop;  // the token, renewed now if due

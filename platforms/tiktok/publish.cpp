@@ -93,6 +93,19 @@ class TikTokSteps final : public jobs::PublishSteps {
     co_return std::nullopt;
   }
 
+  // Validation only computes; staging fetches the video only when it goes up by FILE_UPLOAD (a pull
+  // from a URL stages nothing).
+  bool calls_out(PublishStep step, const jobs::JobContext&, const json& ids) const override {
+    switch (step) {
+      case PublishStep::validate:
+        return false;
+      case PublishStep::stage:
+        return file_upload(ids);
+      default:
+        return true;
+    }
+  }
+
   net::awaitable<StepResult> before_publish(jobs::JobContext& job) override {
     co_return co_await jobs::prepare_token(provider_, job);
   }

@@ -1,13 +1,99 @@
-# Generates a C++ source holding every script of queue/lua as a string, each prefixed with the shared
-# includes, so scripts ship inside the binary. Run by CMake at build time (see queue/CMakeLists.txt).
+# Generates a C++ source holding every script of queue/lua as a string, each prefixed with the parts
+# of the shared includes it uses, so scripts ship inside the binary. Run by CMake at build time (see
+# queue/CMakeLists.txt).
+#
+# Why only the parts used: Redis runs a script's whole body on every EVALSHA, so a header of every
+# key function, constant and helper cost each call ~7 us of closures and string concatenations that
+# most scripts never touch. includes/common.lua is cut into its top-level definitions (a line at
+# column 0 starting with `local ` or `NAME = function`, with the comments above it); a script gets
+# the definitions whose names it mentions, and those they mention in turn, in the file's order.
+# Mentioning a name too many (a local of the same name, a word in a string) only adds a definition.
+cmake_policy(VERSION 3.20)
 file(READ "${LUA_DIR}/includes/common.lua" common)
+# CMake lists split on ';' and keep '[...]' together: hide those characters while working on lines.
+string(REPLACE ";" "@SEMI@" common "${common}")
+string(REPLACE "[" "@LB@" common "${common}")
+string(REPLACE "]" "@RB@" common "${common}")
+string(REPLACE "\n" ";" lines "${common}")
+
+set(count 0)
+set(pending "")
+set(names "")
+foreach(line IN LISTS lines)
+  set(name "")
+  if(line MATCHES "^local function ([A-Za-z_][A-Za-z0-9_]*)")
+    set(name "${CMAKE_MATCH_1}")
+  elseif(line MATCHES "^local ([A-Za-z_][A-Za-z0-9_]*)")
+    set(name "${CMAKE_MATCH_1}")
+  elseif(line MATCHES "^([A-Za-z_][A-Za-z0-9_]*) = function")
+    set(name "${CMAKE_MATCH_1}")
+  endif()
+  if(NOT name STREQUAL "")
+    math(EXPR count "${count} + 1")
+    set(chunk_${count} "${pending}${line}\n")
+    set(chunk_name_${count} "${name}")
+    list(APPEND names "${name}")
+    set(pending "")
+  elseif(line MATCHES "^--" OR line STREQUAL "")
+    string(APPEND pending "${line}\n")
+  elseif(count EQUAL 0)
+    message(FATAL_ERROR "embed.cmake: common.lua starts with code that is no definition: ${line}")
+  else()
+    string(APPEND chunk_${count} "${pending}${line}\n")
+    set(pending "")
+  endif()
+endforeach()
+list(REMOVE_DUPLICATES names)
+
+# ids_of(OUT TEXT): the names of definitions that TEXT mentions outside comments.
+function(ids_of out text)
+  string(REGEX REPLACE "--[^\n]*" "" code "${text}")
+  string(REGEX MATCHALL "[A-Za-z_][A-Za-z0-9_]*" ids "${code}")
+  list(REMOVE_DUPLICATES ids)
+  set(found "")
+  foreach(id IN LISTS ids)
+    if(id IN_LIST names)
+      list(APPEND found "${id}")
+    endif()
+  endforeach()
+  set(${out} "${found}" PARENT_SCOPE)
+endfunction()
+
+# What each name needs (all definitions of that name: a forward declaration and its assignment).
+foreach(name IN LISTS names)
+  set(needs_${name} "")
+endforeach()
+foreach(i RANGE 1 ${count})
+  ids_of(ids "${chunk_${i}}")
+  list(REMOVE_ITEM ids "${chunk_name_${i}}")
+  list(APPEND needs_${chunk_name_${i}} ${ids})
+endforeach()
+
 file(GLOB scripts "${LUA_DIR}/*.lua")
 list(SORT scripts)
 set(body "// Generated from queue/lua by queue/lua/embed.cmake. Do not edit.\n#include \"queue/lua_sources.hpp\"\n\nnamespace schedulo::queue {\n\nconst std::vector<LuaSource>& lua_sources() {\n  static const std::vector<LuaSource> sources = {\n")
 foreach(script ${scripts})
-  get_filename_component(name "${script}" NAME_WE)
+  get_filename_component(script_name "${script}" NAME_WE)
   file(READ "${script}" text)
-  string(APPEND body "    {\"${name}\", R\"schedulo_lua(${common}\n-- ${name}.lua\n${text})schedulo_lua\"},\n")
+  ids_of(work "${text}")
+  set(used "")
+  while(work)
+    list(POP_FRONT work id)
+    if(NOT id IN_LIST used)
+      list(APPEND used "${id}")
+      list(APPEND work ${needs_${id}})
+    endif()
+  endwhile()
+  set(header "")
+  foreach(i RANGE 1 ${count})
+    if(chunk_name_${i} IN_LIST used)
+      string(APPEND header "${chunk_${i}}")
+    endif()
+  endforeach()
+  string(REPLACE "@SEMI@" ";" header "${header}")
+  string(REPLACE "@LB@" "[" header "${header}")
+  string(REPLACE "@RB@" "]" header "${header}")
+  string(APPEND body "    {\"${script_name}\", R\"schedulo_lua(${header}\n-- ${script_name}.lua\n${text})schedulo_lua\"},\n")
 endforeach()
 string(APPEND body "  };\n  return sources;\n}\n\n}  // namespace schedulo::queue\n")
 file(WRITE "${OUT}.tmp" "${body}")
