@@ -128,7 +128,8 @@ net::awaitable<LimiterResult<Permit>> RateLimiter::reserve(const std::vector<Buc
   // The script trusts the buckets only on the server it is told it runs on (a failover or restart
   // holds them back, rate_acquire.lua). A call built for one connection may run on the next one (it
   // waited for it): then the name was stale and its answer cannot be trusted; ask again under the
-  // new name (the slot it took is wasted, never double-spent).
+  // new name (the slot it took is wasted, never double-spent). Built with no connection at all, the
+  // name is "?": the script then takes nothing and the call is asked again on the new connection.
   for (int tries = 0;; ++tries) {
     const auto connects = client_.connects();
     redis::Args args{keys_.prefix(),
@@ -137,7 +138,7 @@ net::awaitable<LimiterResult<Permit>> RateLimiter::reserve(const std::vector<Buc
                      n(options_.margin.count()),
                      n(options_.usage_slow_from),
                      n(options_.usage_spacing.count()),
-                     client_.server_id()};
+                     client_.connected() ? client_.server_id() : std::string("?")};
     args.reserve(args.size() + 6 * buckets.size());
     for (const auto& b : buckets) {
       args.insert(args.end(),
@@ -145,7 +146,8 @@ net::awaitable<LimiterResult<Permit>> RateLimiter::reserve(const std::vector<Buc
     }
     reply = co_await client_.eval(script("rate_acquire"), {}, std::move(args));
     if (!reply) co_return reply.error();
-    if (client_.connects() == connects) break;
+    const bool unknown_server = reply->is_array() && reply->elements.size() == 4 && reply->elements[3].str == "?";
+    if (client_.connects() == connects && !unknown_server) break;
     if (tries == 2) co_return make_error_code(redis::Errc::connection_lost);
   }
   if (reply->is_error()) {

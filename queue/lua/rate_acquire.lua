@@ -17,11 +17,13 @@
 -- A live block lost with the old server comes back with the platform's next refusal.
 -- KEYS: none; ARGV[1] prefix, ARGV[2] now ms ('' = the server's clock; tests pass one), ARGV[3] max
 --       wait ms, ARGV[4] margin ms, ARGV[5] usage slow-from %, ARGV[6] usage spacing ms, ARGV[7] the
---       server's identity ('' = unknown: no hold-back),
+--       server's identity ('' = the server does not tell: no hold-back; '?' = the caller had no
+--       connection when it built the call: nothing is taken, the answer is {0, 0, 0, '?'}),
 --       then groups of 6: platform, scope, key, limit (0 = no static rate), period ms, burst
 -- Returns: {1, wait ms, 0, ''}: granted, send after wait ms (0 = at once);
 --          {0, wait ms, bucket index (1-based), reason}: refused ('rate' | 'blocked' | 'usage' |
 --          'rate_limited' or another reason a block was recorded with); wait = until it may be granted
+if ARGV[7] == '?' then return {0, 0, 0, '?'} end
 local now
 if ARGV[2] == '' then
   local t = redis.call('TIME')
