@@ -249,6 +249,7 @@ Config build_config(const std::map<std::string, json>& v) {
   c.limits.usage_slow_from_percent = static_cast<int>(integer("limits.usage_slow_from_percent"));
   c.limits.usage_spacing_ms = static_cast<int>(integer("limits.usage_spacing_ms"));
   c.limits.usage_stop_ms = static_cast<int>(integer("limits.usage_stop_ms"));
+  c.limits.graph_throttle_wait_ms = static_cast<int>(integer("limits.graph_throttle_wait_ms"));
   c.breaker.failure_threshold = static_cast<int>(integer("breaker.failure_threshold"));
   c.breaker.window_ms = static_cast<int>(integer("breaker.window_ms"));
   c.breaker.min_calls = static_cast<int>(integer("breaker.min_calls"));

@@ -119,6 +119,7 @@ struct Config {
     int usage_slow_from_percent = 0;
     int usage_spacing_ms = 0;
     int usage_stop_ms = 0;
+    int graph_throttle_wait_ms = 0;  // issue 16
   } limits;
   struct {
     int failure_threshold = 0;

@@ -516,6 +516,11 @@ std::vector<Setting> build() {
       "the noop_delay_ms wait: benchmarks of jobs that make one platform call. A private or loopback host must "
       "be in security.allow_private_hosts. Empty: no call.",
       http_url(true));
+  // ---- chaos gaps (issue 16): Graph's throttle wait, scaled in tests ----
+  add("limits.graph_throttle_wait_ms", Kind::integer, 300000,
+      "Facebook and Instagram (Graph): a throttle answer (codes 4, 17, 32, 613, 80001, 80002, or 9) that gives no "
+      "estimated_time_to_regain_access defers the job this long before it calls again.",
+      int_range(100, 86400000));
   group_by_path(s);
   return s;
 }

@@ -47,6 +47,7 @@ instagram::InstagramOptions instagram_options(const Config& config) {
   o.graph.base_url = p.base_url;
   o.graph.app_secret = Secret(p.client_secret);
   o.graph.limits = limit_table(config);
+  o.graph.classify.throttle_wait = std::chrono::milliseconds(config.limits.graph_throttle_wait_ms);
   o.login_base_url = c.login_base_url;
   o.upload_url = p.upload_url;
   o.app_id = p.client_id;
@@ -70,6 +71,7 @@ facebook::FacebookOptions facebook_options(const Config& config) {
   fb.app_id = p.client_id;
   fb.app_secret = Secret(p.client_secret);
   fb.limits = limit_table(config);
+  fb.throttle_wait = std::chrono::milliseconds(config.limits.graph_throttle_wait_ms);
   const auto& transfer = config.facebook.video_transfer;
   fb.video_transfer = transfer == "upload"     ? facebook::VideoTransfer::upload
                       : transfer == "file_url" ? facebook::VideoTransfer::file_url

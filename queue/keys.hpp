@@ -91,6 +91,10 @@ class Keys {
   std::string sweep_lease() const { return prefix_ + ":sweep:lease"; }    // the sweep leader's id, PX
   std::string sweep_checks() const { return prefix_ + ":sweep:checks"; }  // zset "platform:account" -> next check ms
   std::string sweep_cursor() const { return prefix_ + ":sweep:cursor"; }  // last account the discovery pass saw
+  // ---- the limiter across a failover or restart (issue 16) ----
+  // Hash {id, since}: the server identity (redis::ClientStats::server_id) the buckets were last
+  // written under, and when it took over (rate_acquire.lua holds every bucket back one period then).
+  std::string rate_epoch() const { return prefix_ + ":rateepoch"; }
 
  private:
   std::string at(std::string_view middle, std::string_view tail) const {

@@ -124,19 +124,32 @@ RateLimiter::RateLimiter(redis::Client& client, Keys keys, LimiterOptions option
 net::awaitable<LimiterResult<Permit>> RateLimiter::reserve(const std::vector<Bucket>& buckets, milliseconds max_wait,
                                                            std::optional<std::int64_t> now_ms) {
   if (buckets.empty()) co_return Permit{true, milliseconds(0), {}, {}};
-  redis::Args args{keys_.prefix(),
-                   now_ms ? n(*now_ms) : std::string(),
-                   n(max_wait.count()),
-                   n(options_.margin.count()),
-                   n(options_.usage_slow_from),
-                   n(options_.usage_spacing.count())};
-  args.reserve(args.size() + 6 * buckets.size());
-  for (const auto& b : buckets) {
-    args.insert(args.end(),
-                {b.platform, b.scope, b.key, n(b.limit.limit), n(b.limit.period.count()), n(b.limit.burst)});
+  redis::Reply reply = make_error_code(QueueErrc::bad_reply);
+  // The script trusts the buckets only on the server it is told it runs on (a failover or restart
+  // holds them back, rate_acquire.lua). A call built for one connection may run on the next one (it
+  // waited for it): then the name was stale and its answer cannot be trusted; ask again under the
+  // new name (the slot it took is wasted, never double-spent). Built with no connection at all, the
+  // name is "?": the script then takes nothing and the call is asked again on the new connection.
+  for (int tries = 0;; ++tries) {
+    const auto connects = client_.connects();
+    redis::Args args{keys_.prefix(),
+                     now_ms ? n(*now_ms) : std::string(),
+                     n(max_wait.count()),
+                     n(options_.margin.count()),
+                     n(options_.usage_slow_from),
+                     n(options_.usage_spacing.count()),
+                     client_.connected() ? client_.server_id() : std::string("?")};
+    args.reserve(args.size() + 6 * buckets.size());
+    for (const auto& b : buckets) {
+      args.insert(args.end(),
+                  {b.platform, b.scope, b.key, n(b.limit.limit), n(b.limit.period.count()), n(b.limit.burst)});
+    }
+    reply = co_await client_.eval(script("rate_acquire"), {}, std::move(args));
+    if (!reply) co_return reply.error();
+    const bool unknown_server = reply->is_array() && reply->elements.size() == 4 && reply->elements[3].str == "?";
+    if (client_.connects() == connects && !unknown_server) break;
+    if (tries == 2) co_return make_error_code(redis::Errc::connection_lost);
   }
-  auto reply = co_await client_.eval(script("rate_acquire"), {}, std::move(args));
-  if (!reply) co_return reply.error();
   if (reply->is_error()) {
     log::error("rate limiter script failed: {}", reply->str);
     co_return make_error_code(QueueErrc::script_failed);

@@ -38,6 +38,7 @@ struct FacebookOptions {
   std::chrono::milliseconds status_poll{10000};  // between reads of a processing video or reel
   std::chrono::hours reconnect_ahead{24 * 7};    // ask for a reconnect this long before data access ends
   std::string staging_dir = "/tmp";
+  std::chrono::milliseconds throttle_wait{std::chrono::minutes(5)};  // limits.graph_throttle_wait_ms
 };
 
 // The Pages a user manages and their Page tokens (4.1: GET /me/accounts, every page of results), from

@@ -8,6 +8,7 @@ graph::GraphOptions graph_options(const FacebookOptions& options) {
   g.base_url = options.base_url;
   g.app_secret = options.app_secret;
   g.limits = options.limits;
+  g.classify.throttle_wait = options.throttle_wait;
   return g;
 }
 

@@ -567,6 +567,7 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   if (is_video(plan_.kind) && !video.empty()) {
     const auto c = page_get("/" + video, "status,post_id,permalink_url", "GET /{video-id}?fields=status");
     const auto answer = co_await ask(c);
+    if (answer.deferred()) co_return Existence::not_now;  // throttled or refused here: ask again later
     if (!answer.ok()) co_return Existence::unknown;
     const auto state = parse_video_state(answer.body);
     if (!state.finish_received) co_return Existence::not_found;
@@ -578,6 +579,7 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   if (plan_.kind == PostKind::album && !photos.empty()) {
     const auto c = page_get("/" + photos.front().get<std::string>(), "id,page_story_id", "GET /{photo-id}");
     const auto answer = co_await ask(c);
+    if (answer.deferred()) co_return Existence::not_now;  // throttled or refused here: ask again later
     if (!answer.ok()) co_return Existence::unknown;
     const auto story = answer.text("page_story_id");
     if (story.empty()) co_return Existence::not_found;
@@ -590,6 +592,7 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   auto c = page_get("/" + page + "/posts", "id,message,created_time,permalink_url,attachments", "GET /{page-id}/posts");
   c.params.emplace_back("limit", "25");
   const auto answer = co_await ask(c);
+  if (answer.deferred()) co_return Existence::not_now;  // throttled or refused here: ask again later
   if (!answer.ok()) co_return Existence::unknown;
   std::string post_id;
   const auto since = ids.value("window_from_ms", std::int64_t{0});

@@ -6,12 +6,24 @@
 -- to max_wait ahead (the caller sleeps until then: each request is counted once, when reserved), or a
 -- refusal when that time is further off (the job is deferred and holds no worker).
 -- The server's clock is every daemon's clock, so a fleet on several hosts shares one time line.
+-- A failover (a replica promoted) or a restart (AOF everysec) may lose the last grants the old server
+-- had not yet replicated or written: trusting what is left would give each bucket a second burst. So
+-- the caller names the server it is connected to (redis::ClientStats::server_id, run_id and
+-- master_replid, both new after a restart or a promotion) and the script keeps the name the buckets
+-- were written under in K_RATE_EPOCH. When it differs, every bucket is taken as fully spent at that
+-- moment (its TAT at least since + max wait + (burst + 1) intervals: the most the lost grants could
+-- have reserved) until that has passed: one period for the whole burst, one interval for the next
+-- call. No record at all is a new prefix (nothing of ours was ever written): nothing to hold back.
+-- A live block lost with the old server comes back with the platform's next refusal.
 -- KEYS: none; ARGV[1] prefix, ARGV[2] now ms ('' = the server's clock; tests pass one), ARGV[3] max
---       wait ms, ARGV[4] margin ms, ARGV[5] usage slow-from %, ARGV[6] usage spacing ms,
+--       wait ms, ARGV[4] margin ms, ARGV[5] usage slow-from %, ARGV[6] usage spacing ms, ARGV[7] the
+--       server's identity ('' = the server does not tell: no hold-back; '?' = the caller had no
+--       connection when it built the call: nothing is taken, the answer is {0, 0, 0, '?'}),
 --       then groups of 6: platform, scope, key, limit (0 = no static rate), period ms, burst
 -- Returns: {1, wait ms, 0, ''}: granted, send after wait ms (0 = at once);
 --          {0, wait ms, bucket index (1-based), reason}: refused ('rate' | 'blocked' | 'usage' |
 --          'rate_limited' or another reason a block was recorded with); wait = until it may be granted
+if ARGV[7] == '?' then return {0, 0, 0, '?'} end
 local now
 if ARGV[2] == '' then
   local t = redis.call('TIME')
@@ -22,15 +34,32 @@ end
 local max_wait, margin = tonumber(ARGV[3]), tonumber(ARGV[4])
 local slow_from, spacing = tonumber(ARGV[5]), tonumber(ARGV[6])
 
+-- When the server the buckets are written on took over (nil: trusted since long ago, or unknown).
+local hold_since
+if ARGV[7] ~= '' then
+  local epoch = redis.call('HMGET', K_RATE_EPOCH, 'id', 'since')
+  if epoch[1] == ARGV[7] then
+    hold_since = tonumber(epoch[2])
+  else
+    -- since 0: a new prefix's record, nothing to hold back
+    if epoch[1] then hold_since = now end
+    redis.call('HSET', K_RATE_EPOCH, 'id', ARGV[7], 'since', string.format('%.3f', hold_since or 0))
+  end
+end
+
 local buckets = {}
 local slot, worst, worst_index, worst_reason = now, now, 0, ''
-for i = 7, #ARGV, 6 do
+for i = 8, #ARGV, 6 do
   local key = k_rate(ARGV[i], ARGV[i + 1], ARGV[i + 2])
   local limit, period, burst = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
   local f = redis.call('HMGET', key, 'tat', 'blocked_until', 'blocked_why', 'usage', 'usage_until')
   local tat = tonumber(f[1]) or now
   local static = 0
   if limit > 0 then static = (period + margin) / limit end
+  if hold_since and static > 0 then
+    -- Fully spent when the server took over; a no-op once that is past (TATs only grow).
+    tat = math.max(tat, hold_since + max_wait + (burst + 1) * static)
+  end
   local interval = static
   local usage, usage_until = tonumber(f[4]), tonumber(f[5]) or 0
   local reason = 'rate'
@@ -50,7 +79,7 @@ for i = 7, #ARGV, 6 do
     reason = f[3] or 'blocked'
   end
   if earliest > worst then
-    worst, worst_index, worst_reason = earliest, (i - 7) / 6 + 1, reason
+    worst, worst_index, worst_reason = earliest, (i - 8) / 6 + 1, reason
   end
   if earliest > slot then slot = earliest end
   buckets[#buckets + 1] = {key, tat, interval, math.max(blocked, usage_until)}

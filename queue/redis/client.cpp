@@ -28,6 +28,22 @@ constexpr auto kIdleTickerWait = std::chrono::hours(24);
 
 bool cancelled(const asio::cancellation_state& state) { return state.cancelled() != asio::cancellation_type::none; }
 
+// One "name:value" line of an INFO reply; empty when absent or the reply is not INFO text.
+std::string info_field(const Value& reply, std::string_view name) {
+  if (reply.is_error()) return {};
+  const std::string& text = reply.str;
+  for (std::size_t at = 0; at < text.size();) {
+    auto end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + at, end - at);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.size() > name.size() && line.starts_with(name) && line[name.size()] == ':')
+      return std::string(line.substr(name.size() + 1));
+    at = end + 1;
+  }
+  return {};
+}
+
 }  // namespace
 
 struct Pending {
@@ -269,6 +285,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
     stats.endpoint = host + ":" + std::to_string(port);
     auto s = std::make_unique<Stream>(executor, options.url.mode == RedisUrl::Mode::tls ? &tls_context : nullptr);
+    std::string server_id;
     auto handshake = [&]() -> net::awaitable<net::error_code> {
       if (auto ec = co_await s->open(host, port)) co_return ec;
       // Sent one by one so a refused AUTH is reported as such, not as a later NOAUTH.
@@ -293,6 +310,24 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
           }
         }
       }
+      // The server's identity (ClientStats::server_id). A server that refuses INFO (ACL, renamed
+      // command) is still usable; only the limiter's hold-back after a failover is lost.
+      static constexpr std::pair<const char*, const char*> kIdentity[] = {{"server", "run_id"},
+                                                                          {"replication", "master_replid"}};
+      std::string id;
+      for (const auto& [section, name] : kIdentity) {
+        const auto command = format_command("INFO", section);
+        auto r = co_await roundtrip(*s, command);
+        if (!r) co_return r.error();
+        const auto field = info_field(*r, name);
+        if (field.empty()) {
+          id.clear();
+          break;
+        }
+        id += (id.empty() ? "" : ":") + field;
+      }
+      if (id.empty()) log::warn("redis: {} does not tell its run_id and master_replid (INFO)", stats.endpoint);
+      server_id = std::move(id);
       co_return net::error_code{};
     };
     auto r = co_await net::with_timeout(handshake(), options.connect_timeout);
@@ -301,6 +336,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       co_return r ? *r : net::error_code(Errc::timeout);
     }
     stream = std::move(s);
+    stats.server_id = std::move(server_id);
     co_return net::error_code{};
   }
 
@@ -342,6 +378,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       co_await (reader(*stream) || writer(*stream));
       connected = false;
       stats.connected_since = Clock::time_point::max();
+      stats.server_id.clear();
       stream->close();
       // Replies to these will never come: their effect is unknown to the caller.
       fail_all(inflight, stuck ? net::error_code(Errc::timeout) : net::error_code(Errc::connection_lost));
@@ -387,6 +424,12 @@ void Client::stop() {
 
 bool Client::connected() const { return impl_->connected; }
 ClientStats Client::stats() const { return impl_->stats; }
+const std::string& Client::server_id() const {
+  return impl_->stats.server_id;
+}
+std::uint64_t Client::connects() const {
+  return impl_->stats.connects;
+}
 const ClientOptions& Client::options() const { return impl_->options; }
 
 net::awaitable<Replies> Client::submit(std::string payload, std::size_t replies, std::chrono::milliseconds timeout) {

@@ -49,6 +49,11 @@ struct ClientStats {
   std::string endpoint;                 // host:port of the current or last server
   // When the current connection came up; time_point::max() while there is none.
   std::chrono::steady_clock::time_point connected_since = std::chrono::steady_clock::time_point::max();
+  // Who the current server is: "<run_id>:<master_replid>" from INFO at connect; empty while there is
+  // no connection or when INFO is refused. It changes when the server restarts or a replica is
+  // promoted: the moments writes not yet on disk or on the replica may have been lost (the rate
+  // limiter holds its buckets back then, queue/lua/rate_acquire.lua).
+  std::string server_id;
 };
 
 class Client {
@@ -63,6 +68,11 @@ class Client {
   void stop();
   bool connected() const;
   ClientStats stats() const;
+  // Cheap reads of two stats for hot paths: ClientStats::server_id and ::connects (which counts
+  // connections, so a change tells that a command may have run on another server than the one
+  // server_id named when it was built).
+  const std::string& server_id() const;
+  std::uint64_t connects() const;
   const ClientOptions& options() const;
 
   // co_await client.exec("SET", key, value). Arguments are binary-safe string views, formatted at the

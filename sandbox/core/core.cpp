@@ -1,5 +1,6 @@
 #include "sandbox/core/core.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,43 @@ Response generic_error(int status) {
 bool is_read(const std::string& method) { return method == "GET" || method == "HEAD"; }
 
 net::awaitable<Response> ready(Response response) { co_return response; }
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  return (a + b - 1) / b;
+}
+
+// Every estimated_time_to_regain_access in a usage header's JSON (objects nested in arrays too).
+void set_regain(json& v, std::int64_t minutes) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (it.key() == "estimated_time_to_regain_access")
+        it.value() = minutes;
+      else
+        set_regain(it.value(), minutes);
+    }
+  } else if (v.is_array()) {
+    for (auto& e : v) set_regain(e, minutes);
+  }
+}
+
+// A rate_limit fault's reset_in_ms (faults.hpp): the API's own throttle answer, its reset headers
+// rewritten to name a limit that clears `in_ms` after `now_ms`.
+void name_reset(Response& response, std::int64_t now_ms, std::int64_t in_ms) {
+  for (auto& h : response.headers) {
+    std::string name = h.name;
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "x-rate-limit-reset" || name == "x-user-limit-24hour-reset" || name == "x-app-limit-24hour-reset") {
+      h.value = std::to_string(ceil_div(now_ms + in_ms, 1000));
+    } else if (name == "retry-after") {
+      h.value = std::to_string(ceil_div(in_ms, 1000));
+    } else if (name == "x-app-usage" || name == "x-page-usage" || name == "x-business-use-case-usage") {
+      auto usage = json::parse(h.value, nullptr, false);
+      if (usage.is_discarded()) continue;
+      set_regain(usage, ceil_div(in_ms, 60000));
+      h.value = usage.dump();
+    }
+  }
+}
 
 // Runs a handler; a JSON value of the wrong type deep in a request body (nlohmann throws) is the
 // client's mistake: answered 422 in the API's own shape, like any other invalid request.
@@ -152,7 +190,9 @@ net::awaitable<Response> Core::run(const ApiSpec& api, const std::string& name, 
         response = f.body.is_null() ? api.error(f.status) : json_response(f.status, f.body);
         response.status = f.status;
         break;
-      case FaultKind::rate_limit: response = api.throttled(); break;
+      case FaultKind::rate_limit:
+        response = api.throttled();
+        break;
       case FaultKind::drop_request:
         response.drop = true;
         outcome = "dropped";
@@ -175,6 +215,8 @@ net::awaitable<Response> Core::run(const ApiSpec& api, const std::string& name, 
       case FaultKind::latency: break;
     }
     for (const auto& h : f.headers) response.set_header(h.name, h.value);
+    // After the fault's own headers: they may give a usage header's shape, this its regain time.
+    if (f.kind == FaultKind::rate_limit && f.reset_in_ms) name_reset(response, clock_.now_ms(), *f.reset_in_ms);
   } else {
     response = co_await call_async(handler, request, api.error);
     handled = true;

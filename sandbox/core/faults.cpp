@@ -130,6 +130,14 @@ std::optional<std::uint64_t> Faults::add(const json& spec, std::int64_t now_ms, 
     }
     f.cut_after = spec["cut_after"].get<std::uint64_t>();
   }
+  if (spec.contains("reset_in_ms")) {
+    if (f.kind != FaultKind::rate_limit || !spec["reset_in_ms"].is_number_integer() ||
+        spec["reset_in_ms"].get<std::int64_t>() < 0) {
+      error = "reset_in_ms: a rate_limit fault's non-negative integer (ms after the answer the limit clears)";
+      return std::nullopt;
+    }
+    f.reset_in_ms = spec["reset_in_ms"].get<std::int64_t>();
+  }
   f.id = next_id_++;
   faults_.push_back(std::move(f));
   return faults_.back().id;
@@ -159,6 +167,7 @@ json Faults::to_json() const {
     if (f.kind == FaultKind::latency) j["ms"] = f.latency_ms;
     if (f.kind == FaultKind::error || f.kind == FaultKind::outage) j["status"] = f.status;
     if (f.cut_after) j["cut_after"] = *f.cut_after;
+    if (f.reset_in_ms) j["reset_in_ms"] = *f.reset_in_ms;
     out.push_back(std::move(j));
   }
   return out;

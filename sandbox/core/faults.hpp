@@ -5,7 +5,11 @@
 //   latency           wait `ms` (wall clock) before handling; combines with any other fault
 //   error             answer `status` (default 500) in the API's error shape (or `body`/`headers`)
 //   outage            like error, default 503: meant for `from`/`until`/`for_ms` windows
-//   rate_limit        answer the API's own 429 (its body and rate-limit headers)
+//   rate_limit        answer the API's own 429 (its body and rate-limit headers); with `reset_in_ms`
+//                     the limit it names clears that long after this answer: the emulator's reset
+//                     headers are rewritten for it (x-rate-limit-reset and the 24-hour resets in epoch
+//                     s, Retry-After in s, estimated_time_to_regain_access in X-App-Usage,
+//                     X-Page-Usage and X-Business-Use-Case-Usage in minutes, each rounded up)
 //   drop_request      close the connection without handling the request (no effect)
 //   commit_then_lose  handle the request (it takes effect), then close without answering; with
 //                     `cut_after` the handler sees only that many bytes of the request body (an
@@ -13,6 +17,8 @@
 //   reset_mid_body    handle it, send the head and part of the body (`cut_after` bytes, default half),
 //                     then reset the connection
 // `rate` (0..1) selects requests deterministically: with 0.5 exactly every second matching request.
+// `headers` (any kind) replace the emulator's header of each name (case-insensitive) for this answer,
+// so a fault may give its own Retry-After or usage reading; reset_in_ms then rewrites the times.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -38,6 +44,7 @@ struct Fault {
   nlohmann::json body;  // null: the API's shape
   std::vector<server::Header> headers;
   std::optional<std::uint64_t> cut_after;
+  std::optional<std::int64_t> reset_in_ms;  // rate_limit: the limit clears this long after the answer
   std::uint64_t seen = 0;  // matching requests so far (for `rate`)
   std::uint64_t hits = 0;  // requests affected
 };

@@ -10,6 +10,14 @@ namespace schedulo::sandbox {
 
 using json = nlohmann::json;
 
+namespace {
+std::string lower(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return name;
+}
+}  // namespace
+
 json body_as_json(const std::string& body, std::size_t limit) {
   if (body.empty()) return nullptr;
   if (body.size() <= limit) {
@@ -36,12 +44,7 @@ std::uint64_t RequestLog::begin(const server::Request& request, std::string api,
   e.query = request.query;
   e.params = request.params;
   e.headers = json::object();
-  for (const auto& h : request.headers) {
-    std::string name = h.name;
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    e.headers[name] = h.value;
-  }
+  for (const auto& h : request.headers) e.headers[lower(h.name)] = h.value;
   e.body = body_as_json(request.body, kMaxBody);
   entries_.push_back(std::move(e));
   while (entries_.size() > capacity_) entries_.pop_front();
@@ -61,6 +64,11 @@ void RequestLog::finish(std::uint64_t seq, const server::Response& response, std
   e->outcome = std::move(outcome);
   e->fault = std::move(fault);
   if (!response.stream && response.body.size() <= 4096) e->response = body_as_json(response.body, 4096);
+  // What an error answer said about when to come back (Retry-After, x-rate-limit-reset, usage).
+  if (response.status >= 400) {
+    e->response_headers = json::object();
+    for (const auto& h : response.headers) e->response_headers[lower(h.name)] = h.value;
+  }
 }
 
 json RequestLog::to_json(const LogFilter& filter) const {
@@ -83,7 +91,8 @@ json RequestLog::to_json(const LogFilter& filter) const {
                    {"status", e.status},
                    {"outcome", e.outcome},
                    {"fault", e.fault.empty() ? json(nullptr) : json(e.fault)},
-                   {"response", e.response}});
+                   {"response", e.response},
+                   {"response_headers", e.response_headers}});
     if (out.size() >= filter.limit) break;
   }
   return {{"entries", out}, {"last_seq", last_seq()}};

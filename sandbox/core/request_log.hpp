@@ -28,6 +28,7 @@ struct LogEntry {
   std::string outcome = "pending";  // answered | dropped | reset | pending
   std::string fault;                // the injected fault's kind, if any
   nlohmann::json response;          // the JSON body answered (small bodies only)
+  nlohmann::json response_headers;  // of error answers (status >= 400): name -> value, lower-case names
 };
 
 struct LogFilter {

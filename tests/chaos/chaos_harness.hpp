@@ -121,6 +121,12 @@ class Harness {
                            std::int64_t outage_ms);
   std::uint64_t log_seq();  // the request log's last sequence number now
 
+  // 429 storms (issue 16): every injected throttle of a publish on `routes` (route -> how long the
+  // daemon must wait when the answer names no time: Graph's limits.graph_throttle_wait_ms), and the
+  // next request of the same job (its marker) on that route: never before the time the answer said
+  // (x-rate-limit-reset, Retry-After, or that wait). Prints the figures; returns the throttles seen.
+  std::size_t expect_throttles_honoured(const std::map<std::string, std::int64_t>& routes);
+
   const std::vector<Account>& accounts() const { return accounts_; }
   const std::string& dir() const { return dir_; }
   const std::string& prefix() const { return prefix_; }

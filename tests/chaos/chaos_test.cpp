@@ -80,10 +80,23 @@ TEST(Chaos, RedisKilledRestartedAndUnreachable) {
 // Found a bug, fixed: a job leased again by the daemon still running it (the failover lost the first
 // lease) reused the running slot (jobs/dispatcher.cpp start_job; DispatcherTest.
 // AJobLeasedAgainWhileItStillRunsHereIsNotStartedTwice).
+// Found a gap, closed (issue 16): the new primary lacked the old one's last limiter grants and the
+// buckets gave a second burst (Airtable answered 429 three times). The limiter now holds every bucket
+// back as fully spent when the server's identity changes; account() requires zero refusals. The hold
+// is one interval of each bucket (a day's limit / its count for daily rules): the daily rules the
+// load meets are scaled to minutes here, as outages are scaled to the timeouts.
 TEST(Chaos, SentinelFailoverUnderLoad) {
   Options options;
   options.sentinel = true;
   options.rounds = 2;
+  options.config_patch = {
+      {"limits",
+       {{"rules",
+         json::array({"x:account:tweets_create=" + std::to_string(kXPostLimit) + "/" +
+                          std::to_string(kXPostPeriodMs / 1000) + "s",
+                      "x:app:tweets_create=10000/1m+9999", "x:app:media_upload=50000/1m+49999",
+                      "x:app:media_metadata=50000/1m+49999", "x:app:media_status=100000/1m+99999",
+                      "instagram:account:containers=400/1m+399", "instagram:account:media_publish=50/1m+49"})}}}};
   Harness h(options);
   h.start_daemons();
   const auto jobs = h.enqueue_mixed_load();
@@ -123,34 +136,45 @@ TEST(Chaos, OnePlatformReturns5xx) {
   h.expect_breaker_held("facebook", from, 0, outage_ms);
 }
 
-// 429 storms: half of X's post calls (12 of them) and two of TikTok's calls answer the API's own 429 (body
-// and headers) for a while; jobs wait (no attempt used) and the limiter is never exceeded. (Graph's
-// throttles are not 429s but 400s with codes 4/17/80001/80002, and without a usage header the daemon
-// rightly waits 5 minutes: too long for this suite; tests/facebook and tests/instagram cover them.
-// TikTok's 429 defers a job a whole minute, hence only two of them.)
-// DISABLED_: not a daemon bug but a gap of the sandbox. X's injected 429 names the end of a 15-minute
-// window (sandbox/x/emulator.cpp install()) and this fault's own x-rate-limit-reset goes beside that
-// header instead of replacing it, so the X jobs rightly wait 15 minutes (seen: all X publishes
-// deferred/rate_limited at the 240 s limit, nothing else wrong). Needs the emulator's window length (or
-// the fault's headers) to be settable; TikTok's 429s defer a minute and pass.
-TEST(Chaos, DISABLED_RateLimitStorms) {
+// 429 storms on all four platforms under the mixed load: half of the publish calls of each (X's
+// posts, TikTok's video inits, Facebook's feed posts, Instagram's containers) answer the platform's
+// own throttle for a while. Each names when it clears, scaled to the configured timeouts: X's reset
+// header and TikTok's Retry-After two seconds after the answer (the sandbox's reset_in_ms replaces
+// the emulator's 15-minute window), Graph's throttles no time at all, so the daemon waits
+// limits.graph_throttle_wait_ms. The jobs wait (no attempt used) and come back never before that
+// time (from the request log, per job), the limiter is never exceeded, and the accounting is exact.
+TEST(Chaos, RateLimitStorms) {
+  constexpr std::int64_t kStormWaitMs = 2 * kOpenMs;
   Options options;
   options.rounds = 2;
+  options.config_patch = {{"limits", {{"graph_throttle_wait_ms", kStormWaitMs}}}};
   Harness h(options);
   h.start_daemons();
-  // X's own 429 names the end of a 15-minute window; this storm's window ends in two seconds.
-  const auto reset =
-      std::chrono::duration_cast<std::chrono::seconds>((std::chrono::system_clock::now() + 2s).time_since_epoch())
-          .count();
+  const std::string retry_after = std::to_string(kStormWaitMs / 1000);
   h.fault(json::array({{{"kind", "rate_limit"},
                         {"route", "x.tweets.create"},
                         {"rate", 0.5},
                         {"count", 12},
-                        {"headers", {{"x-rate-limit-reset", std::to_string(reset)}}}},
-                       {{"kind", "rate_limit"}, {"api", "tiktok"}, {"rate", 0.5}, {"count", 2}}}));
+                        {"reset_in_ms", kStormWaitMs}},
+                       // TikTok documents no header; the daemon honours a Retry-After when one comes (else a minute).
+                       {{"kind", "rate_limit"},
+                        {"route", "tiktok.video_init"},
+                        {"rate", 0.5},
+                        {"count", 2},
+                        {"headers", {{"Retry-After", retry_after}}}},
+                       {{"kind", "rate_limit"}, {"route", "facebook.feed_create"}, {"rate", 0.5}, {"count", 4}},
+                       {{"kind", "rate_limit"}, {"route", "instagram.media_create"}, {"rate", 0.5}, {"count", 2}}}));
   const auto jobs = h.enqueue_mixed_load();
   ASSERT_TRUE(h.wait_final(jobs, kDrain));
   h.account(jobs);
+  const auto throttles = h.expect_throttles_honoured({{"x.tweets.create", 0},
+                                                      {"tiktok.video_init", 0},
+                                                      {"facebook.feed_create", kStormWaitMs},
+                                                      {"instagram.media_create", kStormWaitMs}});
+  std::size_t injected = 0;
+  for (const auto& f : h.admin("GET", "/faults").value("faults", json::array())) injected += f.value("hits", 0U);
+  EXPECT_GT(throttles, 0U);
+  EXPECT_EQ(throttles, injected) << "every injected throttle met a publish, whose job came back";
 }
 
 // "Commit then lose the answer" on every second publish call of each platform: the post exists but

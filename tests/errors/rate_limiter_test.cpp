@@ -91,8 +91,9 @@ TEST_F(RateLimiterTest, LuaAndCppBuildTheSameKeyNames) {
   redis::Args args{k.prefix(), "x", "account", "tweets_create:42", "needs_reconnect", "acct-1"};
   auto r = run_for(io, client->eval(script("errors_key_names"), {}, args));
   ASSERT_TRUE(r);
-  const std::vector<std::string> expected{k.rate_bucket("x", "account", "tweets_create:42"), k.breaker("x"),
-                                          k.notifications(), k.notified("needs_reconnect", "acct-1"), k.settings()};
+  const std::vector<std::string> expected{
+      k.rate_bucket("x", "account", "tweets_create:42"), k.breaker("x"), k.notifications(),
+      k.notified("needs_reconnect", "acct-1"),           k.settings(),   k.rate_epoch()};
   ASSERT_EQ(r->elements.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(r->elements[i].str, expected[i]) << i;
 }

@@ -390,6 +390,32 @@ TEST_F(GraphEmulator, InjectedFaultsAnswerInGraphsShapeAndCommitThenLoseTakesEff
   EXPECT_EQ(log["entries"].back()["route"], "instagram.user");
 }
 
+// Issue 16: an injected throttle's usage headers are the fault's: they replace the emulator's
+// X-App-Usage, and reset_in_ms writes the regain time (minutes, rounded up) into the usage headers
+// that carry one.
+TEST_F(GraphEmulator, AnInjectedThrottlesHeadersReplaceTheEmulatorsAndNameItsRegainTime) {
+  const std::string buc = std::string(R"({")") + kIgUser +
+                          R"(":[{"type":"instagram","call_count":100,"total_cputime":1,"total_time":1,)"
+                          R"("estimated_time_to_regain_access":0}]})";
+  fault({{"kind", "rate_limit"},
+         {"api", "instagram"},
+         {"count", 1},
+         {"reset_in_ms", 90000},
+         {"headers",
+          {{"x-app-usage", R"({"call_count":42,"total_time":1,"total_cputime":1})"},
+           {"X-Business-Use-Case-Usage", buc}}}});
+  const auto limited = get(std::string("/graph/v25.0/") + kIgUser, {{"access_token", kIgPageToken}});
+  expect_error(limited, 80002);
+  EXPECT_EQ(json::parse(std::string(limited.header("x-app-usage")))["call_count"], 42) << "the fault's, not 100";
+  const auto usage = json::parse(std::string(limited.header("x-business-use-case-usage")));
+  EXPECT_EQ(usage[kIgUser][0]["estimated_time_to_regain_access"], 2) << "90 s, in whole minutes";
+  EXPECT_EQ(usage[kIgUser][0]["call_count"], 100) << "the rest of the fault's header as given";
+  fault({{"kind", "rate_limit"}, {"api", "instagram"}, {"count", 1}, {"reset_in_ms", 90000}});
+  const auto plain = get(std::string("/graph/v25.0/") + kIgUser, {{"access_token", kIgPageToken}});
+  expect_error(plain, 80002);
+  EXPECT_EQ(json::parse(std::string(plain.header("x-app-usage")))["call_count"], 100);
+}
+
 TEST_F(GraphEmulator, TheResumableUploadApiResumesFromTheOffsetItReports) {
   const std::string data(3000, 'v');
   const auto start = post(std::string("/graph/v25.0/") + kAppId + "/uploads", {{"file_name", "clip.mp4"},

@@ -659,6 +659,32 @@ TEST_F(XEmulator, InjectedFaultsAnswerInXsShapes) {
   EXPECT_TRUE(admin("GET", "/posts")["posts"].empty());
 }
 
+// Issue 16: a storm scaled to a test's timeouts. reset_in_ms names a window that ends that long after
+// each answer (the emulator's own 15-minute reset replaced, not joined), and the fault's headers
+// replace the emulator's of the same name; the request log keeps what the answer said.
+TEST_F(XEmulator, AnInjected429NamesTheFaultsResetInPlaceOfTheEmulatorsOwn) {
+  http_json(sandbox.port(), "POST", "/_sandbox/faults",
+            {{"kind", "rate_limit"},
+             {"route", "x.users.me"},
+             {"count", 2},
+             {"reset_in_ms", 2500},
+             {"headers", {{"X-Rate-Limit-Limit", "7"}}}});
+  const auto first = api("GET", "/2/users/me");
+  EXPECT_EQ(first.status, 429);
+  EXPECT_EQ(header_int(first, "x-rate-limit-reset"), now_secs() + 3) << "2.5 s, rounded up to a whole second";
+  EXPECT_EQ(header_int(first, "x-rate-limit-limit"), 7);
+  EXPECT_EQ(header_int(first, "x-rate-limit-remaining"), 0);
+  advance_secs(10);
+  const auto second = api("GET", "/2/users/me");
+  EXPECT_EQ(header_int(second, "x-rate-limit-reset"), now_secs() + 3) << "relative to each answer";
+  const auto log = http_json(sandbox.port(), "GET", "/_sandbox/log?route=x.users.me");
+  ASSERT_EQ(log["entries"].size(), 2U);
+  EXPECT_EQ(log["entries"][1]["response_headers"]["x-rate-limit-reset"], std::to_string(now_secs() + 3));
+  EXPECT_EQ(api("GET", "/2/users/me").status, 200) << "the fault was for two answers";
+  json bad = http_json(sandbox.port(), "POST", "/_sandbox/faults", {{"kind", "error"}, {"reset_in_ms", 1}});
+  EXPECT_FALSE(bad.contains("ids")) << "reset_in_ms belongs to rate_limit faults: " << bad.dump();
+}
+
 TEST_F(XEmulator, AnUnknownPathAnswersTheOlderErrorsShape) {
   const auto reply = api("GET", "/2/nothing/here");
   EXPECT_EQ(reply.status, 404);

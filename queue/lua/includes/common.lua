@@ -48,6 +48,8 @@ local function k_oauth_pending(id) return P .. ':oauth:pending:' .. id end
 local K_SWEEP_LEASE = P .. ':sweep:lease'
 local K_SWEEP_CHECKS = P .. ':sweep:checks'
 local K_SWEEP_CURSOR = P .. ':sweep:cursor'
+-- The limiter across a failover or restart (issue 16).
+local K_RATE_EPOCH = P .. ':rateepoch'
 
 -- Records a notification for the outbox, at most one per kind and subject (an account, or a platform
 -- for platform-wide kinds) per window. The window is fleet-wide: notifications.window_s, written to
