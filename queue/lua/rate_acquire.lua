@@ -15,6 +15,10 @@
 -- have reserved) until that has passed: one period for the whole burst, one interval for the next
 -- call. No record at all is a new prefix (nothing of ours was ever written): nothing to hold back.
 -- A live block lost with the old server comes back with the platform's next refusal.
+-- Only rules of an hour or less are held back: for a daily quota, "fully spent" would mean one call
+-- per interval (29 min for an Instagram account) for a whole day after every Redis restart, while
+-- the few grants a failover can lose there cost at most a refusal that names its own reset (recorded
+-- as a block, the job deferred). The short windows are where a second burst makes a 429 storm.
 -- KEYS: none; ARGV[1] prefix, ARGV[2] now ms ('' = the server's clock; tests pass one), ARGV[3] max
 --       wait ms, ARGV[4] margin ms, ARGV[5] usage slow-from %, ARGV[6] usage spacing ms, ARGV[7] the
 --       server's identity ('' = the server does not tell: no hold-back; '?' = the caller had no
@@ -47,6 +51,7 @@ if ARGV[7] ~= '' then
   end
 end
 
+local HOLD_MAX_PERIOD_MS = 3600000
 local buckets = {}
 local slot, worst, worst_index, worst_reason = now, now, 0, ''
 for i = 8, #ARGV, 6 do
@@ -56,7 +61,7 @@ for i = 8, #ARGV, 6 do
   local tat = tonumber(f[1]) or now
   local static = 0
   if limit > 0 then static = (period + margin) / limit end
-  if hold_since and static > 0 then
+  if hold_since and static > 0 and period <= HOLD_MAX_PERIOD_MS then
     -- Fully spent when the server took over; a no-op once that is past (TATs only grow).
     tat = math.max(tat, hold_since + max_wait + (burst + 1) * static)
   end

@@ -99,6 +99,21 @@ TEST_F(LimiterFailoverTest, AnotherServerIdentityHoldsEveryBucketBackOnePeriod) 
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(acquire_as("server-b", {other}, t2 + 5000).granted) << i;
 }
 
+// A daily quota is not held back after a switch (one call per 29 min for a day would follow every
+// Redis restart): its burst stays as the old server left it, while an hourly window still is held.
+TEST_F(LimiterFailoverTest, RulesLongerThanAnHourAreNotHeldBack) {
+  const auto daily = bucket(50, 86'400'000ms, 49, "daily");  // Instagram's publishes per account
+  const auto hourly = bucket(60, 3'600'000ms, 2, "hourly");
+  ASSERT_TRUE(acquire_as("server-a", {daily}, kT0).granted);
+  ASSERT_TRUE(acquire_as("server-a", {hourly}, kT0).granted);
+  const std::int64_t t1 = kT0 + 1000;
+  for (int i = 0; i < 49; ++i) EXPECT_TRUE(acquire_as("server-b", {daily}, t1).granted) << i;
+  EXPECT_FALSE(acquire_as("server-b", {daily}, t1).granted) << "the old server's one grant still counts";
+  const auto held = acquire_as("server-b", {hourly}, t1);
+  EXPECT_FALSE(held.granted) << "an hour's window is short enough to hold back";
+  EXPECT_EQ(held.wait, 60'000ms);
+}
+
 // An unknown identity (a server that refuses INFO) changes nothing: no hold-back, no record.
 TEST_F(LimiterFailoverTest, AnUnknownIdentityHoldsNothingBack) {
   const auto b = bucket(10, 1000ms, 2, "unknown");
