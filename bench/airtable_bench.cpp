@@ -13,16 +13,11 @@
 // records_per_s runs from the first write's answer to the last one's (the emulator's clock); calls
 // counts every request the base received (writes, the account sweep and cache misses); rate_limited
 // counts 429 answers (target 0).
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+
+#include "bench/bench_support.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -33,8 +28,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace {
 
@@ -52,84 +45,12 @@ struct Options {
 };
 
 [[noreturn]] void die(const std::string& why) {
-  std::cerr << "airtable_bench: " << why << "\n";
-  std::exit(1);
+  schedulo::bench::die("airtable_bench", why);
 }
 
-// The environment of a child without SCHEDULO_* overrides.
-std::vector<std::string> child_env() {
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e)
-    if (std::string_view(*e).substr(0, 9) != "SCHEDULO_") env.emplace_back(*e);
-  return env;
-}
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, int stdout_fd = -1) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  if (stdout_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
-    posix_spawn_file_actions_addopen(&actions, 2, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  }
-  std::vector<std::string> a = args, env = child_env();
-  std::vector<char*> argv, envp;
-  for (auto& s : a) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  for (auto& s : env) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) die("cannot spawn " + args[0]);
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-void stop(pid_t pid) {
-  if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
-  ::waitpid(pid, nullptr, 0);
-}
-
-// One HTTP/1.1 request to the sandbox on loopback (Connection: close), the body of the answer.
-std::string http(std::uint16_t port, const std::string& method, const std::string& target,
-                 const std::string& body = {}) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) die("cannot reach the sandbox");
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  req += "\r\n" + body;
-  ::send(fd, req.data(), req.size(), 0);
-  std::string answer;
-  char buf[65536];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  const auto at = answer.find("\r\n\r\n");
-  if (at == std::string::npos) die("the sandbox answered nothing to " + target);
-  std::string head = answer.substr(0, at), rest = answer.substr(at + 4);
-  if (head.find("chunked") == std::string::npos) return rest;
-  std::string out;  // chunked transfer coding
-  for (std::size_t p = 0;;) {
-    const auto eol = rest.find("\r\n", p);
-    const std::size_t size = std::stoul(rest.substr(p, eol - p), nullptr, 16);
-    if (size == 0) break;
-    out += rest.substr(eol + 2, size);
-    p = eol + 2 + size + 2;
-  }
-  return out;
-}
-
-json http_json(std::uint16_t port, const std::string& method, const std::string& target, const json& body = nullptr) {
-  auto j = json::parse(http(port, method, target, body.is_null() ? "" : body.dump()), nullptr, false);
-  if (j.is_discarded()) die("not JSON from " + target);
-  return j;
-}
+using schedulo::bench::http_json;
+using schedulo::bench::spawn;
+using schedulo::bench::stop;
 
 }  // namespace
 
@@ -157,16 +78,9 @@ int main(int argc, char** argv) {
   const std::string prefix = "atbench" + std::to_string(::getpid());
 
   // The sandbox on a port it picks, its clock the wall clock, Airtable's real limits.
-  int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) die("pipe");
-  const pid_t sandbox =
-      spawn({o.sandbox, "--listen", "127.0.0.1:0", "--log-level", "warn"}, o.dir + "/sandbox.log", pipe_fds[1]);
-  ::close(pipe_fds[1]);
-  std::string line;
-  for (char c; ::read(pipe_fds[0], &c, 1) == 1 && c != '\n';) line += c;
-  ::close(pipe_fds[0]);
-  if (line.find("listening on") == std::string::npos) die("the sandbox did not start: " + line);
-  const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+  const auto started = schedulo::bench::start_sandbox(o.sandbox, o.dir + "/sandbox.log");
+  const pid_t sandbox = started.pid;
+  const auto port = started.port;
   http_json(port, "POST", "/_sandbox/airtable/limits", {{"base_rps", 5}, {"token_rps", 50}});
 
   std::string printed;
