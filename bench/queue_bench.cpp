@@ -467,10 +467,10 @@ int mode_drain(const Options& o, const redis::RedisUrl& url) {
       // log logs them too, and its own bookkeeping inflates every figure a little).
       if (!script_names.count(name) && name.rfind("evalsha:", 0) != 0) continue;
       std::string per_call;
-      // ARGV layout (queue/lua): settle = 4 + 8 per job, lease = 7 + 2 per platform (asks for ARGV[7] jobs)
+      // ARGV layout (queue/lua): settle = 5 + 9 per job, lease = 7 + 2 per platform (asks for ARGV[7] jobs)
       if (name == "settle") {
         char b[64];
-        std::snprintf(b, sizeof b, " jobs_per_call=%.1f", static_cast<double>(a.argv - 4 * a.calls) / 8.0 / static_cast<double>(a.calls));
+        std::snprintf(b, sizeof b, " jobs_per_call=%.1f", static_cast<double>(a.argv - 5 * a.calls) / 9.0 / static_cast<double>(a.calls));
         per_call = b;
       }
       std::printf("RUN queue %s-profile c=%d script=%s calls=%lld calls_per_job=%.4f us_per_call=%.1f us_per_job=%.2f%s\n",

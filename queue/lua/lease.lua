@@ -15,12 +15,30 @@ local left = tonumber(ARGV[7])
 local any_paused = redis.call('SCARD', K_PAUSED) > 0
 -- Tokens for this call are reserved at once: unique, increasing, one command instead of one per job.
 local next_token = redis.call('INCRBY', K_SEQ, left) - left
+local caps, platforms = {}, {}
+
+-- Ids popped from each platform's ready list ahead of use, several per RPOP (one command instead of
+-- one per job); what is left unused goes back to the consuming end at the end, in its order.
+local popped, used = {}, {}
+local active = 1  -- platforms still taking in this pass (sizes the next pop)
+local function next_id(platform, ready)
+  local ids = popped[platform]
+  if ids == nil or used[platform] >= #ids then
+    local count = math.max(1, math.min(caps[platform], math.ceil(left / active)))
+    ids = redis.call('RPOP', ready, count)
+    if not ids then return nil end
+    popped[platform], used[platform] = ids, 0
+  end
+  used[platform] = used[platform] + 1
+  return ids[used[platform]]
+end
+local leased = {}  -- ZADD arguments for the leases taken, written in one command at the end
 
 -- Takes the next runnable job of one platform, moving aside the jobs it meets that may not run now.
 local function take_one(platform)
   local ready = k_ready(platform)
   for _ = 1, 64 do
-    local id = redis.call('RPOP', ready)
+    local id = next_id(platform, ready)
     if not id then return 0 end
     local job = k_job(id)
     local f = redis.call('HMGET', job, 'account', 'payload', 'checkpoint', 'max_attempts')
@@ -48,7 +66,8 @@ local function take_one(platform)
         local attempts = redis.call('HINCRBY', job, 'attempts', 1)
         redis.call('HSET', job, 'state', 'running', 'lease', token, 'lease_owner', worker, 'started_at', now,
                    'updated_at', now)
-        redis.call('ZADD', K_LEASES, now + lease_ms, id)
+        leased[#leased + 1] = now + lease_ms
+        leased[#leased + 1] = id
         out[#out + 1] = id
         out[#out + 1] = token
         out[#out + 1] = attempts
@@ -63,7 +82,6 @@ local function take_one(platform)
 end
 
 -- Round robin over the platforms, one job each per pass: one platform's backlog never starves another.
-local caps, platforms = {}, {}
 for i = 8, #ARGV, 2 do
   if tonumber(ARGV[i + 1]) > 0 and redis.call('SISMEMBER', K_PAUSED, ARGV[i]) == 0 then
     platforms[#platforms + 1] = ARGV[i]
@@ -72,6 +90,7 @@ for i = 8, #ARGV, 2 do
 end
 while left > 0 and #platforms > 0 do
   local still = {}
+  active = #platforms
   for _, platform in ipairs(platforms) do
     if left > 0 then
       local took = take_one(platform)
@@ -84,4 +103,13 @@ while left > 0 and #platforms > 0 do
   end
   platforms = still
 end
+for platform, ids in pairs(popped) do
+  if used[platform] < #ids then
+    local back = {}
+    for j = #ids, used[platform] + 1, -1 do back[#back + 1] = ids[j] end
+    redis.call('RPUSH', k_ready(platform), unpack(back))
+  end
+end
+-- unpack() is bounded by Lua's stack: at most 1000 leases a command.
+for j = 1, #leased, 2000 do redis.call('ZADD', K_LEASES, unpack(leased, j, math.min(j + 1999, #leased))) end
 return out

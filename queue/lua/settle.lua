@@ -12,6 +12,9 @@ local now = tonumber(ARGV[2])
 local retention, window = ARGV[3], ARGV[4]
 local out = {}
 local account_limit = tonumber(ARGV[5])
+-- Written once for the whole call rather than per job (each command a script runs costs Redis about
+-- a microsecond besides its own work): the leases ended, and the totals by final state.
+local ended, totals = {}, {}
 for i = 6, #ARGV, 9 do
   local id, token, outcome, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local err, code, result, checkpoint = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
@@ -20,7 +23,7 @@ for i = 6, #ARGV, 9 do
   if f[1] ~= token then
     out[#out + 1] = LOST_LEASE
   else
-    redis.call('ZREM', K_LEASES, id)
+    ended[#ended + 1] = id
     if outcome == 'succeeded' then
       -- An earlier attempt's error stays in the attempt log, not on a job that succeeded.
       redis.call('HDEL', job, 'lease', 'lease_owner', 'error', 'error_code')
@@ -28,9 +31,17 @@ for i = 6, #ARGV, 9 do
       redis.call('HDEL', job, 'lease', 'lease_owner')
     end
     release_account(f[2], f[3], account_limit)
-    if checkpoint ~= '' then redis.call('HSET', job, 'checkpoint', checkpoint) end
     outbox_append(ARGV[i + 8], now, retention, window)
-    if result ~= '' then redis.call('HSET', job, 'result', result) end
+    -- Fields written with the new state, in one HSET.
+    local fields = {}
+    if checkpoint ~= '' then
+      fields[#fields + 1] = 'checkpoint'
+      fields[#fields + 1] = checkpoint
+    end
+    if result ~= '' then
+      fields[#fields + 1] = 'result'
+      fields[#fields + 1] = result
+    end
     local attempts = tonumber(f[4])
     if outcome == 'retry' and attempts >= tonumber(f[5]) then
       outcome = 'dead'
@@ -38,23 +49,32 @@ for i = 6, #ARGV, 9 do
       err = string.gsub(err, '%s*Nothing to do: [^.]*automatically%.', '') .. ' (no attempts left)'
     end
     if outcome ~= 'succeeded' then
-      redis.call('HSET', job, 'error', err, 'error_code', code)
+      fields[#fields + 1] = 'error'
+      fields[#fields + 1] = err
+      fields[#fields + 1] = 'error_code'
+      fields[#fields + 1] = code
       log_attempt(id, now, attempts, outcome, err, code, retention)
     end
     if outcome == 'succeeded' or outcome == 'failed' or outcome == 'dead' or outcome == 'needs_review' then
-      finalize(id, outcome, now, retention, window, outcome ~= 'succeeded' or f[6] ~= false)
+      finalize(id, outcome, now, retention, window, outcome ~= 'succeeded' or f[6] ~= false, fields, totals)
       out[#out + 1] = outcome
     else
       local state = 'retrying'
       if outcome == 'defer' then state = 'deferred' end
       if outcome == 'wait' then state = 'waiting' end
       if outcome == 'release' then state = 'queued' end
-      if outcome ~= 'retry' then redis.call('HINCRBY', job, 'attempts', -1) end
+      if outcome ~= 'retry' then  -- no attempt used: give it back
+        fields[#fields + 1] = 'attempts'
+        fields[#fields + 1] = attempts - 1
+      end
       if due < now then due = now end
-      redis.call('HSET', job, 'state', state, 'due_at', due, 'updated_at', now)
+      redis.call('HSET', job, 'state', state, 'due_at', due, 'updated_at', now, unpack(fields))
       place(id, f[2], due, now, true)
       out[#out + 1] = state
     end
   end
 end
+-- unpack() is bounded by Lua's stack: at most 1000 members a command.
+for j = 1, #ended, 1000 do redis.call('ZREM', K_LEASES, unpack(ended, j, math.min(j + 999, #ended))) end
+for state, n in pairs(totals) do redis.call('INCRBY', k_total(state), n) end
 return out

@@ -125,9 +125,20 @@ end
 -- A job reaches a final state. Dead and needs_review jobs stay until a person acts (no expiry);
 -- the others expire after the retention, then a tombstone keeps their id a duplicate for the window.
 -- `logged`: whether the job has an attempt log (whose expiry must follow the record's).
-local function finalize(id, state, now, retention, window, logged)
-  redis.call('HSET', k_job(id), 'state', state, 'finished_at', now, 'updated_at', now)
-  redis.call('INCR', k_total(state))
+-- `fields` (optional): more field, value pairs written with the state, in the same command.
+-- `totals` (optional): a table state -> count the caller adds to the totals once for a whole batch
+-- (one INCRBY per state instead of one INCR per job); without it the total is counted here.
+local function finalize(id, state, now, retention, window, logged, fields, totals)
+  if fields and #fields > 0 then
+    redis.call('HSET', k_job(id), 'state', state, 'finished_at', now, 'updated_at', now, unpack(fields))
+  else
+    redis.call('HSET', k_job(id), 'state', state, 'finished_at', now, 'updated_at', now)
+  end
+  if totals then
+    totals[state] = (totals[state] or 0) + 1
+  else
+    redis.call('INCR', k_total(state))
+  end
   if state == 'dead' or state == 'needs_review' then
     redis.call('ZADD', K_DEAD, now, id)
     notify_final(id, state, now)
