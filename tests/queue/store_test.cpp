@@ -507,5 +507,58 @@ TEST_F(StoreTest, SettlementsBatchedInOneCallLetAsManyHeldJobsGo) {
   EXPECT_EQ(next.size(), 3u);
 }
 
+// ---- fewer commands per job (lease pops several ids at once, settle batches its writes) -----------
+TEST_F(StoreTest, LeasingInPartsTakesEveryJobOnceInTheOrderItCame) {
+  std::vector<NewJob> jobs;
+  for (int i = 0; i < 30; ++i) jobs.push_back(job("x" + std::to_string(i), "x", "a" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) jobs.push_back(job("t" + std::to_string(i), "tiktok", "b" + std::to_string(i)));
+  enqueue(jobs);
+  std::vector<std::string> x_order, t_order;
+  // Odd sizes leave ids popped ahead of use in the script, which go back to the list's consuming end.
+  for (int total : {7, 3, 11, 1, 100}) {
+    for (const auto& l : lease(kT0, "w1", total, {{"x", 100}, {"tiktok", 100}}).jobs)
+      (l.id[0] == 'x' ? x_order : t_order).push_back(l.id);
+  }
+  std::vector<std::string> x_expected, t_expected;
+  for (int i = 0; i < 30; ++i) x_expected.push_back("x" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) t_expected.push_back("t" + std::to_string(i));
+  EXPECT_EQ(x_order, x_expected);
+  EXPECT_EQ(t_order, t_expected);
+  EXPECT_EQ(integer({"LLEN", store->keys().ready("x")}), 0);
+  EXPECT_EQ(integer({"ZCARD", store->keys().leases()}), 35);
+}
+
+TEST_F(StoreTest, ASettlementOfManyOutcomesCountsEachAndEndsEveryLease) {
+  enqueue({job("s1"), job("s2"), job("s3"), job("f1"), job("d1")});
+  auto b = lease(kT0, "w1", 10, {{"x", 10}});
+  ASSERT_EQ(b.jobs.size(), 5u);
+  std::vector<Settle> batch;
+  for (const auto& l : b.jobs) {
+    Settle s{l.id, l.token, Settlement::succeeded, 0, "", "", R"({"n":1})", ""};
+    if (l.id == "f1") s = Settle{l.id, l.token, Settlement::failed, 0, "bad", "E2", "", R"({"step":2})"};
+    if (l.id == "d1") s = Settle{l.id, l.token, Settlement::defer, kT0 + 5000, "later", "rate", "", ""};
+    batch.push_back(s);
+  }
+  auto r = run_for(io, store->settle(batch, kT0));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(integer({"ZCARD", store->keys().leases()}), 0);
+  EXPECT_EQ(run_for(io, client->exec("GET", store->keys().total("succeeded")))->str, "3");
+  EXPECT_EQ(run_for(io, client->exec("GET", store->keys().total("failed")))->str, "1");
+  EXPECT_EQ(field("s2", "state"), "succeeded");
+  EXPECT_EQ(field("s2", "result"), R"({"n":1})");
+  EXPECT_EQ(field("f1", "state"), "failed");
+  EXPECT_EQ(field("f1", "error_code"), "E2");
+  EXPECT_EQ(field("f1", "checkpoint"), R"({"step":2})");
+  EXPECT_EQ(field("d1", "state"), "deferred");
+  EXPECT_EQ(field("d1", "attempts"), "0");
+  EXPECT_EQ(field("d1", "error_code"), "rate");
+  EXPECT_EQ(field("d1", "lease"), "<nil>");
+  // A settlement whose lease already ended changes nothing.
+  auto again = run_for(io, store->settle({batch[0]}, kT0));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->at(0), "lost");
+  EXPECT_EQ(run_for(io, client->exec("GET", store->keys().total("succeeded")))->str, "3");
+}
+
 }  // namespace
 }  // namespace schedulo::queue
