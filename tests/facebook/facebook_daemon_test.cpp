@@ -249,6 +249,23 @@ TEST_F(FacebookDaemonTest, ReelTakingSeveralPollsWaitsWithItsWorkerFreed) {
   EXPECT_TRUE(result.value("published_id", std::string()).starts_with(std::string(kPage) + "_")) << result.dump();
 }
 
+// A feed post's validate, stage and upload make no call, nor does its create once the Page id is
+// known (the first job looks it up with GET /me): their progress is not saved on its own but goes with
+// the publish mark. Each entry is one checkpoint save, in order.
+TEST_F(FacebookDaemonTest, StepsThatMakeNoCallAreSavedWithTheNextSave) {
+  start(json::object(), 1);
+  const auto first = enqueue({{"post", {{"text", "fb saves first"}}}});
+  ASSERT_EQ(wait_done(first).value("state", ""), "succeeded");
+  // The Page id still to look up: create calls out, so validate and stage go with the save before it.
+  EXPECT_EQ(live_.saved_progress(first),
+            (std::vector<std::string>{"stage", "upload", "upload publish_sent", "publish publish_sent published"}));
+  const auto second = enqueue({{"post", {{"text", "fb saves second"}}}});
+  ASSERT_EQ(wait_done(second).value("state", ""), "succeeded");
+  EXPECT_EQ(live_.saved_progress(second),
+            (std::vector<std::string>{"upload publish_sent", "publish publish_sent published"}));
+  EXPECT_EQ(posts_with("fb saves second"), 1U);
+}
+
 TEST_F(FacebookDaemonTest, FeedPostWhoseAnswerWasLostIsFoundNotPostedTwice) {
   fault({{"kind", "commit_then_lose"}, {"route", "facebook.feed_create"}, {"count", 1}});
   start();

@@ -155,6 +155,19 @@ TEST_F(InstagramDaemonTest, EachKindOfPostIsPublishedEndToEnd) {
   EXPECT_EQ(live.log().find(kPageToken), std::string::npos) << "the token never reaches the log";
 }
 
+// An image post's validate and upload make no call (Meta fetches the image from the container's
+// URL): upload's progress is not saved on its own but with the save before the publish step (the
+// quota read), and validate's with the save before stage. Each entry is one checkpoint save.
+TEST_F(InstagramDaemonTest, StepsThatMakeNoCallAreSavedWithTheNextSave) {
+  start_daemon();
+  enqueue("ig-saves", {{"text", "saved once"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  const auto fields = finished("ig-saves");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_EQ(live.saved_progress("ig-saves"),
+            (std::vector<std::string>{"validate", "stage", "upload", "upload publish_sent",
+                                      "publish publish_sent published"}));
+}
+
 TEST_F(InstagramDaemonTest, AContainerThatTakesManyPollsWaitsWithoutHoldingAWorker) {
   admin("POST", std::string("/graph/instagram/accounts/") + kIgUser, {{"video_polls", 12}});
   start_daemon({{"poll_interval_ms", 100}});
