@@ -277,6 +277,25 @@ TEST_F(FacebookDaemonTest, FeedPostWhoseAnswerWasLostIsFoundNotPostedTwice) {
   EXPECT_FALSE(log("facebook.posts").empty()) << "settled by the Page's recent posts";
 }
 
+// The publish answer lost, then the check of the Page's posts throttled itself (code 80001): the
+// check asks again once the throttle clears instead of ending needs_review.
+TEST_F(FacebookDaemonTest, AThrottledCheckOfALostPublishIsAskedAgainLater) {
+  fault({{"kind", "commit_then_lose"}, {"route", "facebook.feed_create"}, {"count", 1}});
+  fault({{"kind", "rate_limit"}, {"route", "facebook.posts"}, {"count", 1}});
+  json c = config(json::object(), 4);
+  // The throttle's own wait and its X-App-Usage at 100 % scaled down.
+  c.update({{"limits", {{"graph_throttle_wait_ms", 300}, {"usage_stop_ms", 1000}, {"usage_spacing_ms", 1}}}}, true);
+  live_.write_config(c);
+  add_token(kPageToken);
+  ASSERT_TRUE(live_.start(c));
+  const auto id = enqueue({{"post", {{"text", "fb checked later"}}}});
+  const auto record = wait_done(id);
+  ASSERT_EQ(record.value("state", ""), "succeeded") << record.dump();
+  EXPECT_EQ(posts_with("fb checked later"), 1U);
+  EXPECT_EQ(log("facebook.feed_create").size(), 1U) << "never sent a second time";
+  EXPECT_GE(log("facebook.posts").size(), 2U) << "the Page's posts asked again after the throttle";
+}
+
 TEST_F(FacebookDaemonTest, ReelFinishWhoseAnswerWasLostIsFoundByItsId) {
   fault({{"kind", "commit_then_lose"}, {"route", "facebook.reel_finish"}, {"count", 1}});
   start({{"video_transfer", "file_url"}});
