@@ -74,6 +74,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log, const 
   env.insert(env.end(), extra_env.begin(), extra_env.end());
   std::vector<char*> argv;
   std::vector<char*> envp;
+  argv.reserve(a.size() + 1);
+  envp.reserve(env.size() + 1);
   for (auto& s : a) argv.push_back(s.data());
   argv.push_back(nullptr);
   for (auto& s : env) envp.push_back(s.data());
