@@ -34,11 +34,7 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-struct Options {
-  std::string url = "redis://127.0.0.1:6379/0";
-  std::string daemon = "build/bin/schedulo";
-  std::string sandbox = "build/bin/schedulo-sandbox";
-  std::string dir = "/tmp";
+struct Options : schedulo::bench::RunPaths {
   long outcomes = 10000;
   int daemons = 2;
   double rps = 3;
@@ -56,25 +52,17 @@ using schedulo::bench::stop;
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--url")
-      o.url = v;
-    else if (k == "--daemon")
-      o.daemon = v;
-    else if (k == "--sandbox")
-      o.sandbox = v;
-    else if (k == "--dir")
-      o.dir = v;
-    else if (k == "--outcomes")
+  schedulo::bench::parse_options("airtable_bench", argc, argv, o, [&](const std::string& k, const std::string& v) {
+    if (k == "--outcomes")
       o.outcomes = std::stol(v);
     else if (k == "--daemons")
       o.daemons = std::stoi(v);
     else if (k == "--rps")
       o.rps = std::stod(v);
     else
-      die("unknown option " + k);
-  }
+      return false;
+    return true;
+  });
   const std::string prefix = "atbench" + std::to_string(::getpid());
 
   // The sandbox on a port it picks, its clock the wall clock, Airtable's real limits.

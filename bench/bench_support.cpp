@@ -44,6 +44,23 @@ void die(const std::string& program, const std::string& why) {
   std::exit(1);
 }
 
+void parse_options(const std::string& program, int argc, char** argv, RunPaths& paths, const OptionReader& own) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    const std::string v = argv[i + 1];
+    if (k == "--url")
+      paths.url = v;
+    else if (k == "--daemon")
+      paths.daemon = v;
+    else if (k == "--sandbox")
+      paths.sandbox = v;
+    else if (k == "--dir")
+      paths.dir = v;
+    else if (!own(k, v))
+      die(program, "unknown option " + k);
+  }
+}
+
 pid_t spawn(const std::vector<std::string>& args, const std::string& log, const std::vector<std::string>& extra_env) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -57,6 +74,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log, const 
   env.insert(env.end(), extra_env.begin(), extra_env.end());
   std::vector<char*> argv;
   std::vector<char*> envp;
+  argv.reserve(a.size() + 1);
+  envp.reserve(env.size() + 1);
   for (auto& s : a) argv.push_back(s.data());
   argv.push_back(nullptr);
   for (auto& s : env) envp.push_back(s.data());

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,20 @@ namespace schedulo::bench {
 using json = nlohmann::json;
 
 [[noreturn]] void die(const std::string& program, const std::string& why);
+
+// Where a benchmark that drives the daemon and the sandbox finds Redis and the two binaries, and the
+// directory of its own for logs and files: the options every such program takes.
+struct RunPaths {
+  std::string url = "redis://127.0.0.1:6379/0";
+  std::string daemon = "build/bin/schedulo";
+  std::string sandbox = "build/bin/schedulo-sandbox";
+  std::string dir = "/tmp";
+};
+// The program's own options: true when it knows `name` and took `value` (a bad value may throw).
+using OptionReader = std::function<bool(const std::string& name, const std::string& value)>;
+// Reads the `--name value` pairs of the command line: --url, --daemon, --sandbox and --dir into
+// `paths`, the rest through `own`; dies naming an option neither knows.
+void parse_options(const std::string& program, int argc, char** argv, RunPaths& paths, const OptionReader& own);
 
 // Starts `args` with stdout and stderr appended to `log` (stdin /dev/null), the environment without
 // SCHEDULO_* overrides plus `extra_env` ("NAME=value").

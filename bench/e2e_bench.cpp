@@ -3,7 +3,8 @@
 // platform's emulator, every platform call held `latency` ms by a sandbox latency fault.
 //
 //   e2e_bench --url REDIS_URL --daemon BIN --sandbox BIN --dir D --platform x|facebook
-//             [--jobs 0] [--seconds 10] [--daemons 2] [--in-flight 100] [--accounts 0] [--latency-ms 50] [--log-level info]
+//             [--jobs 0] [--seconds 10] [--daemons 2] [--in-flight 100] [--accounts 0] [--latency-ms 50]
+//             [--log-level info]
 //
 // The ceiling is what the latency allows: K / (calls per publish x latency). Calls per publish are
 // counted in the sandbox's request log (every request to the platform's API during the run, over J).
@@ -40,11 +41,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kProgram = "e2e_bench";
 
-struct Options {
-  std::string url = "redis://127.0.0.1:6379/0";
-  std::string daemon = "build/bin/schedulo";
-  std::string sandbox = "build/bin/schedulo-sandbox";
-  std::string dir = "/tmp";
+struct Options : b::RunPaths {
   std::string platform = "x";
   long jobs = 0;
   double seconds = 10;
@@ -145,18 +142,8 @@ std::string setup_platform(const Options& o, const b::Sandbox& s, const std::str
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    const std::string v = argv[i + 1];
-    if (k == "--url")
-      o.url = v;
-    else if (k == "--daemon")
-      o.daemon = v;
-    else if (k == "--sandbox")
-      o.sandbox = v;
-    else if (k == "--dir")
-      o.dir = v;
-    else if (k == "--platform")
+  b::parse_options(kProgram, argc, argv, o, [&](const std::string& k, const std::string& v) {
+    if (k == "--platform")
       o.platform = v;
     else if (k == "--jobs")
       o.jobs = std::stol(v);
@@ -173,8 +160,9 @@ int main(int argc, char** argv) {
     else if (k == "--log-level")
       o.log_level = v;
     else
-      die("unknown option " + k);
-  }
+      return false;
+    return true;
+  });
   if (o.daemons < 1 || o.in_flight < o.daemons) die("--in-flight must be at least --daemons");
   const int accounts = o.accounts > 0 ? o.accounts : o.in_flight;
   const double latency_s = o.latency_ms / 1000.0;

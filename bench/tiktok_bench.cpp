@@ -43,11 +43,7 @@ constexpr const char* kOpenId = "tt-bench-user";
 constexpr const char* kAccount = "bench-tiktok";
 constexpr std::int64_t kMiB = 1 << 20;
 
-struct Options {
-  std::string url = "redis://127.0.0.1:6379/0";
-  std::string daemon = "build/bin/schedulo";
-  std::string sandbox = "build/bin/schedulo-sandbox";
-  std::string dir = "/tmp";
+struct Options : b::RunPaths {
   std::int64_t bytes = 2 * 1024 * kMiB;
   std::int64_t chunk_mib = 10;
 };
@@ -72,24 +68,15 @@ std::uintmax_t dir_bytes(const std::string& dir) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    const std::string v = argv[i + 1];
-    if (k == "--url")
-      o.url = v;
-    else if (k == "--daemon")
-      o.daemon = v;
-    else if (k == "--sandbox")
-      o.sandbox = v;
-    else if (k == "--dir")
-      o.dir = v;
-    else if (k == "--bytes")
+  b::parse_options(kProgram, argc, argv, o, [&](const std::string& k, const std::string& v) {
+    if (k == "--bytes")
       o.bytes = std::stoll(v);
     else if (k == "--chunk-mib")
       o.chunk_mib = std::stoll(v);
     else
-      die("unknown option " + k);
-  }
+      return false;
+    return true;
+  });
   const std::string prefix = "ttbench" + std::to_string(::getpid());
   const std::string staging = o.dir + "/staging";
   std::filesystem::create_directories(staging);

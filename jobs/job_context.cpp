@@ -26,6 +26,19 @@ net::awaitable<bool> JobContext::save_checkpoint(nlohmann::json checkpoint, std:
     lost_ = true;
     co_return false;
   }
+  // Which saves a publish made, for the tests that check a step making no call is not saved alone.
+  if (checkpoint.is_object() && spdlog::should_log(spdlog::level::debug)) {
+    const auto done = checkpoint.find("done");
+    const auto flag = [&](const char* name) {
+      const auto it = checkpoint.find(name);
+      return it != checkpoint.end() && it->is_boolean() && it->get<bool>();
+    };
+    log::write(spdlog::level::debug,
+               fmt::format("progress saved: done={}{}{}",
+                           done != checkpoint.end() && done->is_string() ? done->get<std::string>() : "-",
+                           flag("publish_sent") ? " publish_sent" : "", flag("published") ? " published" : ""),
+               {{"job", lease_.id}});
+  }
   checkpoint_ = std::move(checkpoint);
   extend_lease(sent_at + length);
   co_return true;

@@ -249,6 +249,23 @@ TEST_F(FacebookDaemonTest, ReelTakingSeveralPollsWaitsWithItsWorkerFreed) {
   EXPECT_TRUE(result.value("published_id", std::string()).starts_with(std::string(kPage) + "_")) << result.dump();
 }
 
+// A feed post's validate, stage and upload make no call, nor does its create once the Page id is
+// known (the first job looks it up with GET /me): their progress is not saved on its own but goes with
+// the publish mark. Each entry is one checkpoint save, in order.
+TEST_F(FacebookDaemonTest, StepsThatMakeNoCallAreSavedWithTheNextSave) {
+  start(json::object(), 1);
+  const auto first = enqueue({{"post", {{"text", "fb saves first"}}}});
+  ASSERT_EQ(wait_done(first).value("state", ""), "succeeded");
+  // The Page id still to look up: create calls out, so validate and stage go with the save before it.
+  EXPECT_EQ(live_.saved_progress(first),
+            (std::vector<std::string>{"stage", "upload", "upload publish_sent", "publish publish_sent published"}));
+  const auto second = enqueue({{"post", {{"text", "fb saves second"}}}});
+  ASSERT_EQ(wait_done(second).value("state", ""), "succeeded");
+  EXPECT_EQ(live_.saved_progress(second),
+            (std::vector<std::string>{"upload publish_sent", "publish publish_sent published"}));
+  EXPECT_EQ(posts_with("fb saves second"), 1U);
+}
+
 TEST_F(FacebookDaemonTest, FeedPostWhoseAnswerWasLostIsFoundNotPostedTwice) {
   fault({{"kind", "commit_then_lose"}, {"route", "facebook.feed_create"}, {"count", 1}});
   start();
@@ -258,6 +275,25 @@ TEST_F(FacebookDaemonTest, FeedPostWhoseAnswerWasLostIsFoundNotPostedTwice) {
   EXPECT_EQ(posts_with("fb lost answer"), 1U);
   EXPECT_EQ(log("facebook.feed_create").size(), 1U) << "never sent a second time";
   EXPECT_FALSE(log("facebook.posts").empty()) << "settled by the Page's recent posts";
+}
+
+// The publish answer lost, then the check of the Page's posts throttled itself (code 80001): the
+// check asks again once the throttle clears instead of ending needs_review.
+TEST_F(FacebookDaemonTest, AThrottledCheckOfALostPublishIsAskedAgainLater) {
+  fault({{"kind", "commit_then_lose"}, {"route", "facebook.feed_create"}, {"count", 1}});
+  fault({{"kind", "rate_limit"}, {"route", "facebook.posts"}, {"count", 1}});
+  json c = config(json::object(), 4);
+  // The throttle's own wait and its X-App-Usage at 100 % scaled down.
+  c.update({{"limits", {{"graph_throttle_wait_ms", 300}, {"usage_stop_ms", 1000}, {"usage_spacing_ms", 1}}}}, true);
+  live_.write_config(c);
+  add_token(kPageToken);
+  ASSERT_TRUE(live_.start(c));
+  const auto id = enqueue({{"post", {{"text", "fb checked later"}}}});
+  const auto record = wait_done(id);
+  ASSERT_EQ(record.value("state", ""), "succeeded") << record.dump();
+  EXPECT_EQ(posts_with("fb checked later"), 1U);
+  EXPECT_EQ(log("facebook.feed_create").size(), 1U) << "never sent a second time";
+  EXPECT_GE(log("facebook.posts").size(), 2U) << "the Page's posts asked again after the throttle";
 }
 
 TEST_F(FacebookDaemonTest, ReelFinishWhoseAnswerWasLostIsFoundByItsId) {

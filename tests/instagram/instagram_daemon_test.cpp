@@ -68,7 +68,7 @@ class InstagramDaemonTest : public ::testing::Test {
     ASSERT_TRUE(live.put_tokens("instagram", account, t));
   }
 
-  void start_daemon(const json& instagram = json::object()) {
+  void start_daemon(const json& instagram = json::object(), const json& daemon = json::object()) {
     json platform = {{"base_url", base() + "/graph/v25.0"},
                      {"upload_url", base() + "/rupload"},
                      {"login_base_url", base() + "/graph-instagram/v25.0"},
@@ -81,6 +81,7 @@ class InstagramDaemonTest : public ::testing::Test {
     json c = live.config("instagram", platform);
     // No token sweep (issue 13): its own debug_token checks would add to the calls counted here.
     c.update({{"workers", {{"per_account", 0}}}, {"sweep", {{"interval_s", 0}}}}, true);
+    c.update(daemon, true);
     ASSERT_TRUE(live.start(c));
   }
 
@@ -153,6 +154,19 @@ TEST_F(InstagramDaemonTest, EachKindOfPostIsPublishedEndToEnd) {
   EXPECT_GE(outcomes("ig-reel", "wait", "waiting"), 1u);
   EXPECT_EQ(calls("instagram.media_publish"), 5u) << "one publish call per post";
   EXPECT_EQ(live.log().find(kPageToken), std::string::npos) << "the token never reaches the log";
+}
+
+// An image post's validate and upload make no call (Meta fetches the image from the container's
+// URL): upload's progress is not saved on its own but with the save before the publish step (the
+// quota read), and validate's with the save before stage. Each entry is one checkpoint save.
+TEST_F(InstagramDaemonTest, StepsThatMakeNoCallAreSavedWithTheNextSave) {
+  start_daemon();
+  enqueue("ig-saves", {{"text", "saved once"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  const auto fields = finished("ig-saves");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error");
+  EXPECT_EQ(live.saved_progress("ig-saves"),
+            (std::vector<std::string>{"validate", "stage", "upload", "upload publish_sent",
+                                      "publish publish_sent published"}));
 }
 
 TEST_F(InstagramDaemonTest, AContainerThatTakesManyPollsWaitsWithoutHoldingAWorker) {
@@ -236,6 +250,34 @@ TEST_F(InstagramDaemonTest, ALostPublishAnswerEndsInExactlyOnePost) {
   EXPECT_EQ(calls("instagram.media_publish"), 1u) << "never published blindly a second time";
   EXPECT_GE(outcomes("lost", "retry", "outcome_unknown"), 1u);
   EXPECT_FALSE(result_of(fields).value("permalink", "").empty());
+}
+
+// The publish answer lost, then the check of whether it went out throttled (Graph code 4): the check
+// is not "unknown" (that would end in needs_review) but deferred until the throttle clears, then asked
+// again, which finds the post.
+TEST_F(InstagramDaemonTest, AThrottledCheckOfALostPublishIsAskedAgainLater) {
+  fault({{"kind", "commit_then_lose"}, {"route", "instagram.media_publish"}, {"count", 1}});
+  fault({{"kind", "rate_limit"}, {"route", "instagram.container"}, {"count", 1}});
+  fault({{"kind", "rate_limit"}, {"route", "instagram.media_list"}, {"count", 1}});
+  // The throttle's X-App-Usage at 100 % stops the app's calls for usage_stop_ms, then spaces them by
+  // the reading: both scaled down, as the throttle's own wait.
+  start_daemon(json::object(),
+               {{"limits", {{"graph_throttle_wait_ms", 300}, {"usage_stop_ms", 1000}, {"usage_spacing_ms", 1}}}});
+  enqueue("throttled-check", {{"text", "checked later"}, {"media", {{{"url", cdn("jpeg")}, {"kind", "image"}}}}});
+  const auto fields = finished("throttled-check");
+  ASSERT_EQ(fields.at("state"), "succeeded") << fields.at("error_code") << ": " << fields.at("error");
+  EXPECT_EQ(media_count(), 1u) << "exactly one post";
+  EXPECT_EQ(calls("instagram.media_publish"), 1u) << "never published blindly a second time";
+  EXPECT_GE(outcomes("throttled-check", "defer"), 1u) << "the throttled check deferred the job";
+  std::size_t throttled = 0;
+  std::size_t asked = 0;
+  const auto log = request_log("instagram.container");
+  for (const auto& e : log.is_array() ? log : log["entries"]) {
+    ++asked;
+    if (!e["fault"].is_null()) ++throttled;
+  }
+  EXPECT_EQ(throttled, 1u);
+  EXPECT_GE(asked, 2u) << "the container's status was asked again after the throttle";
 }
 
 TEST_F(InstagramDaemonTest, ABrokenRuploadResumesFromTheAcknowledgedOffset) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -168,6 +169,20 @@ bool LiveDaemon::running() {
 
 std::string LiveDaemon::log() const {
   return daemon_ ? daemon_->log() : std::string();
+}
+
+std::vector<std::string> LiveDaemon::saved_progress(const std::string& job_id) const {
+  const std::string job = "job=" + job_id + " ";
+  const std::string mark = "progress saved: done=";
+  std::vector<std::string> out;
+  std::istringstream lines(log());
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find(job);
+    if (at == std::string::npos) continue;
+    const auto saved = line.find(mark, at);
+    if (saved != std::string::npos) out.push_back(line.substr(saved + mark.size()));
+  }
+  return out;
 }
 
 ::testing::AssertionResult LiveDaemon::put_tokens(const std::string& platform, const std::string& account,

@@ -83,6 +83,9 @@ class LiveDaemon {
   void kill9();
   bool running();
   std::string log() const;
+  // The progress a job's attempts saved, in order, from the daemon's debug lines (needs "log":
+  // {"level": "debug"}, the default of config()): "stage", "upload publish_sent", "publish published".
+  std::vector<std::string> saved_progress(const std::string& job_id) const;
 
   // An account's tokens put in the daemon's token store (sealed with the vault key), as connecting
   // it would.

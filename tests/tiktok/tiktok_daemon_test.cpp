@@ -306,6 +306,21 @@ TEST_F(TikTokDaemonTest, PullFromUrlWhenTheMediaHostIsVerified) {
   EXPECT_EQ(posts().size(), 1U);
 }
 
+// A video pulled from a verified URL: validate and stage make no call (nothing is downloaded), so
+// their progress goes with the save before create (creator_info). Each entry is one checkpoint save.
+TEST_F(TikTokDaemonTest, StepsThatMakeNoCallAreSavedWithTheNextSave) {
+  connect();
+  json c = config(json::object());
+  c["log"]["level"] = "debug";
+  ASSERT_TRUE(live->start(c));
+  enqueue(video_job("saves", video_url(2'000'000), json::object()));
+  const auto f = finished("saves");
+  ASSERT_EQ(f.at("state"), "succeeded") << show(f);
+  EXPECT_EQ(result(f).value("source", ""), "PULL_FROM_URL");
+  EXPECT_EQ(live->saved_progress("saves"), (std::vector<std::string>{"stage", "create", "upload", "upload publish_sent",
+                                                                     "publish publish_sent published"}));
+}
+
 // Photos: content/init with PULL_FROM_URL, DIRECT_POST, the caption as the description.
 TEST_F(TikTokDaemonTest, PhotoPost) {
   connect();
