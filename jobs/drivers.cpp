@@ -66,9 +66,9 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
         break;
       case Existence::not_now: {
         Outcome later = Outcome::defer(
-            "checking whether the earlier publish went out must wait (the account's token "
-            "is being renewed)",
-            "token_refreshing", std::chrono::seconds(1));
+            "checking whether the earlier publish went out must wait (the account's token is being "
+            "renewed, or the platform or our rate limit asked us to slow down)",
+            "existence_check_deferred", std::chrono::seconds(1));
         later.checkpoint = checkpoint;
         co_return later;
       }

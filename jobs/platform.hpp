@@ -20,8 +20,8 @@ std::string_view to_string(PublishStep step);
 // A step either completes (nullopt: the driver records `ids` and goes on) or ends the attempt.
 using StepResult = std::optional<Outcome>;
 
-// not_now: the platform cannot be asked yet (the account's token is being renewed): the attempt
-// defers and asks again, deciding nothing.
+// not_now: the platform cannot be asked yet (the account's token is being renewed, or the check was
+// throttled or held back by the limiter or breaker): the attempt defers and asks again, deciding nothing.
 enum class Existence { found, not_found, unknown, not_now };
 
 // The publish state machine's platform half. Every step may add the ids it created to `ids`; the

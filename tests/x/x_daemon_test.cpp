@@ -321,6 +321,69 @@ TEST_F(XDaemon, RateLimitResetHonouredWithoutAnotherRequest) {
   EXPECT_TRUE(posts(u).empty());
 }
 
+// Issue 16: the token read and the post's rate slot share one round trip once the daemon has seen
+// the account's token ready; the publish mark is still recorded on the job before the post is sent.
+TEST_F(XDaemon, PublishMarkIsRecordedBeforeThePostIsSent) {
+  start();
+  const auto u = user("mark-user");
+  // The first post: the account's token is seen ready (the next one takes its slot beside it).
+  ASSERT_EQ(settle(publish(u, {{"text", "first"}}), {"succeeded", "failed", "dead"}).at("state"), "succeeded");
+  admin("POST", "/_sandbox/faults", {{"kind", "latency"}, {"route", "x.tweets.create"}, {"ms", 3000}, {"count", 1}});
+  const auto id = publish(u, {{"text", "second, held by X"}});
+  ASSERT_TRUE(wait_until([&] { return requests("x.tweets.create").size() == 2; }, 20s));
+  // X holds the post's request: the job already says the call may have gone out.
+  auto running = job(id);
+  const auto checkpoint = json::parse(running["checkpoint"], nullptr, false);
+  ASSERT_TRUE(checkpoint.is_object()) << running["checkpoint"];
+  EXPECT_EQ(checkpoint.value("publish_sent", false), true) << checkpoint.dump();
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "succeeded") << done.at("error");
+  EXPECT_EQ(posts(u).size(), 2u);
+}
+
+TEST_F(XDaemon, DisconnectedAccountFailsWithoutACall) {
+  start();
+  const auto u = user("gone-user");
+  ASSERT_EQ(settle(publish(u, {{"text", "while connected"}}), {"succeeded", "failed", "dead"}).at("state"),
+            "succeeded");
+  // Disconnected after the daemon saw its token ready: the next job reads the token and takes a rate
+  // slot together, and must still fail on the token without calling X.
+  auto marked =
+      run_for(live_.io(), live_.token_store().set_status(tokens::AccountRef{"x", u.key}, std::nullopt,
+                                                         tokens::AccountStatus::revoked, "test", now_epoch_ms(), true));
+  ASSERT_TRUE(marked && *marked);
+  const auto id = publish(u, {{"text", "after disconnecting"}});
+  const auto done = settle(id, {"succeeded", "failed", "dead", "needs_review"});
+  ASSERT_EQ(done.at("state"), "failed");
+  EXPECT_NE(done.at("error").find("was disconnected"), std::string::npos) << done.at("error");
+  EXPECT_EQ(requests("x.tweets.create").size(), 1u);
+  EXPECT_EQ(posts(u).size(), 1u);
+}
+
+TEST_F(XDaemon, RateLimitedAfterAReadyTokenDefersUntilItClearsWithoutACall) {
+  start();
+  const auto u = user("slot-user");
+  ASSERT_EQ(settle(publish(u, {{"text", "before the limit"}}), {"succeeded", "failed", "dead"}).at("state"),
+            "succeeded");
+  // The limiter learns of X's exhausted window from a refused post; the next post's slot, asked for
+  // beside its token, is refused at once: deferred to the reset, no attempt used, nothing sent.
+  const auto window = admin("POST", "/_sandbox/x/rate_limits/exhaust",
+                            {{"route", "x.tweets.create"}, {"scope", "user_15min"}, {"user_id", u.id}});
+  const std::int64_t reset_ms = window["reset"].get<std::int64_t>() * 1000;
+  const auto refused = settle(publish(u, {{"text", "refused by X"}}), {"deferred", "succeeded", "failed"});
+  ASSERT_EQ(refused.at("state"), "deferred") << refused.at("error");
+  const auto id = publish(u, {{"text", "held by the limiter"}});
+  auto held = settle(id, {"deferred", "succeeded", "failed"});
+  ASSERT_EQ(held.at("state"), "deferred") << held.at("error");
+  EXPECT_GE(std::stoll(held.at("due_at")), reset_ms - 1000);
+  EXPECT_EQ(held.at("attempts"), "0");
+  EXPECT_EQ(held.at("error_code"), "rate_limited");
+  const auto checkpoint = json::parse(held["checkpoint"], nullptr, false);
+  EXPECT_FALSE(checkpoint.is_object() && checkpoint.value("publish_sent", false)) << held["checkpoint"];
+  EXPECT_EQ(requests("x.tweets.create").size(), 2u);  // the first post and the refused one
+  EXPECT_EQ(posts(u).size(), 1u);
+}
+
 TEST_F(XDaemon, DailyCapWaitsForTheDailyReset) {
   // The 24-hour user cap spent: X's 429 carries x-rate-limit-remaining above 0 and the 24-hour set at
   // 0; the job waits for the 24-hour reset, not the 15-minute one.
