@@ -11,6 +11,7 @@
 #include "common/rfc3339.hpp"
 #include "jobs/drivers.hpp"
 #include "jobs/intake.hpp"
+#include "jobs/records_rewrite.hpp"
 #include "platforms/errors/messages.hpp"
 
 namespace schedulo::jobs {
@@ -337,7 +338,8 @@ struct Dispatcher::State {
       if (background_stop->is_set()) co_return;
       const auto since = store.client().stats().connected_since;
       if (since == Clock::time_point::max() || Clock::now() - since < o.reaper_grace) continue;
-      auto n = co_await store.reap(now(), 100);
+      const auto at = now();
+      auto n = co_await store.reap(at, 100, reclaimed_dead_rewrite(at));
       if (n && *n > 0) {
         counters.reaped += static_cast<std::uint64_t>(*n);
         log::info("reaper: took back {} job(s) whose daemon stopped", *n);
@@ -498,7 +500,8 @@ net::awaitable<void> Dispatcher::run() {
 
   // A previous run of this worker id may have died holding leases: take them back now.
   while (!s.stopping) {
-    auto reclaimed = co_await s.store.reclaim_own(s.now(), s.o.worker_id);
+    const auto at = s.now();
+    auto reclaimed = co_await s.store.reclaim_own(at, s.o.worker_id, reclaimed_dead_rewrite(at));
     if (reclaimed) {
       s.counters.reclaimed += static_cast<std::uint64_t>(*reclaimed);
       if (*reclaimed > 0) log::info("took back {} job(s) this worker held before it restarted", *reclaimed);

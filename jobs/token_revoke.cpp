@@ -4,9 +4,8 @@
 
 #include "common/deadline.hpp"
 #include "common/log.hpp"
-#include "common/rfc3339.hpp"
+#include "jobs/records_rewrite.hpp"
 #include "jobs/token_use.hpp"
-#include "platforms/airtable/schema.hpp"
 #include "queue/scripts.hpp"
 
 namespace schedulo::jobs {
@@ -20,23 +19,6 @@ std::int64_t wall_ms() {
 constexpr const char* kRevokedCode = "account_revoked";
 
 }  // namespace
-
-std::string failure_rewrite(const std::string& error, const std::string& error_code, std::int64_t now_ms) {
-  namespace f = airtable::field;
-  using json = nlohmann::json;
-  const json out{
-      // The Posts row (outbox/records.cpp intake_entries' on_cancel names these three).
-      {"fields",
-       {{f::kState, json("failed").dump()}, {f::kError, json(error).dump()}, {f::kErrorCode, json(error_code).dump()}}},
-      // The Bubble callback's body (daemon/callbacks.cpp cancel_callback_entry): a final failure's shape.
-      {"json_fields",
-       {{"body",
-         {{"state", "failed"},
-          {"error", error},
-          {"error_code", error_code},
-          {"finished_at", format_rfc3339_ms(now_ms)}}}}}};
-  return out.dump();
-}
 
 net::awaitable<boost::system::result<std::vector<std::string>>> fail_pending_jobs(queue::Store& jobs,
                                                                                   const tokens::AccountRef& ref,

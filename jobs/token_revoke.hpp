@@ -29,7 +29,4 @@ net::awaitable<boost::system::result<std::vector<std::string>>> fail_pending_job
                                                                                   const std::string& error,
                                                                                   const std::string& except);
 
-// How account_fail_pending.lua turns a job's on_cancel entries into its failure's (ARGV[10]).
-std::string failure_rewrite(const std::string& error, const std::string& error_code, std::int64_t now_ms);
-
 }  // namespace schedulo::jobs

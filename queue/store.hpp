@@ -130,8 +130,11 @@ class Store {
   // zero); a longer lease the job already holds is kept.
   net::awaitable<Result<bool>> checkpoint(const std::string& id, std::uint64_t token, const std::string& json,
                                           std::int64_t now, std::chrono::milliseconds length = {});
-  net::awaitable<Result<long long>> reap(std::int64_t now, int max);
-  net::awaitable<Result<long long>> reclaim_own(std::int64_t now, const std::string& worker);
+  // `dead_records`: how the records of a job that runs out of attempts here are written (reap.lua
+  // ARGV[6], jobs/records_rewrite.hpp); empty: none are.
+  net::awaitable<Result<long long>> reap(std::int64_t now, int max, std::string dead_records = {});
+  net::awaitable<Result<long long>> reclaim_own(std::int64_t now, const std::string& worker,
+                                                std::string dead_records = {});
   // This worker is alive for `ttl`; its claimed entries stay its own meanwhile.
   net::awaitable<Result<bool>> worker_beat(const std::string& worker, std::chrono::milliseconds ttl);
   // Entries claimed by workers that stopped beating go back to the inbox and control list.

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "jobs/intake.hpp"
+#include "jobs/records_rewrite.hpp"
 #include "queue/scripts.hpp"
 #include "tests/support/redis_process.hpp"
 #include "tests/support/run.hpp"
@@ -288,6 +289,61 @@ TEST_F(StoreTest, RestartedWorkerTakesBackOnlyItsOwnLeases) {
   EXPECT_EQ(integer({"ZCARD", store->keys().leases()}), 1);
   EXPECT_EQ(field("a", "state"), "retrying");
   EXPECT_EQ(field("b", "state"), "running");
+}
+
+// A job whose last attempt was spent by a daemon that died ends dead in the step that takes its lease
+// back, and the records it asked for should it end unfinished (its on_cancel entries: the Posts row,
+// the Bubble callback) are written with that outcome in the same step, not left saying queued.
+TEST_F(StoreTest, AJobThatRunsOutOfAttemptsInAReclaimHasItsRecordsWrittenDead) {
+  using nlohmann::json;
+  enqueue({job("a", "x", "acct", 0, 1), job("b", "x", "acct", 0, 1), job("c", "x", "acct", 0, 1)});
+  const json on_cancel = json::array(
+      {{{"dest", "posts"},
+        {"key", "a"},
+        {"record_id", "rec1"},
+        {"fields", {{"State", R"("cancelled")"}, {"Error Code", R"("cancelled")"}, {"Post Key", R"("a")"}}}},
+       {{"dest", "callback"},
+        {"key", "cb-a"},
+        {"fields", {{"url", R"("https://bubble.example/cb")"}, {"body", R"({"state":"cancelled","attempts":0})"}}}}});
+  run_for(io, client->exec("HSET", store->keys().job("a"), "on_cancel", on_cancel.dump()));
+  run_for(io, client->exec("HSET", store->keys().job("c"), "on_cancel",
+                           json::array({{{"dest", "posts"}, {"key", "c"}, {"fields", {{"State", R"("cancelled")"}, {"Error", R"("")"}}}}})
+                               .dump()));
+  lease(kT0, "w1", 2);
+  lease(kT0, "w2", 1);
+  auto item = [&](const std::string& name, const std::string& f) {
+    auto r = run_for(io, client->exec("HGET", store->keys().outbox_item(name), f));
+    return r && r->is_string() ? r->str : "<nil>";
+  };
+
+  // w2 restarts (its own lease, job c) and the reaper takes a and b after their leases expire.
+  EXPECT_EQ(run_for(io, store->reclaim_own(kT0 + 1, "w2", jobs::reclaimed_dead_rewrite(kT0 + 1))).value(), 1);
+  EXPECT_EQ(run_for(io, store->reap(kT0 + 10001, 10, jobs::reclaimed_dead_rewrite(kT0 + 10001))).value(), 2);
+  for (const char* id : {"a", "b", "c"}) {
+    EXPECT_EQ(field(id, "state"), "dead") << id;
+    EXPECT_EQ(field(id, "error_code"), "lease_expired") << id;
+  }
+
+  EXPECT_EQ(item("posts|a", "f:State"), R"("dead")");
+  EXPECT_EQ(item("posts|a", "f:Error Code"), R"("lease_expired")");
+  EXPECT_EQ(item("posts|a", "f:Error"),
+            json("the daemon running this job stopped before it finished (lease expired); no attempts left").dump());
+  EXPECT_EQ(item("posts|a", "f:Post Key"), R"("a")") << "a field the outcome does not name is written as recorded";
+  EXPECT_EQ(item("posts|a", "record_id"), "rec1");
+  EXPECT_EQ(integer({"ZCARD", store->keys().outbox_queue("posts")}), 2) << "rows a and c are due to be written";
+  const auto body = json::parse(item("callback|cb-a", "f:body"), nullptr, false);
+  ASSERT_TRUE(body.is_object()) << item("callback|cb-a", "f:body");
+  EXPECT_EQ(body.value("state", ""), "dead");
+  EXPECT_EQ(body.value("error_code", ""), "lease_expired");
+  EXPECT_NE(body.value("error", "").find("no attempts left"), std::string::npos) << body.dump();
+  EXPECT_EQ(body.value("attempts", -1), 1);
+  EXPECT_EQ(item("callback|cb-a", "f:url"), R"("https://bubble.example/cb")");
+
+  EXPECT_EQ(item("posts|c", "f:State"), R"("dead")");
+  EXPECT_EQ(item("posts|c", "f:Error"),
+            json("the daemon running this job restarted before it finished; no attempts left").dump())
+      << "the reason of the step that took the lease back";
+  EXPECT_EQ(integer({"EXISTS", store->keys().outbox_item("posts|b")}), 0) << "b asked for no records";
 }
 
 TEST_F(StoreTest, CancelWorksBeforeStartAndSaysWhyAfter) {

@@ -161,8 +161,50 @@ local function place(id, platform, due, now, front)
   end
 end
 
--- Takes a job back from a lease that ended without an answer (crashed or stopped daemon).
-local function reclaim(id, now, reason, retention, window)
+-- Defined with the outbox below; cancel_job and reclaim append what a job asked to record should it
+-- end before it finished.
+local outbox_append
+
+-- A job's `on_cancel` entries (its Posts row, its Bubble callback: what it asked to have written
+-- should it end before it finished) as the entries of an outcome decided here in Redis rather than
+-- by a daemon (its account disconnected; its attempts spent by daemons that died), or nil when it
+-- has none or `rewrite` is nil. `rewrite`: {"fields": {<name>: <JSON text>}, "error_field": <name>,
+-- "json_fields": {<name>: {<key>: <value>}}, "json_error_key": <key>}. A field named in `fields`
+-- takes that value and `error_field` takes `err`; a field named in `json_fields` holds a JSON object
+-- (the callback's body) whose keys are overwritten, its `json_error_key` set to `err` and its
+-- "attempts" to the job's; any other field is appended as recorded.
+local function on_cancel_rewritten(id, rewrite, err)
+  local f = redis.call('HMGET', k_job(id), 'on_cancel', 'attempts')
+  if not rewrite or not f[1] then return nil end
+  local entries = {}
+  for _, e in ipairs(cjson.decode(f[1])) do
+    local fields = {}
+    for name, value in pairs(e.fields or {}) do
+      local overlay = rewrite.json_fields and rewrite.json_fields[name]
+      if rewrite.fields and rewrite.fields[name] then
+        fields[name] = rewrite.fields[name]
+      elseif err and rewrite.error_field == name then
+        fields[name] = cjson.encode(err)
+      elseif overlay then
+        local doc = cjson.decode(value)
+        for k, v in pairs(overlay) do doc[k] = v end
+        if err and rewrite.json_error_key then doc[rewrite.json_error_key] = err end
+        doc.attempts = tonumber(f[2]) or 0
+        fields[name] = cjson.encode(doc)
+      else
+        fields[name] = value
+      end
+    end
+    entries[#entries + 1] = {dest = e.dest, key = e.key, fields = fields, record_id = e.record_id}
+  end
+  if #entries == 0 then return nil end
+  return cjson.encode(entries)
+end
+
+-- Takes a job back from a lease that ended without an answer (crashed or stopped daemon). A job with
+-- no attempts left ends dead here, and `rewrite` (on_cancel_rewritten's, or nil) says how its
+-- records are written.
+local function reclaim(id, now, reason, retention, window, rewrite)
   local job = k_job(id)
   local f = redis.call('HMGET', job, 'platform', 'account', 'attempts', 'max_attempts', 'state')
   redis.call('ZREM', K_LEASES, id)
@@ -172,7 +214,10 @@ local function reclaim(id, now, reason, retention, window)
   local attempts = tonumber(f[3]) or 0
   log_attempt(id, now, attempts, 'reclaimed', reason, 'lease_expired', retention)
   if attempts >= (tonumber(f[4]) or 1) then
-    redis.call('HSET', job, 'error', reason .. '; no attempts left', 'error_code', 'lease_expired')
+    local err = reason .. '; no attempts left'
+    redis.call('HSET', job, 'error', err, 'error_code', 'lease_expired')
+    local entries = on_cancel_rewritten(id, rewrite, err)
+    if entries then outbox_append(entries, now, retention, window) end
     finalize(id, 'dead', now, retention, window)
     return 2
   end
@@ -191,8 +236,6 @@ local function unqueue(id, platform, account)
   if redis.call('LREM', k_ready(platform), -1, id) == 0 then redis.call('LREM', k_held(platform, account), -1, id) end
 end
 
--- Defined with the outbox below; cancel_job appends what a job asked to record when cancelled.
-local outbox_append
 
 -- Cancels a job that has not started. Returns 'cancelled', 'pending' (not known yet: cancelled when
 -- it arrives), 'started:<state>' or 'ended:<state>'.
