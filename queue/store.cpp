@@ -246,21 +246,25 @@ net::awaitable<Result<bool>> Store::checkpoint(const std::string& id, std::uint6
 }
 
 net::awaitable<Result<long long>> Store::reap(std::int64_t now, int max, std::string dead_records) {
-  redis::Args args{keys_.prefix(), s(static_cast<long long>(now)),
-                                 s(static_cast<long long>(settings_.retention.count())),
-                                 s(static_cast<long long>(settings_.idempotency_window.count())), s(max),
-                                 std::move(dead_records)};
+  redis::Args args{keys_.prefix(),
+                   s(static_cast<long long>(now)),
+                   s(static_cast<long long>(settings_.retention.count())),
+                   s(static_cast<long long>(settings_.idempotency_window.count())),
+                   s(max),
+                   std::move(dead_records)};
   auto r = co_await run("reap", std::move(args));
   if (!r) co_return r.error();
   co_return r->integer;
 }
 
 net::awaitable<Result<long long>> Store::reclaim_own(std::int64_t now, const std::string& worker,
-                                                   std::string dead_records) {
-  redis::Args args{keys_.prefix(), s(static_cast<long long>(now)),
-                                        s(static_cast<long long>(settings_.retention.count())),
-                                        s(static_cast<long long>(settings_.idempotency_window.count())), worker,
-                                        std::move(dead_records)};
+                                                     std::string dead_records) {
+  redis::Args args{keys_.prefix(),
+                   s(static_cast<long long>(now)),
+                   s(static_cast<long long>(settings_.retention.count())),
+                   s(static_cast<long long>(settings_.idempotency_window.count())),
+                   worker,
+                   std::move(dead_records)};
   auto r = co_await run("reclaim_own", std::move(args));
   if (!r) co_return r.error();
   co_return r->integer;

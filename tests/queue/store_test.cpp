@@ -306,9 +306,12 @@ TEST_F(StoreTest, AJobThatRunsOutOfAttemptsInAReclaimHasItsRecordsWrittenDead) {
         {"key", "cb-a"},
         {"fields", {{"url", R"("https://bubble.example/cb")"}, {"body", R"({"state":"cancelled","attempts":0})"}}}}});
   run_for(io, client->exec("HSET", store->keys().job("a"), "on_cancel", on_cancel.dump()));
-  run_for(io, client->exec("HSET", store->keys().job("c"), "on_cancel",
-                           json::array({{{"dest", "posts"}, {"key", "c"}, {"fields", {{"State", R"("cancelled")"}, {"Error", R"("")"}}}}})
-                               .dump()));
+  run_for(io,
+          client->exec(
+              "HSET", store->keys().job("c"), "on_cancel",
+              json::array(
+                  {{{"dest", "posts"}, {"key", "c"}, {"fields", {{"State", R"("cancelled")"}, {"Error", R"("")"}}}}})
+                  .dump()));
   lease(kT0, "w1", 2);
   lease(kT0, "w2", 1);
   auto item = [&](const std::string& name, const std::string& f) {
