@@ -45,8 +45,8 @@ TEST(Chaos, OneDaemonSigkilledRepeatedly) {
   // may lease that job again at once; two kills can come 0.5 s apart when progress is already past
   // both thresholds), and each such kill spends an attempt, as a crashing job should. Enough attempts
   // that the kills alone never exhaust one: this scenario checks that nothing is lost or posted twice.
-  // Known gap found by this scenario: a job that does run out of attempts this way gets its job_dead
-  // Events row, but its Posts row is not rewritten (reclaim in common.lua appends no outbox entry).
+  // (A job that does run out of attempts this way ends dead with its Posts row and callback written
+  // so: StoreTest.AJobThatRunsOutOfAttemptsInAReclaimHasItsRecordsWrittenDead.)
   options.config_patch = {{"jobs", {{"max_attempts", kKills + 3}}}};
   Harness h(options);
   h.start_daemons();

@@ -301,7 +301,11 @@ TEST_F(StoreTest, AJobThatRunsOutOfAttemptsInAReclaimHasItsRecordsWrittenDead) {
       {{{"dest", "posts"},
         {"key", "a"},
         {"record_id", "rec1"},
-        {"fields", {{"State", R"("cancelled")"}, {"Error Code", R"("cancelled")"}, {"Post Key", R"("a")"}}}},
+        {"fields",
+         {{"State", R"("cancelled")"},
+          {"Error", R"("cancelled before it started")"},
+          {"Error Code", R"("cancelled")"},
+          {"Post Key", R"("a")"}}}},
        {{"dest", "callback"},
         {"key", "cb-a"},
         {"fields", {{"url", R"("https://bubble.example/cb")"}, {"body", R"({"state":"cancelled","attempts":0})"}}}}});
