@@ -547,12 +547,6 @@ class FacebookSteps final : public jobs::PublishSteps {
   http::StagedMedia staged_;
 };
 
-// A check throttled (Graph codes 4, 17, 32, 613, 80001, ...) or held back by the limiter or the
-// breaker tells nothing yet: the attempt asks again later (not_now) rather than deciding "unknown".
-bool ask_later(const graph::GraphAnswer& answer) {
-  return answer.deferred() || answer.classified().kind == errors::ErrorClass::rate_limited;
-}
-
 net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& job, json& ids) {
   using jobs::Existence;
   plan_ = plan_of(job.job());
@@ -573,7 +567,7 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   if (is_video(plan_.kind) && !video.empty()) {
     const auto c = page_get("/" + video, "status,post_id,permalink_url", "GET /{video-id}?fields=status");
     const auto answer = co_await ask(c);
-    if (ask_later(answer)) co_return Existence::not_now;
+    if (answer.throttled_or_held()) co_return Existence::not_now;  // ask again later
     if (!answer.ok()) co_return Existence::unknown;
     const auto state = parse_video_state(answer.body);
     if (!state.finish_received) co_return Existence::not_found;
@@ -585,7 +579,7 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   if (plan_.kind == PostKind::album && !photos.empty()) {
     const auto c = page_get("/" + photos.front().get<std::string>(), "id,page_story_id", "GET /{photo-id}");
     const auto answer = co_await ask(c);
-    if (ask_later(answer)) co_return Existence::not_now;
+    if (answer.throttled_or_held()) co_return Existence::not_now;  // ask again later
     if (!answer.ok()) co_return Existence::unknown;
     const auto story = answer.text("page_story_id");
     if (story.empty()) co_return Existence::not_found;
@@ -598,7 +592,7 @@ net::awaitable<jobs::Existence> FacebookSteps::find_existing(jobs::JobContext& j
   auto c = page_get("/" + page + "/posts", "id,message,created_time,permalink_url,attachments", "GET /{page-id}/posts");
   c.params.emplace_back("limit", "25");
   const auto answer = co_await ask(c);
-  if (ask_later(answer)) co_return Existence::not_now;
+  if (answer.throttled_or_held()) co_return Existence::not_now;  // ask again later
   if (!answer.ok()) co_return Existence::unknown;
   std::string post_id;
   const auto since = ids.value("window_from_ms", std::int64_t{0});

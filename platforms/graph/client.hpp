@@ -78,6 +78,9 @@ struct GraphAnswer {
   bool ok() const { return call.ok(); }
   bool deferred() const { return call.deferred.has_value(); }
   const errors::Classified& classified() const { return call.classified; }
+  // Throttled (a rate-limit answer: Graph codes 4, 17, 32, 613, ..., HTTP 429) or held back by the
+  // limiter or the breaker before it was sent: a check that ended so tells nothing yet.
+  bool throttled_or_held() const { return deferred() || call.classified.kind == errors::ErrorClass::rate_limited; }
   // A member of the body as a string ("id"); "" when absent. Numbers are turned into text exactly.
   std::string text(std::string_view name) const;
 };

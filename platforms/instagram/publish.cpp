@@ -59,12 +59,6 @@ errors::Classified container_error(const std::string& status_code, const std::st
   return c;
 }
 
-// Throttled (Graph codes 4, 17, 32, 613, ..., or HTTP 429) or held back by the limiter or the
-// breaker before it was sent.
-bool ask_later(const graph::GraphAnswer& answer) {
-  return answer.deferred() || answer.classified().kind == errors::ErrorClass::rate_limited;
-}
-
 Outcome fail_with(const errors::Classified& c) {
   const auto friendly = errors::friendly_message("instagram", c);
   return Outcome::fail(friendly.text(), c.error_code().empty() ? "container_error" : c.error_code());
@@ -151,7 +145,7 @@ class InstagramSteps final : public jobs::PublishSteps {
       status.params = {{"fields", "id,status_code"}};
       status.endpoint = "GET /{container-id}";
       const auto answer = co_await ig_.call_with(job, ids, *token.token, status);
-      if (ask_later(answer)) co_return jobs::Existence::not_now;
+      if (answer.throttled_or_held()) co_return jobs::Existence::not_now;
       if (answer.ok()) {
         const auto code = answer.text("status_code");
         published = code == "PUBLISHED";
@@ -176,7 +170,7 @@ class InstagramSteps final : public jobs::PublishSteps {
         }
         if (published) co_return jobs::Existence::found;  // published, its id not found among the recent
       }
-      if (!published && ask_later(answer)) co_return jobs::Existence::not_now;
+      if (!published && answer.throttled_or_held()) co_return jobs::Existence::not_now;
     }
     if (published) co_return jobs::Existence::found;
     co_return jobs::Existence::unknown;
