@@ -18,12 +18,13 @@ json final_rewrite(const std::string& state, const std::string* error, const std
   namespace f = airtable::field;
   json fields{{f::kState, json(state).dump()}, {f::kErrorCode, json(error_code).dump()}};
   json body{{"state", state}, {"error_code", error_code}, {"finished_at", format_rfc3339_ms(now_ms)}};
-  json out{{"fields", std::move(fields)}, {"json_fields", {{"body", std::move(body)}}}};
+  json out{
+      {"fields", std::move(fields)}, {"json_fields", {{"body", std::move(body)}}}, {"attempts_field", f::kAttempts}};
+  out["error_field"] = f::kError;  // also marks the Posts row, which gets attempts_field
   if (error) {
     out["fields"][f::kError] = json(*error).dump();
     out["json_fields"]["body"]["error"] = *error;
   } else {
-    out["error_field"] = f::kError;
     out["json_error_key"] = "error";
   }
   return out;

@@ -336,6 +336,7 @@ TEST_F(StoreTest, AJobThatRunsOutOfAttemptsInAReclaimHasItsRecordsWrittenDead) {
   EXPECT_EQ(item("posts|a", "f:Error"),
             json("the daemon running this job stopped before it finished (lease expired); no attempts left").dump());
   EXPECT_EQ(item("posts|a", "f:Post Key"), R"("a")") << "a field the outcome does not name is written as recorded";
+  EXPECT_EQ(item("posts|a", "f:Attempts"), "1");
   EXPECT_EQ(item("posts|a", "record_id"), "rec1");
   EXPECT_EQ(integer({"ZCARD", store->keys().outbox_queue("posts")}), 2) << "rows a and c are due to be written";
   const auto body = json::parse(item("callback|cb-a", "f:body"), nullptr, false);
@@ -345,6 +346,7 @@ TEST_F(StoreTest, AJobThatRunsOutOfAttemptsInAReclaimHasItsRecordsWrittenDead) {
   EXPECT_NE(body.value("error", "").find("no attempts left"), std::string::npos) << body.dump();
   EXPECT_EQ(body.value("attempts", -1), 1);
   EXPECT_EQ(item("callback|cb-a", "f:url"), R"("https://bubble.example/cb")");
+  EXPECT_EQ(item("callback|cb-a", "f:Attempts"), "<nil>") << "the callback carries its attempts in its body";
 
   EXPECT_EQ(item("posts|c", "f:State"), R"("dead")");
   EXPECT_EQ(item("posts|c", "f:Error"),

@@ -169,10 +169,11 @@ local outbox_append
 -- should it end before it finished) as the entries of an outcome decided here in Redis rather than
 -- by a daemon (its account disconnected; its attempts spent by daemons that died), or nil when it
 -- has none or `rewrite` is nil. `rewrite`: {"fields": {<name>: <JSON text>}, "error_field": <name>,
--- "json_fields": {<name>: {<key>: <value>}}, "json_error_key": <key>}. A field named in `fields`
--- takes that value and `error_field` takes `err`; a field named in `json_fields` holds a JSON object
--- (the callback's body) whose keys are overwritten, its `json_error_key` set to `err` and its
--- "attempts" to the job's; any other field is appended as recorded.
+-- "json_fields": {<name>: {<key>: <value>}}, "json_error_key": <key>, "attempts_field": <name>}. A
+-- field named in `fields` takes that value and `error_field` takes `err`; a field named in
+-- `json_fields` holds a JSON object (the callback's body) whose keys are overwritten, its
+-- `json_error_key` set to `err` and its "attempts" to the job's; any other field is appended as
+-- recorded. An entry that has the error field (the Posts row) also gets `attempts_field`.
 local function on_cancel_rewritten(id, rewrite, err)
   local f = redis.call('HMGET', k_job(id), 'on_cancel', 'attempts')
   if not rewrite or not f[1] then return nil end
@@ -194,6 +195,9 @@ local function on_cancel_rewritten(id, rewrite, err)
       else
         fields[name] = value
       end
+    end
+    if rewrite.attempts_field and rewrite.error_field and fields[rewrite.error_field] then
+      fields[rewrite.attempts_field] = tostring(tonumber(f[2]) or 0)
     end
     entries[#entries + 1] = {dest = e.dest, key = e.key, fields = fields, record_id = e.record_id}
   end
