@@ -321,12 +321,12 @@ TEST_F(XDaemon, RateLimitResetHonouredWithoutAnotherRequest) {
   EXPECT_TRUE(posts(u).empty());
 }
 
-// Issue 16: the token read and the post's rate slot share one round trip once the daemon has seen
-// the account's token ready; the publish mark is still recorded on the job before the post is sent.
+// Architecture rule 3: the publish mark is on the job before the post is sent, so an attempt that
+// dies while X holds the request asks X before posting again.
 TEST_F(XDaemon, PublishMarkIsRecordedBeforeThePostIsSent) {
   start();
   const auto u = user("mark-user");
-  // The first post: the account's token is seen ready (the next one takes its slot beside it).
+  // The first post: the account's token is seen ready and the account known to X.
   ASSERT_EQ(settle(publish(u, {{"text", "first"}}), {"succeeded", "failed", "dead"}).at("state"), "succeeded");
   admin("POST", "/_sandbox/faults", {{"kind", "latency"}, {"route", "x.tweets.create"}, {"ms", 3000}, {"count", 1}});
   const auto id = publish(u, {{"text", "second, held by X"}});
@@ -346,8 +346,8 @@ TEST_F(XDaemon, DisconnectedAccountFailsWithoutACall) {
   const auto u = user("gone-user");
   ASSERT_EQ(settle(publish(u, {{"text", "while connected"}}), {"succeeded", "failed", "dead"}).at("state"),
             "succeeded");
-  // Disconnected after the daemon saw its token ready: the next job reads the token and takes a rate
-  // slot together, and must still fail on the token without calling X.
+  // Disconnected after the daemon saw its token ready (and may have it cached): the next job must
+  // still fail on the account's state without calling X.
   auto marked =
       run_for(live_.io(), live_.token_store().set_status(tokens::AccountRef{"x", u.key}, std::nullopt,
                                                          tokens::AccountStatus::revoked, "test", now_epoch_ms(), true));
@@ -365,8 +365,8 @@ TEST_F(XDaemon, RateLimitedAfterAReadyTokenDefersUntilItClearsWithoutACall) {
   const auto u = user("slot-user");
   ASSERT_EQ(settle(publish(u, {{"text", "before the limit"}}), {"succeeded", "failed", "dead"}).at("state"),
             "succeeded");
-  // The limiter learns of X's exhausted window from a refused post; the next post's slot, asked for
-  // beside its token, is refused at once: deferred to the reset, no attempt used, nothing sent.
+  // The limiter learns of X's exhausted window from a refused post; the next post is refused by the
+  // limiter before it is sent: deferred to the reset, no attempt used, nothing sent.
   const auto window = admin("POST", "/_sandbox/x/rate_limits/exhaust",
                             {{"route", "x.tweets.create"}, {"scope", "user_15min"}, {"user_id", u.id}});
   const std::int64_t reset_ms = window["reset"].get<std::int64_t>() * 1000;
