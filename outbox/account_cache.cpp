@@ -50,15 +50,25 @@ net::awaitable<airtable::Result<std::optional<CachedAccount>>> AccountCache::get
     const auto lookup = it->second;
     co_await lookup->done.wait();
     if (lookup->answer) co_return *lookup->answer;
+    // This job was cancelled while it waited.
     co_return airtable::Error(airtable::ErrorKind::not_sent, 0, "CANCELLED", "the account lookup was cancelled");
   }
   auto lookup = std::make_shared<Lookup>(co_await net::asio::this_coro::executor);
   lookups_[account] = lookup;
+  // However this read ends (an answer, an error, or this job's cancellation, which throws out of the
+  // read at its next step), the jobs waiting for it are answered and the next miss reads again.
+  // Without this, a job whose lease was lost mid-read left every later job of the account waiting.
+  const LookupEnd end{lookups_, account, lookup};
   auto answer = co_await read_through(account);
   lookup->answer = answer;
-  lookup->done.set();
-  lookups_.erase(account);
   co_return answer;
+}
+
+AccountCache::LookupEnd::~LookupEnd() {
+  if (!lookup->answer)
+    lookup->answer = airtable::Error(airtable::ErrorKind::not_sent, 0, "CANCELLED", "the account lookup was cancelled");
+  lookup->done.set();
+  if (const auto it = lookups.find(account); it != lookups.end() && it->second == lookup) lookups.erase(it);
 }
 
 net::awaitable<AccountCache::Answer> AccountCache::read_through(const std::string& account) {

@@ -59,6 +59,13 @@ class AccountCache {
     net::Event done;
     std::optional<Answer> answer;
   };
+  // Ends the lookup its scope started, also when the read throws.
+  struct LookupEnd {
+    std::map<std::string, std::shared_ptr<Lookup>>& lookups;
+    std::string account;
+    std::shared_ptr<Lookup> lookup;
+    ~LookupEnd();
+  };
   net::awaitable<void> store(const std::string& key, const std::optional<CachedAccount>& account);
   net::awaitable<Answer> read_through(const std::string& account);
   std::map<std::string, std::shared_ptr<Lookup>> lookups_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <map>
@@ -446,6 +447,47 @@ TEST_F(Writeback, AnAccountThatMustBeReconnectedFailsItsJobsWithASentence) {
   ASSERT_TRUE(error);
   EXPECT_NE(error->str.find("must be reconnected"), std::string::npos) << error->str;
   EXPECT_EQ(cache.airtable_reads(), 1) << "one read for both jobs (the second waits for the first's answer)";
+}
+
+// The job that started an account's read is cancelled while Airtable is slow to answer (its lease was
+// lost, say); cancellation throws out of the read. The jobs of that account that asked meanwhile get
+// an answer, and a job that asks later reads again: nobody waits for a read that is gone.
+TEST_F(Writeback, AnAccountReadWhoseJobIsCancelledLeavesNoJobWaiting) {
+  fault({{"kind", "latency"}, {"api", "airtable"}, {"route", "airtable.list"}, {"ms", 400}, {"count", 1}});
+  airtable::Client accounts_client(http, config, pacer->before_call(CallClass::essential));
+  AccountCache cache(*client, *keys, accounts_client, AccountCacheOptions{});
+  using Answer = airtable::Result<std::optional<CachedAccount>>;
+  const std::string account = "demo-x";  // outlives the coroutines that take it by reference
+  bool first_threw = false, second_ended = false;
+  auto later = run_for(
+      io,
+      [&]() -> net::awaitable<Answer> {
+        const auto ex = co_await boost::asio::this_coro::executor;
+        boost::asio::cancellation_signal cancel;
+        net::Countdown ended(ex, 2);
+        boost::asio::co_spawn(ex, cache.get(account),
+                       boost::asio::bind_cancellation_slot(cancel.slot(), [&](const std::exception_ptr& e, const Answer&) {
+                         first_threw = static_cast<bool>(e);
+                         ended.done();
+                       }));
+        // Cancelled as soon as its read has begun (before the request leaves: the read throws at its
+        // next step). Each post lets the other handlers run once, so nothing else moves meanwhile.
+        while (cache.airtable_reads() == 0) co_await boost::asio::post(ex, boost::asio::use_awaitable);
+        boost::asio::co_spawn(ex, cache.get(account), [&](const std::exception_ptr&, const Answer&) {
+          second_ended = true;
+          ended.done();
+        });
+        cancel.emit(boost::asio::cancellation_type::terminal);
+        co_await ended.wait();
+        co_return co_await cache.get(account);
+      }(),
+      30s);
+  EXPECT_TRUE(first_threw) << "the cancelled read ends by throwing (what left the others waiting)";
+  EXPECT_TRUE(second_ended);
+  ASSERT_TRUE(later) << later.error().describe();
+  ASSERT_TRUE(*later) << "demo-x is in the Accounts table";
+  EXPECT_FALSE((*later)->record_id.empty());
+  EXPECT_EQ(cache.airtable_reads(), 2) << "the later job read again";
 }
 
 TEST_F(Writeback, ATooManyRequestsAnswerPausesTheBaseForTheFleetFor30Seconds) {
