@@ -236,6 +236,42 @@ net::awaitable<TokenAnswer> TokenProvider::obtain(const AccountRef& ref, Need ne
   }
 }
 
+net::awaitable<std::optional<Result<PutResult>>> TokenProvider::store_renewed(const AccountRef& ref,
+                                                                              const platforms::TokenSet& fresh,
+                                                                              const LockResult& lock) {
+  const auto ex = co_await net::asio::this_coro::executor;
+  auto storing = std::make_shared<Storing>(ex);
+  net::asio::co_spawn(ex, store_until_done(ref, fresh, lock.fence, lock.value, storing), net::asio::detached);
+  co_await storing->done.wait();
+  co_return storing->put;  // empty when the asking job was cancelled first; the storing goes on
+}
+
+// Parameters by value: this outlives the job whose refresh it stores.
+net::awaitable<void> TokenProvider::store_until_done(AccountRef ref, platforms::TokenSet fresh, std::int64_t fence,
+                                                     std::string lock_value, std::shared_ptr<Storing> storing) {
+  const auto give_up = std::chrono::steady_clock::now() + options_.store_retry;
+  for (;;) {
+    auto put = co_await store_.put(ref, fresh, fence, AccountStatus::active, "", now());
+    if (put || std::chrono::steady_clock::now() >= give_up) {
+      storing->put = put;
+      break;
+    }
+    co_await pause(kStoreRetryStep);
+  }
+  co_await store_.unlock(ref, lock_value);
+  const auto& put = *storing->put;
+  if (!put) {
+    log::error(
+        "account {}: a renewed token could not be stored ({}); it is lost and the account may need to be "
+        "connected again",
+        ref.member(), put.error().message());
+  } else if (put->written) {
+    ++counters_.refreshed;
+    log::info("account {}: token renewed (version {})", ref.member(), put->version);
+  }
+  storing->done.set();
+}
+
 net::awaitable<TokenAnswer> TokenProvider::refresh_locked(const AccountRef& ref, const StoredAccount& account,
                                                           const platforms::TokenSet& tokens,
                                                           platforms::TokenCalls& calls, const LockResult& lock,
@@ -284,30 +320,19 @@ net::awaitable<TokenAnswer> TokenProvider::refresh_locked(const AccountRef& ref,
       fresh.scopes = result.scopes.value_or(tokens.scopes);
       // Redis first (rule 5): the rotated refresh token is the only one that works now. Storing is
       // retried while Redis is away, even past the lock: the fence keeps an older write from winning.
-      const auto give_up = std::chrono::steady_clock::now() + options_.store_retry;
-      for (;;) {
-        auto put = co_await store_.put(ref, fresh, lock.fence, AccountStatus::active, "", now());
-        if (put) {
-          co_await release();
-          if (put->written) {
-            ++counters_.refreshed;
-            log::info("account {}: token renewed (version {})", ref.member(), put->version);
-            co_return ready(fresh, put->version, true);
-          }
-          // A newer token is stored (this daemon's lock had expired and another refreshed): use it.
-          co_return co_await obtain(ref, Need::if_due, 0, before);
-        }
-        if (std::chrono::steady_clock::now() >= give_up) {
-          log::error(
-              "account {}: a renewed token could not be stored ({}); it is lost and the account may need to "
-              "be connected again",
-              ref.member(), put.error().message());
-          co_await release();
-          co_return answer(TokenState::unavailable, "a renewed token could not be stored: " + put.error().message(),
-                           "token_store", kTransientWait);
-        }
-        co_await pause(kStoreRetryStep);
-      }
+      // It runs outside this job's cancellation (a lost lease, a step's deadline): the platform has
+      // answered, and dropping the answer now would leave the account needing to be connected again.
+      auto stored = co_await store_renewed(ref, fresh, lock);
+      if (!stored)
+        co_return answer(TokenState::unavailable, "the job was stopped while its renewed token was being stored",
+                         "cancelled", kTransientWait);
+      auto& put = *stored;
+      if (!put)
+        co_return answer(TokenState::unavailable, "a renewed token could not be stored: " + put.error().message(),
+                         "token_store", kTransientWait);
+      if (put->written) co_return ready(fresh, put->version, true);
+      // A newer token is stored (this daemon's lock had expired and another refreshed): use it.
+      co_return co_await obtain(ref, Need::if_due, 0, before);
     }
     case TokenCallStatus::rejected:
     case TokenCallStatus::revoked: {

@@ -20,8 +20,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "common/event.hpp"
 #include "common/net.hpp"
 #include "common/secret.hpp"
 #include "platforms/token_calls.hpp"
@@ -111,6 +114,18 @@ class TokenProvider {
   net::awaitable<TokenAnswer> refresh_locked(const AccountRef& ref, const StoredAccount& account,
                                              const platforms::TokenSet& tokens, platforms::TokenCalls& calls,
                                              const LockResult& lock, bool old_usable, const BeforeRefresh& before);
+  // Stores a token the platform just issued and releases the refresh lock, in a coroutine of its own
+  // that the asking job's cancellation does not reach. Empty when the job was cancelled before it ended.
+  struct Storing {
+    explicit Storing(const net::Executor& ex) : done(ex) {}
+    net::Event done;
+    std::optional<Result<PutResult>> put;
+  };
+  net::awaitable<std::optional<Result<PutResult>>> store_renewed(const AccountRef& ref,
+                                                                 const platforms::TokenSet& fresh,
+                                                                 const LockResult& lock);
+  net::awaitable<void> store_until_done(AccountRef ref, platforms::TokenSet fresh, std::int64_t fence,
+                                        std::string lock_value, std::shared_ptr<Storing> storing);
   net::awaitable<bool> mark_needs_reauth(const AccountRef& ref, std::int64_t version, const std::string& reason);
   std::int64_t now() const;
 

@@ -4,6 +4,7 @@
 // grant (unless a newer token was stored meanwhile), a token received after the lock expired.
 #include <gtest/gtest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
@@ -40,16 +41,20 @@ http::AddressPolicy loopback() {
   return *http::AddressPolicy::from_entries({"127.0.0.0/8"}).policy;
 }
 
-// Runs the calls of `inner`, letting a test act just before each refresh goes out.
+// Runs the calls of `inner`, letting a test act just before each refresh goes out (`hook`) or once
+// its answer is in (`answered`).
 class HookedCalls final : public platforms::TokenCalls {
  public:
-  HookedCalls(platforms::TokenCalls& inner, std::function<net::awaitable<void>()> hook)
-      : inner_(inner), hook_(std::move(hook)) {}
+  HookedCalls(platforms::TokenCalls& inner, std::function<net::awaitable<void>()> hook,
+              std::function<void()> answered = {})
+      : inner_(inner), hook_(std::move(hook)), answered_(std::move(answered)) {}
   std::chrono::milliseconds refresh_margin() const override { return inner_.refresh_margin(); }
   bool can_refresh(const platforms::TokenSet& t) const override { return inner_.can_refresh(t); }
   net::awaitable<platforms::TokenCallResult> refresh(const platforms::TokenSet& t) override {
     if (hook_) co_await hook_();
-    co_return co_await inner_.refresh(t);
+    auto result = co_await inner_.refresh(t);
+    if (answered_) answered_();
+    co_return result;
   }
   net::awaitable<platforms::TokenCallResult> revoke(const platforms::TokenSet& t) override { return inner_.revoke(t); }
   net::awaitable<platforms::Introspection> introspect(const platforms::TokenSet& t) override {
@@ -59,6 +64,7 @@ class HookedCalls final : public platforms::TokenCalls {
  private:
   platforms::TokenCalls& inner_;
   std::function<net::awaitable<void>()> hook_;
+  std::function<void()> answered_;
 };
 
 class ProviderTest : public ::testing::Test {
@@ -350,6 +356,71 @@ TEST_F(ProviderTest, ATokenReceivedAfterTheLockExpiredIsStillStoredBecauseItIsNe
   auto later = run_for(io, second->get(ref));
   ASSERT_EQ(later.state, TokenState::ready);
   EXPECT_TRUE(later.token.value.reveal() == first_answer->token.value.reveal());
+}
+
+// The job renewing a token is stopped (its lease lost, a step's deadline) just after the platform
+// answered, while Redis is down (killed, as in a failover). The platform has spent the old refresh
+// token by then: the new one is still stored once Redis is back, and the refresh lock released.
+TEST_F(ProviderTest, ARenewedTokenIsStoredEvenWhenItsJobIsStoppedWhileRedisIsAway) {
+  test::RedisProcess own_redis({"--appendfsync", "always"});  // this test kills it: not the shared server
+  own_redis.start();
+  redis::ClientOptions options;
+  std::string error;
+  options.url = *redis::parse_redis_url(own_redis.url(), error);
+  options.command_timeout = 200ms;
+  redis::Client own(io.get_executor(), options);
+  own.start();
+  provider.reset();  // it holds the shared server's store
+  store = std::make_unique<TokenStore>(own, *keys, vault);
+  seed(-1s);
+  const auto seeded = record().version;
+  bool answered = false;
+  HookedCalls hooked(*calls, nullptr, [&] {
+    answered = true;
+    own_redis.kill9();
+  });
+  auto p = make_provider("daemon-1", &hooked);
+  bool job_ended = false;
+  const BeforeRefresh no_check;  // outlives the spawned call, which takes it by reference
+  run_for(io, [&]() -> net::awaitable<int> {
+    const auto ex = co_await net::asio::this_coro::executor;
+    boost::asio::cancellation_signal stop;
+    net::Event ended(ex);
+    net::asio::co_spawn(
+        ex, p->refresh_now(ref, no_check),
+        boost::asio::bind_cancellation_slot(stop.slot(), [&](const std::exception_ptr&, const TokenAnswer&) {
+          job_ended = true;
+          ended.set();
+        }));
+    net::Timer poll(ex);
+    while (!answered) {
+      poll.expires_after(5ms);
+      co_await poll.async_wait();
+    }
+    stop.emit(boost::asio::cancellation_type::terminal);
+    co_await ended.wait();
+    own_redis.start();  // on its port, with its data
+    co_return 0;
+  }());
+  EXPECT_TRUE(job_ended);
+  const auto limit = std::chrono::steady_clock::now() + 20s;
+  while (record().version == seeded && std::chrono::steady_clock::now() < limit) {
+    run_for(io, []() -> net::awaitable<int> {
+      net::Timer t(co_await net::asio::this_coro::executor);
+      t.expires_after(20ms);
+      co_await t.async_wait();
+      co_return 0;
+    }());
+  }
+  EXPECT_GT(record().version, seeded) << "the renewed token was dropped with its job";
+  EXPECT_EQ(record().status, AccountStatus::active);
+  EXPECT_TRUE(endpoint.refresh_token_works(stored_tokens().refresh_token.reveal()))
+      << "the stored refresh token is not the one that works";
+  auto lock = run_for(io, own.exec("EXISTS", keys->token_lock("x", "acct-1")));
+  ASSERT_TRUE(lock);
+  EXPECT_EQ(lock->integer, 0) << "the refresh lock was left to expire";
+  p.reset();
+  own.stop();
 }
 
 TEST_F(ProviderTest, AFailedRefreshKeepsServingTheOldTokenWhileItWorks) {
