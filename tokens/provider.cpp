@@ -54,6 +54,35 @@ net::awaitable<void> pause(milliseconds d) {
   co_await timer.async_wait();
 }
 
+// Parameters by value: it runs after the job that took the lock is gone.
+net::awaitable<void> unlock_detached(TokenStore& store, AccountRef ref, std::string value) {
+  co_await store.unlock(ref, value);
+}
+
+// Releases a refresh lock that its job leaves without releasing: a cancelled job (lease lost, a step's
+// deadline, shutdown) throws out at its next step, and the fleet would otherwise wait out the TTL.
+class LockRelease {
+ public:
+  LockRelease(TokenStore& store, const AccountRef& ref, const std::string& value, net::Executor ex)
+      : store_(store), ref_(ref), value_(value), ex_(std::move(ex)) {}
+  LockRelease(const LockRelease&) = delete;
+  LockRelease& operator=(const LockRelease&) = delete;
+  LockRelease(LockRelease&&) = delete;
+  LockRelease& operator=(LockRelease&&) = delete;
+  ~LockRelease() {
+    if (armed_) net::asio::co_spawn(ex_, unlock_detached(store_, ref_, value_), net::asio::detached);
+  }
+  void disarm() { armed_ = false; }
+  void arm() { armed_ = true; }
+
+ private:
+  TokenStore& store_;
+  AccountRef ref_;
+  std::string value_;
+  net::Executor ex_;
+  bool armed_ = true;
+};
+
 TokenAnswer answer(TokenState state, std::string message, std::string code, milliseconds retry_after = {}) {
   TokenAnswer a;
   a.state = state;
@@ -221,9 +250,13 @@ net::awaitable<TokenAnswer> TokenProvider::obtain(const AccountRef& ref, Need ne
     }
 
     // Under the lock: read again, another daemon may have stored a newer token since the first read.
+    // Until refresh_locked takes the lock over, it is released here also when the job is cancelled.
+    const auto ex = co_await net::asio::this_coro::executor;
+    LockRelease unreleased(store_, ref, lock->value, ex);
     auto again = co_await store_.load(ref);
     if (again && *again && (*again)->version != account.version && reread < kMostRereads) {
       co_await store_.unlock(ref, lock->value);
+      unreleased.disarm();
       if (need == Need::always) {
         std::string e;
         auto newer = store_.open(**again, e);
@@ -232,63 +265,28 @@ net::awaitable<TokenAnswer> TokenProvider::obtain(const AccountRef& ref, Need ne
       need = need == Need::if_version ? Need::if_due : need;
       continue;
     }
+    unreleased.disarm();  // refresh_locked releases it
     co_return co_await refresh_locked(ref, account, *tokens, *calls, *lock, old_usable && need == Need::if_due, before);
   }
 }
 
-net::awaitable<std::optional<Result<PutResult>>> TokenProvider::store_renewed(const AccountRef& ref,
-                                                                              const platforms::TokenSet& fresh,
-                                                                              const LockResult& lock) {
-  const auto ex = co_await net::asio::this_coro::executor;
-  auto storing = std::make_shared<Storing>(ex);
-  net::asio::co_spawn(ex, store_until_done(ref, fresh, lock.fence, lock.value, storing), net::asio::detached);
-  co_await storing->done.wait();
-  co_return storing->put;  // empty when the asking job was cancelled first; the storing goes on
+std::shared_ptr<TokenProvider::Renewal> TokenProvider::start_renewal(const net::Executor& ex, const AccountRef& ref,
+                                                                     const platforms::TokenSet& tokens,
+                                                                     platforms::TokenCalls& calls,
+                                                                     const LockResult& lock) {
+  auto renewal = std::make_shared<Renewal>(ex);
+  net::asio::co_spawn(ex, renew(ref, tokens, calls, lock.fence, lock.value, renewal), net::asio::detached);
+  return renewal;
 }
 
-// Parameters by value: this outlives the job whose refresh it stores.
-net::awaitable<void> TokenProvider::store_until_done(AccountRef ref, platforms::TokenSet fresh, std::int64_t fence,
-                                                     std::string lock_value, std::shared_ptr<Storing> storing) {
-  const auto give_up = std::chrono::steady_clock::now() + options_.store_retry;
-  for (;;) {
-    auto put = co_await store_.put(ref, fresh, fence, AccountStatus::active, "", now());
-    if (put || std::chrono::steady_clock::now() >= give_up) {
-      storing->put = put;
-      break;
-    }
-    co_await pause(kStoreRetryStep);
-  }
-  co_await store_.unlock(ref, lock_value);
-  const auto& put = *storing->put;
-  if (!put) {
-    log::error(
-        "account {}: a renewed token could not be stored ({}); it is lost and the account may need to be "
-        "connected again",
-        ref.member(), put.error().message());
-  } else if (put->written) {
-    ++counters_.refreshed;
-    log::info("account {}: token renewed (version {})", ref.member(), put->version);
-  }
-  storing->done.set();
-}
-
-net::awaitable<TokenAnswer> TokenProvider::refresh_locked(const AccountRef& ref, const StoredAccount& account,
-                                                          const platforms::TokenSet& tokens,
-                                                          platforms::TokenCalls& calls, const LockResult& lock,
-                                                          bool old_usable, const BeforeRefresh& before) {
-  auto release = [&]() -> net::awaitable<void> { co_await store_.unlock(ref, lock.value); };
-  bool may_start = true;
-  if (before) may_start = co_await before(options_.refresh_timeout);
-  if (!may_start) {
-    co_await release();
-    if (old_usable) co_return ready(tokens, account.version, false);
-    co_return answer(TokenState::unavailable, "the job's lease could not be extended before renewing the token",
-                     "lease", milliseconds(1000));
-  }
-  ++counters_.refreshes;
+// Parameters by value: this outlives the job that asked for it (the platform's calls live as long as
+// the daemon).
+net::awaitable<void> TokenProvider::renew(AccountRef ref, platforms::TokenSet tokens, platforms::TokenCalls& calls,
+                                          std::int64_t fence, std::string lock_value,
+                                          std::shared_ptr<Renewal> renewal) {
   const std::int64_t asked_at = now();
   auto reply = co_await net::with_timeout(calls.refresh(tokens), options_.refresh_timeout);
-  platforms::TokenCallResult result;
+  platforms::TokenCallResult& result = renewal->result;
   if (reply) {
     result = std::move(*reply);
   } else {
@@ -299,38 +297,91 @@ net::awaitable<TokenAnswer> TokenProvider::refresh_locked(const AccountRef& ref,
                                                              &result.access_token, &result.refresh_token});
   result.code = scrub_secrets(std::move(result.code), {&tokens.access_token, &tokens.refresh_token});
 
+  if (result.status == TokenCallStatus::ok && !result.access_token.empty()) {
+    platforms::TokenSet& fresh = renewal->fresh;
+    fresh.access_token = std::move(result.access_token);
+    const bool rotated = !result.refresh_token.empty();
+    fresh.refresh_token = rotated ? std::move(result.refresh_token) : tokens.refresh_token;
+    fresh.access_expires_at_ms = result.expires_in ? asked_at + result.expires_in->count() * 1000 : 0;
+    fresh.refresh_expires_at_ms = result.refresh_expires_in ? asked_at + result.refresh_expires_in->count() * 1000
+                                  : rotated                 ? 0
+                                                            : tokens.refresh_expires_at_ms;
+    fresh.scopes = result.scopes.value_or(tokens.scopes);
+    // Redis first (rule 5): the rotated refresh token is the only one that works now. Storing is
+    // retried while Redis is away, even past the lock: the fence keeps an older write from winning.
+    const auto give_up = std::chrono::steady_clock::now() + options_.store_retry;
+    for (;;) {
+      auto put = co_await store_.put(ref, fresh, fence, AccountStatus::active, "", now());
+      if (put || std::chrono::steady_clock::now() >= give_up) {
+        renewal->put = put;
+        break;
+      }
+      co_await pause(kStoreRetryStep);
+    }
+    co_await store_.unlock(ref, lock_value);
+    const auto& put = *renewal->put;
+    if (!put) {
+      log::error(
+          "account {}: a renewed token could not be stored ({}); it is lost and the account may need to be "
+          "connected again",
+          ref.member(), put.error().message());
+    } else if (put->written) {
+      ++counters_.refreshed;
+      log::info("account {}: token renewed (version {})", ref.member(), put->version);
+    }
+  } else if (renewal->job_gone) {
+    co_await store_.unlock(ref, lock_value);  // nobody else will: the job stopped waiting
+  }
+  renewal->ended = true;
+  renewal->done.set();
+}
+
+net::awaitable<TokenAnswer> TokenProvider::refresh_locked(const AccountRef& ref, const StoredAccount& account,
+                                                          const platforms::TokenSet& tokens,
+                                                          platforms::TokenCalls& calls, const LockResult& lock,
+                                                          bool old_usable, const BeforeRefresh& before) {
+  const auto ex = co_await net::asio::this_coro::executor;
+  LockRelease unreleased(store_, ref, lock.value, ex);
+  auto release = [&]() -> net::awaitable<void> {
+    co_await store_.unlock(ref, lock.value);
+    unreleased.disarm();
+  };
+  bool may_start = true;
+  if (before) may_start = co_await before(options_.refresh_timeout);
+  if (!may_start) {
+    co_await release();
+    if (old_usable) co_return ready(tokens, account.version, false);
+    co_return answer(TokenState::unavailable, "the job's lease could not be extended before renewing the token",
+                     "lease", milliseconds(1000));
+  }
+  ++counters_.refreshes;
+  // The call and, once the platform answered, the storing run in a coroutine of their own that this
+  // job's cancellation (a lost lease, a step's deadline, shutdown) does not reach: a refresh abandoned
+  // mid-way may have spent a rotating refresh token, and the token it brings is the only one that
+  // works. The renewal holds the lock until it hands it back below (or releases it itself: stored,
+  // or the job gone).
+  unreleased.disarm();
+  const auto renewal = start_renewal(ex, ref, tokens, calls, lock);
+  const RenewalWait waiting{renewal};
+  co_await renewal->done.wait();
+  if (!renewal->ended)
+    co_return answer(TokenState::unavailable, "the job was stopped while its account's token was being renewed",
+                     "cancelled", kTransientWait);
+  const auto& result = renewal->result;
+  if (!renewal->put) unreleased.arm();  // not stored: the lock is this job's again
+
   switch (result.status) {
     case TokenCallStatus::ok: {
-      if (result.access_token.empty()) {
+      if (!renewal->put) {
         co_await release();
         co_return answer(TokenState::unavailable, "the platform's refresh answer held no access token",
                          "token_refresh_bad", kTransientWait);
       }
-      platforms::TokenSet fresh;
-      fresh.access_token = std::move(result.access_token);
-      const bool rotated = !result.refresh_token.empty();
-      if (rotated)
-        fresh.refresh_token = std::move(result.refresh_token);
-      else
-        fresh.refresh_token = tokens.refresh_token;
-      fresh.access_expires_at_ms = result.expires_in ? asked_at + result.expires_in->count() * 1000 : 0;
-      fresh.refresh_expires_at_ms = result.refresh_expires_in ? asked_at + result.refresh_expires_in->count() * 1000
-                                    : rotated                 ? 0
-                                                              : tokens.refresh_expires_at_ms;
-      fresh.scopes = result.scopes.value_or(tokens.scopes);
-      // Redis first (rule 5): the rotated refresh token is the only one that works now. Storing is
-      // retried while Redis is away, even past the lock: the fence keeps an older write from winning.
-      // It runs outside this job's cancellation (a lost lease, a step's deadline): the platform has
-      // answered, and dropping the answer now would leave the account needing to be connected again.
-      auto stored = co_await store_renewed(ref, fresh, lock);
-      if (!stored)
-        co_return answer(TokenState::unavailable, "the job was stopped while its renewed token was being stored",
-                         "cancelled", kTransientWait);
-      auto& put = *stored;
+      const auto& put = *renewal->put;
       if (!put)
         co_return answer(TokenState::unavailable, "a renewed token could not be stored: " + put.error().message(),
                          "token_store", kTransientWait);
-      if (put->written) co_return ready(fresh, put->version, true);
+      if (put->written) co_return ready(renewal->fresh, put->version, true);
       // A newer token is stored (this daemon's lock had expired and another refreshed): use it.
       co_return co_await obtain(ref, Need::if_due, 0, before);
     }

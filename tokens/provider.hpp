@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/event.hpp"
 #include "common/net.hpp"
@@ -114,18 +115,34 @@ class TokenProvider {
   net::awaitable<TokenAnswer> refresh_locked(const AccountRef& ref, const StoredAccount& account,
                                              const platforms::TokenSet& tokens, platforms::TokenCalls& calls,
                                              const LockResult& lock, bool old_usable, const BeforeRefresh& before);
-  // Stores a token the platform just issued and releases the refresh lock, in a coroutine of its own
-  // that the asking job's cancellation does not reach. Empty when the job was cancelled before it ended.
-  struct Storing {
-    explicit Storing(const net::Executor& ex) : done(ex) {}
+  // One refresh call and, when the platform answered with a token, its storing and the lock's release,
+  // in a coroutine of its own that the asking job's cancellation does not reach.
+  struct Renewal {
+    explicit Renewal(const net::Executor& ex) : done(ex) {}
     net::Event done;
-    std::optional<Result<PutResult>> put;
+    bool ended = false;                    // the call (and any storing) is over
+    bool job_gone = false;                 // the job stopped waiting: the renewal releases the lock
+    platforms::TokenCallResult result;     // its message and code scrubbed of secrets
+    platforms::TokenSet fresh;             // an answer's tokens
+    std::optional<Result<PutResult>> put;  // set once an answer with a token was stored (or given up on)
   };
-  net::awaitable<std::optional<Result<PutResult>>> store_renewed(const AccountRef& ref,
-                                                                 const platforms::TokenSet& fresh,
-                                                                 const LockResult& lock);
-  net::awaitable<void> store_until_done(AccountRef ref, platforms::TokenSet fresh, std::int64_t fence,
-                                        std::string lock_value, std::shared_ptr<Storing> storing);
+  // Marks the renewal's job gone when the job leaves before the renewal ended.
+  struct RenewalWait {
+    explicit RenewalWait(std::shared_ptr<Renewal> r) : renewal(std::move(r)) {}
+    std::shared_ptr<Renewal> renewal;
+    RenewalWait(const RenewalWait&) = delete;
+    RenewalWait& operator=(const RenewalWait&) = delete;
+    RenewalWait(RenewalWait&&) = delete;
+    RenewalWait& operator=(RenewalWait&&) = delete;
+    ~RenewalWait() {
+      if (!renewal->ended) renewal->job_gone = true;
+    }
+  };
+  std::shared_ptr<Renewal> start_renewal(const net::Executor& ex, const AccountRef& ref,
+                                         const platforms::TokenSet& tokens, platforms::TokenCalls& calls,
+                                         const LockResult& lock);
+  net::awaitable<void> renew(AccountRef ref, platforms::TokenSet tokens, platforms::TokenCalls& calls,
+                             std::int64_t fence, std::string lock_value, std::shared_ptr<Renewal> renewal);
   net::awaitable<bool> mark_needs_reauth(const AccountRef& ref, std::int64_t version, const std::string& reason);
   std::int64_t now() const;
 

@@ -423,6 +423,55 @@ TEST_F(ProviderTest, ARenewedTokenIsStoredEvenWhenItsJobIsStoppedWhileRedisIsAwa
   own.stop();
 }
 
+// The job renewing a token is stopped while the platform has not answered yet. The call is not
+// abandoned (the platform may have spent the rotating refresh token already): its answer is stored
+// and the refresh lock released at once, so the fleet's other jobs of the account do not wait out
+// the lock's TTL.
+TEST_F(ProviderTest, ARefreshWhoseJobIsStoppedMidCallKeepsTheTokenAndFreesTheLock) {
+  seed(-1s);
+  const auto seeded = record().version;
+  endpoint.hold_next_refresh(TokenEndpoint::Hold::before_consuming);
+  const BeforeRefresh no_check;  // outlives the spawned call, which takes it by reference
+  bool job_ended = false;
+  run_for(io, [&]() -> net::awaitable<int> {
+    const auto ex = co_await net::asio::this_coro::executor;
+    boost::asio::cancellation_signal stop;
+    net::Event ended(ex);
+    net::asio::co_spawn(
+        ex, provider->refresh_now(ref, no_check),
+        boost::asio::bind_cancellation_slot(stop.slot(), [&](const std::exception_ptr&, const TokenAnswer&) {
+          job_ended = true;
+          ended.set();
+        }));
+    net::Timer poll(ex);
+    while (endpoint.held_refreshes() < 1) {
+      poll.expires_after(5ms);
+      co_await poll.async_wait();
+    }
+    stop.emit(boost::asio::cancellation_type::terminal);
+    endpoint.release_held();
+    co_await ended.wait();
+    co_return 0;
+  }());
+  EXPECT_TRUE(job_ended);
+  // Well inside the lock's TTL (30 s here).
+  const auto limit = std::chrono::steady_clock::now() + 5s;
+  auto locked = [&] { return run_for(io, client->exec("EXISTS", keys->token_lock("x", "acct-1")))->integer != 0; };
+  while (locked() && std::chrono::steady_clock::now() < limit) {
+    run_for(io, []() -> net::awaitable<int> {
+      net::Timer t(co_await net::asio::this_coro::executor);
+      t.expires_after(20ms);
+      co_await t.async_wait();
+      co_return 0;
+    }());
+  }
+  EXPECT_FALSE(locked()) << "the refresh lock was left to expire";
+  EXPECT_EQ(endpoint.refresh_granted(), 1);
+  EXPECT_GT(record().version, seeded) << "the platform answered and the token was dropped";
+  EXPECT_TRUE(endpoint.refresh_token_works(stored_tokens().refresh_token.reveal()))
+      << "the stored refresh token is not the one that works";
+}
+
 TEST_F(ProviderTest, AFailedRefreshKeepsServingTheOldTokenWhileItWorks) {
   seed(30s);
   endpoint.fail_next_refresh(503);
