@@ -181,7 +181,13 @@ net::awaitable<std::optional<Error>> Connection::send(const std::string& method,
   req.body().data = nullptr;
   req.body().more = body != nullptr && body->size() > 0;
   c.tcp().expires_at(deadline);
-  auto error = c.tls_stream ? co_await send_on(*c.tls_stream, c, req, body) : co_await send_on(*c.plain, c, req, body);
+  // Not `a ? co_await x : co_await y`: GCC 12 destroys the chosen branch's std::optional<Error> (and its
+  // strings) before copying it out, which ASan caught on a send cut by cancellation.
+  std::optional<Error> error;
+  if (c.tls_stream)
+    error = co_await send_on(*c.tls_stream, c, req, body);
+  else
+    error = co_await send_on(*c.plain, c, req, body);
   if (error) c.broken = true;
   co_return error;
 }
