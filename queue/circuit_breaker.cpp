@@ -51,14 +51,25 @@ net::awaitable<BreakerResult<BreakerDecision>> CircuitBreaker::check(const std::
     co_return make_error_code(QueueErrc::script_failed);
   }
   const auto& e = reply->elements;
-  if (e.size() != 4 || !e[0].is_integer() || !e[2].is_integer()) co_return make_error_code(QueueErrc::bad_reply);
+  if (e.size() != 5 || !e[0].is_integer() || !e[2].is_integer() || !e[4].is_integer())
+    co_return make_error_code(QueueErrc::bad_reply);
   BreakerDecision d;
   d.allowed = e[0].integer == 1;
   d.state = e[1].str;
   d.probe = d.state == "probe";
+  d.probe_until = e[4].integer;
   d.wait = milliseconds(std::max<long long>(0, e[2].integer));
   remember(platform, d.state == "probe" ? "half_open" : d.state, d.wait);
   co_return d;
+}
+
+net::awaitable<BreakerResult<long long>> CircuitBreaker::release_probe(const std::string& platform,
+                                                                       std::int64_t probe_until) {
+  redis::Args args{keys_.prefix(), platform, n(probe_until)};  // named: GCC 12 and temporaries in co_await
+  auto reply = co_await client_.eval(script("breaker_release_probe"), {}, std::move(args));
+  if (!reply) co_return reply.error();
+  if (!reply->is_integer()) co_return make_error_code(QueueErrc::bad_reply);
+  co_return reply->integer;
 }
 
 net::awaitable<BreakerResult<std::pair<std::string, std::string>>> CircuitBreaker::record(

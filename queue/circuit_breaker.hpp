@@ -47,6 +47,7 @@ struct BreakerOptions {
 struct BreakerDecision {
   bool allowed = true;
   bool probe = false;                 // this call is the half-open probe: record() its result
+  std::int64_t probe_until = 0;       // a probe: its hold, for release_probe()
   std::chrono::milliseconds wait{0};  // refused: how long until it is worth asking again
   std::string state = "closed";       // closed, probe, open, half_open
 };
@@ -69,6 +70,9 @@ class CircuitBreaker {
   net::awaitable<BreakerResult<std::pair<std::string, std::string>>> record(const std::string& platform,
                                                                             BreakerOutcome result,
                                                                             std::optional<std::int64_t> now_ms = {});
+  // A probe that learned nothing about the platform (its job was cancelled) hands it back: the next
+  // caller probes at once. `probe_until` is the decision's. 1 when it was still this probe's, else 0.
+  net::awaitable<BreakerResult<long long>> release_probe(const std::string& platform, std::int64_t probe_until);
   // From the local view only: how long the platform is known to stay open, if it is.
   std::optional<std::chrono::milliseconds> blocked_for(std::string_view platform) const;
 

@@ -17,6 +17,37 @@ std::optional<queue::BreakerOutcome> breaker_outcome(const Classified& c) {
   return queue::BreakerOutcome::success;
 }
 
+// Parameters by value: it runs after the call that held the probe is gone.
+net::awaitable<void> release_probe_detached(queue::CircuitBreaker& breaker, std::string platform,
+                                            std::int64_t probe_until) {
+  auto released = co_await breaker.release_probe(platform, probe_until);
+  if (!released) log::warn("could not hand back {}'s circuit probe: {}", platform, released.error().message());
+}
+
+// Hands a half-open probe back when its call ends with nothing recorded (cancelled, or left by an
+// exception at the job's cancellation): otherwise every daemon's calls to the platform wait out the
+// probe's hold (probe_timeout) while the platform may be healthy again.
+class ProbeHandBack {
+ public:
+  ProbeHandBack(queue::CircuitBreaker& breaker, std::string platform, std::int64_t probe_until, net::Executor ex)
+      : breaker_(breaker), platform_(std::move(platform)), probe_until_(probe_until), ex_(std::move(ex)) {}
+  ProbeHandBack(const ProbeHandBack&) = delete;
+  ProbeHandBack& operator=(const ProbeHandBack&) = delete;
+  ProbeHandBack(ProbeHandBack&&) = delete;
+  ProbeHandBack& operator=(ProbeHandBack&&) = delete;
+  ~ProbeHandBack() {
+    if (probe_until_ > 0)
+      net::asio::co_spawn(ex_, release_probe_detached(breaker_, platform_, probe_until_), net::asio::detached);
+  }
+  void recorded() { probe_until_ = 0; }
+
+ private:
+  queue::CircuitBreaker& breaker_;
+  std::string platform_;
+  std::int64_t probe_until_;
+  net::Executor ex_;
+};
+
 }  // namespace
 
 CallGuard::CallGuard(http::HttpClient& http, queue::RateLimiter& limiter, queue::CircuitBreaker& breaker,
@@ -49,6 +80,7 @@ net::awaitable<GuardedCall> CallGuard::call(const http::Request& request, const 
   }
 
   // 2. The platform's circuit. Redis trouble here does not stop a call the limiter already allowed.
+  std::int64_t decision_probe_until = 0;
   if (spec.breaker) {
     auto decision = co_await breaker_.check(spec.platform);
     if (decision && !decision->allowed) {
@@ -58,7 +90,10 @@ net::awaitable<GuardedCall> CallGuard::call(const http::Request& request, const 
       co_return out;
     }
     out.probe = decision && decision->probe;
+    if (out.probe) decision_probe_until = decision->probe_until;
   }
+  const auto ex = co_await net::asio::this_coro::executor;
+  ProbeHandBack probe(breaker_, spec.platform, out.probe ? decision_probe_until : 0, ex);
 
   // 3. The call.
   const auto started = Steady::now();
@@ -93,6 +128,7 @@ net::awaitable<GuardedCall> CallGuard::call(const http::Request& request, const 
   if (spec.breaker) {
     if (const auto result = breaker_outcome(out.classified)) {
       auto state = co_await breaker_.record(spec.platform, *result);
+      probe.recorded();  // a probe's result ends its hold
       if (!state)
         log::warn("could not record a call's result for {}'s circuit: {}", spec.platform, state.error().message());
     }

@@ -4,7 +4,8 @@
 -- a probe is out, others are told to look again shortly.
 -- KEYS: none; ARGV[1] prefix, ARGV[2] now ms ('' = the server's clock), ARGV[3] platform,
 --       ARGV[4] probe ms, ARGV[5] recheck ms (the longest a half-open refusal asks to wait)
--- Returns: {allowed (1|0), state ('closed'|'probe'|'open'|'half_open'), wait ms, open_until ms}
+-- Returns: {allowed (1|0), state ('closed'|'probe'|'open'|'half_open'), wait ms, open_until ms,
+--          probe_until ms (a probe: the hold it was given, which breaker_release_probe names; else 0)}
 local now
 if ARGV[2] == '' then
   local t = redis.call('TIME')
@@ -15,11 +16,12 @@ end
 local key = k_breaker(ARGV[3])
 local f = redis.call('HMGET', key, 'state', 'open_until', 'probe_until')
 local state = f[1]
-if not state or state == 'closed' then return {1, 'closed', 0, 0} end
+if not state or state == 'closed' then return {1, 'closed', 0, 0, 0} end
 local open_until, probe_until = tonumber(f[2]) or 0, tonumber(f[3]) or 0
-if state == 'open' and now < open_until then return {0, 'open', open_until - now, open_until} end
+if state == 'open' and now < open_until then return {0, 'open', open_until - now, open_until, 0} end
 if state == 'half_open' and now < probe_until then
-  return {0, 'half_open', math.min(probe_until - now, tonumber(ARGV[5])), open_until}
+  return {0, 'half_open', math.min(probe_until - now, tonumber(ARGV[5])), open_until, 0}
 end
-redis.call('HSET', key, 'state', 'half_open', 'probe_until', now + tonumber(ARGV[4]))
-return {1, 'probe', 0, open_until}
+local hold = now + tonumber(ARGV[4])
+redis.call('HSET', key, 'state', 'half_open', 'probe_until', hold)
+return {1, 'probe', 0, open_until, hold}

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
@@ -280,6 +281,66 @@ class GuardedAdapter final : public jobs::PlatformAdapter {
   CallGuard& guard_;
   std::string url_;
 };
+
+// The half-open probe's job is cancelled while its call waits for an answer (a lost lease, a step's
+// deadline): the probe learned nothing about the platform, so it is handed back and the next caller
+// probes at once instead of after the probe's hold (probe_timeout, 5 s here).
+TEST_F(GuardTest, ACancelledProbeHandsTheProbeBackForTheNextCaller) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(run_for(io, breaker->record("x", queue::BreakerOutcome::failure)));
+  test::ServerReply stall;
+  stall.action = test::ServerReply::Action::stall_before_headers;
+  fake.set(stall);
+  http::Request r;
+  r.method = "GET";
+  r.url = fake.server.url("/2/tweets?ids=1");
+  CallSpec spec;
+  spec.platform = "x";
+  spec.job_id = "job-probe";
+  bool ended = false;
+  GuardedCall probe;
+  run_for(io, [&]() -> net::awaitable<int> {
+    const auto ex = co_await boost::asio::this_coro::executor;
+    net::Timer poll(ex);
+    while (breaker->blocked_for("x")) {  // open for 300 ms: then the next call is the probe
+      poll.expires_after(10ms);
+      co_await poll.async_wait();
+    }
+    boost::asio::cancellation_signal stop;
+    net::Event done(ex);
+    boost::asio::co_spawn(
+        ex, guard->call(r, spec),
+        boost::asio::bind_cancellation_slot(stop.slot(), [&](const std::exception_ptr& e, GuardedCall c) {
+          if (!e) probe = std::move(c);
+          ended = true;
+          done.set();
+        }));
+    while (fake.count() == 0) {  // the probe's request is at the server, which holds it
+      poll.expires_after(5ms);
+      co_await poll.async_wait();
+    }
+    stop.emit(boost::asio::cancellation_type::terminal);
+    co_await done.wait();
+    co_return 0;
+  }());
+  ASSERT_TRUE(ended);
+  EXPECT_FALSE(probe.answer) << "the probe's call was cut by its cancellation";
+  // Handed back well inside the 5 s hold.
+  const auto limit = std::chrono::steady_clock::now() + 2s;
+  auto held = [&] { return run_for(io, client->exec("HEXISTS", keys->breaker("x"), "probe_until"))->integer == 1; };
+  while (held() && std::chrono::steady_clock::now() < limit) {
+    run_for(io, []() -> net::awaitable<int> {
+      net::Timer t(co_await boost::asio::this_coro::executor);
+      t.expires_after(20ms);
+      co_await t.async_wait();
+      co_return 0;
+    }());
+  }
+  EXPECT_FALSE(held()) << "the cancelled probe kept its hold";
+  auto next = run_for(io, breaker->check("x"));
+  ASSERT_TRUE(next);
+  EXPECT_TRUE(next->allowed);
+  EXPECT_TRUE(next->probe) << "the next caller is the new probe";
+}
 
 TEST_F(GuardTest, AnOutageOpensTheCircuitJobsWaitWithoutUsingAttemptsAndResumeWhenItHeals) {
   fake.set(reply_of(503, "down"));
