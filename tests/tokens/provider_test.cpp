@@ -28,6 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 using test::run_for;
+using test::run_until;
 using test::TokenEndpoint;
 
 Vault vault_of(const std::string& text) {
@@ -156,6 +157,35 @@ class ProviderTest : public ::testing::Test {
     auto steps = platform->publish_steps();
     auto ctx = job(id);
     return run_for(io, steps->run(jobs::PublishStep::publish, *ctx, ids));
+  }
+
+  // A refresh_now of `p` whose job is stopped (terminal cancellation, as a lost lease does) once
+  // `stop_when` holds; `after_end` runs once the job has ended. True when the job ended.
+  bool refresh_stopped_when(TokenProvider& p, const std::function<bool()>& stop_when,
+                            const std::function<void()>& after_end = {}) {
+    bool job_ended = false;
+    const BeforeRefresh no_check;  // outlives the spawned call, which takes it by reference
+    run_for(io, [&]() -> net::awaitable<int> {
+      const auto ex = co_await net::asio::this_coro::executor;
+      boost::asio::cancellation_signal stop;
+      net::Event ended(ex);
+      net::asio::co_spawn(
+          ex, p.refresh_now(ref, no_check),
+          boost::asio::bind_cancellation_slot(stop.slot(), [&](const std::exception_ptr&, const TokenAnswer&) {
+            job_ended = true;
+            ended.set();
+          }));
+      net::Timer poll(ex);
+      while (!stop_when()) {
+        poll.expires_after(5ms);
+        co_await poll.async_wait();
+      }
+      stop.emit(boost::asio::cancellation_type::terminal);
+      co_await ended.wait();
+      if (after_end) after_end();
+      co_return 0;
+    }());
+    return job_ended;
   }
 
   boost::asio::io_context io;
@@ -380,38 +410,10 @@ TEST_F(ProviderTest, ARenewedTokenIsStoredEvenWhenItsJobIsStoppedWhileRedisIsAwa
     own_redis.kill9();
   });
   auto p = make_provider("daemon-1", &hooked);
-  bool job_ended = false;
-  const BeforeRefresh no_check;  // outlives the spawned call, which takes it by reference
-  run_for(io, [&]() -> net::awaitable<int> {
-    const auto ex = co_await net::asio::this_coro::executor;
-    boost::asio::cancellation_signal stop;
-    net::Event ended(ex);
-    net::asio::co_spawn(
-        ex, p->refresh_now(ref, no_check),
-        boost::asio::bind_cancellation_slot(stop.slot(), [&](const std::exception_ptr&, const TokenAnswer&) {
-          job_ended = true;
-          ended.set();
-        }));
-    net::Timer poll(ex);
-    while (!answered) {
-      poll.expires_after(5ms);
-      co_await poll.async_wait();
-    }
-    stop.emit(boost::asio::cancellation_type::terminal);
-    co_await ended.wait();
-    own_redis.start();  // on its port, with its data
-    co_return 0;
-  }());
-  EXPECT_TRUE(job_ended);
-  const auto limit = std::chrono::steady_clock::now() + 20s;
-  while (record().version == seeded && std::chrono::steady_clock::now() < limit) {
-    run_for(io, []() -> net::awaitable<int> {
-      net::Timer t(co_await net::asio::this_coro::executor);
-      t.expires_after(20ms);
-      co_await t.async_wait();
-      co_return 0;
-    }());
-  }
+  EXPECT_TRUE(refresh_stopped_when(
+      *p, [&] { return answered; }, [&] { own_redis.start(); }));  // its port, its data
+  run_until(
+      io, [&] { return record().version != seeded; }, 20s);
   EXPECT_GT(record().version, seeded) << "the renewed token was dropped with its job";
   EXPECT_EQ(record().status, AccountStatus::active);
   EXPECT_TRUE(endpoint.refresh_token_works(stored_tokens().refresh_token.reveal()))
@@ -431,40 +433,12 @@ TEST_F(ProviderTest, ARefreshWhoseJobIsStoppedMidCallKeepsTheTokenAndFreesTheLoc
   seed(-1s);
   const auto seeded = record().version;
   endpoint.hold_next_refresh(TokenEndpoint::Hold::before_consuming);
-  const BeforeRefresh no_check;  // outlives the spawned call, which takes it by reference
-  bool job_ended = false;
-  run_for(io, [&]() -> net::awaitable<int> {
-    const auto ex = co_await net::asio::this_coro::executor;
-    boost::asio::cancellation_signal stop;
-    net::Event ended(ex);
-    net::asio::co_spawn(
-        ex, provider->refresh_now(ref, no_check),
-        boost::asio::bind_cancellation_slot(stop.slot(), [&](const std::exception_ptr&, const TokenAnswer&) {
-          job_ended = true;
-          ended.set();
-        }));
-    net::Timer poll(ex);
-    while (endpoint.held_refreshes() < 1) {
-      poll.expires_after(5ms);
-      co_await poll.async_wait();
-    }
-    stop.emit(boost::asio::cancellation_type::terminal);
-    endpoint.release_held();
-    co_await ended.wait();
-    co_return 0;
-  }());
-  EXPECT_TRUE(job_ended);
+  EXPECT_TRUE(refresh_stopped_when(
+      *provider, [&] { return endpoint.held_refreshes() >= 1; }, [&] { endpoint.release_held(); }));
   // Well inside the lock's TTL (30 s here).
-  const auto limit = std::chrono::steady_clock::now() + 5s;
   auto locked = [&] { return run_for(io, client->exec("EXISTS", keys->token_lock("x", "acct-1")))->integer != 0; };
-  while (locked() && std::chrono::steady_clock::now() < limit) {
-    run_for(io, []() -> net::awaitable<int> {
-      net::Timer t(co_await net::asio::this_coro::executor);
-      t.expires_after(20ms);
-      co_await t.async_wait();
-      co_return 0;
-    }());
-  }
+  run_until(
+      io, [&] { return !locked(); }, 5s);
   EXPECT_FALSE(locked()) << "the refresh lock was left to expire";
   EXPECT_EQ(endpoint.refresh_granted(), 1);
   EXPECT_GT(record().version, seeded) << "the platform answered and the token was dropped";
