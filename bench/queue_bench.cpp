@@ -6,10 +6,12 @@
 //   queue_bench drain   --url U --daemon BIN --dir D --jobs 100000 --concurrency 50
 //                       [--type fetch_analytics|publish] [--profile] [--call-url URL]
 //       Fills the ready queues with --jobs no-op jobs through queue::Store::enqueue (batches of 1000),
-//       then starts the daemon and times spawn -> the last job succeeded (the bench reads
-//       <prefix>:total:succeeded every millisecond). Redis CPU from INFO cpu, daemon peak RSS from
-//       /proc/PID/status VmHWM read just before SIGTERM, daemon CPU from wait4(). --profile instead
-//       logs every command with SLOWLOG (threshold 0) and prints Redis time per script.
+//       then starts the daemon and times its READY=1 (sent on a NOTIFY_SOCKET, as to systemd, once
+//       it is connected and about to lease) -> the last job succeeded (the bench reads
+//       <prefix>:total:succeeded every millisecond): the window BullMQ's drain-worker.js times, from
+//       a ready worker's run() to the last completion. startup_ms is spawn -> READY=1, apart. Redis CPU from INFO cpu,
+//       daemon peak RSS from /proc/PID/status VmHWM read just before SIGTERM, daemon CPU from wait4(). --profile
+//       instead logs every command with SLOWLOG (threshold 0) and prints Redis time per script.
 //       --call-url (issue 16, `scripts/bench calls`): each job makes one HTTP GET to URL through the
 //       daemon's HTTP client (workers.noop_call_url, loopback allowed); the line is `RUN queue calls`.
 //   queue_bench idle    --url U --daemon BIN --dir D [--jobs 2000 --interval-ms 5]
@@ -29,8 +31,11 @@
 //       job records: lost (not succeeded), run more than once (attempts > 1), re-runs outside the
 //       lease sets read, and the time a killed job stayed stuck (kill -> started_at of its re-run).
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -255,10 +260,14 @@ class Daemon {
       g_children.erase(pid_);
     }
   }
-  void start() {
+  // With `notify_dir`, the daemon gets a NOTIFY_SOCKET there (as under systemd) and wait_ready()
+  // can see its READY=1.
+  void start(const std::string& notify_dir = "") {
+    if (!notify_dir.empty()) listen_for_ready(notify_dir + "/notify.sock");
     pid_ = ::fork();
     if (pid_ < 0) die("fork failed");
     if (pid_ == 0) {
+      if (!notify_path_.empty()) ::setenv("NOTIFY_SOCKET", notify_path_.c_str(), 1);
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {
         ::dup2(fd, 1);
@@ -303,10 +312,46 @@ class Daemon {
     return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   }
+  // Blocks until the daemon sends READY=1 (it is connected and about to lease: the moment BullMQ's
+  // drain-worker.js starts its clock, after waitUntilReady). False on timeout or when it died.
+  bool wait_ready(std::chrono::seconds timeout) {
+    const auto end = SteadyClock::now() + timeout;
+    char buf[4096];
+    while (SteadyClock::now() < end) {
+      pollfd p{notify_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) {
+        if (!alive()) return false;
+        continue;
+      }
+      const auto got = ::recv(notify_fd_, buf, sizeof buf - 1, 0);
+      if (got <= 0) continue;
+      const std::string message(buf, static_cast<std::size_t>(got));
+      for (std::size_t at = 0; at != std::string::npos;) {
+        const auto nl = message.find('\n', at);
+        if (message.substr(at, nl == std::string::npos ? nl : nl - at) == "READY=1") return true;
+        at = nl == std::string::npos ? nl : nl + 1;
+      }
+    }
+    return false;
+  }
 
  private:
+  void listen_for_ready(const std::string& path) {
+    sockaddr_un addr{};
+    if (path.size() >= sizeof addr.sun_path) die("notify socket path too long: " + path);
+    ::unlink(path.c_str());
+    notify_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    if (notify_fd_ < 0 || ::bind(notify_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+      die("cannot listen on " + path);
+    notify_path_ = path;
+  }
+
   std::string bin_, config_, log_;
   pid_t pid_ = -1;
+  int notify_fd_ = -1;
+  std::string notify_path_;
 };
 
 // ---- filling the queue through the production enqueue script -------------------------------------
@@ -399,8 +444,12 @@ int mode_drain(const Options& o, const redis::RedisUrl& url) {
   }
   r.cmd({"CONFIG", "RESETSTAT"});
   const double cpu0 = redis_cpu_s(r);
+  const auto spawned = SteadyClock::now();
+  d.start(o.dir);
+  if (!d.wait_ready(std::chrono::seconds(30)))
+    die("drain: the daemon never said READY=1; see " + o.dir + "/daemon-drain.log");
+  // The window opens when the daemon is ready, as BullMQ's does: start-up is its own figure.
   const auto t0 = SteadyClock::now();
-  d.start();
   SteadyClock::time_point first = t0;
   const bool done = wait_succeeded(r, d, succeeded, n, o.max_wait_s, &first);
   const double secs = since_us(t0) / 1e6;
@@ -491,14 +540,16 @@ int mode_drain(const Options& o, const redis::RedisUrl& url) {
   }
   const double dn = n;
   std::printf(
-      "RUN queue %s c=%d jobs=%d jobs_per_s=%.0f secs=%.3f startup_ms=%.1f redis_cpu_us_per_job=%.2f "
+      "RUN queue %s c=%d jobs=%d jobs_per_s=%.0f secs=%.3f startup_ms=%.1f first_success_ms=%.1f "
+      "redis_cpu_us_per_job=%.2f "
       "daemon_peak_rss_mib=%.1f daemon_cpu_us_per_job=%.2f script_calls_per_job=%.4f script_us_per_job=%.2f "
       "script_commands_per_job=%.2f script_commands_us_per_job=%.2f lua_us_per_job=%.2f enqueue_jobs_per_s=%.0f%s\n",
-      label.c_str(), o.concurrency, n, dn / secs, secs, std::chrono::duration<double, std::milli>(first - t0).count(),
-      redis_cpu * 1e6 / dn, static_cast<double>(hwm_kib) / 1024.0, daemon_cpu * 1e6 / dn,
-      static_cast<double>(script_calls) / dn, static_cast<double>(script_usec) / dn,
-      static_cast<double>(inner_calls) / dn, static_cast<double>(inner_usec) / dn,
-      static_cast<double>(script_usec - inner_usec) / dn, enqueue_rate, o.profile ? " profiled=1" : "");
+      label.c_str(), o.concurrency, n, dn / secs, secs, std::chrono::duration<double, std::milli>(t0 - spawned).count(),
+      std::chrono::duration<double, std::milli>(first - t0).count(), redis_cpu * 1e6 / dn,
+      static_cast<double>(hwm_kib) / 1024.0, daemon_cpu * 1e6 / dn, static_cast<double>(script_calls) / dn,
+      static_cast<double>(script_usec) / dn, static_cast<double>(inner_calls) / dn,
+      static_cast<double>(inner_usec) / dn, static_cast<double>(script_usec - inner_usec) / dn, enqueue_rate,
+      o.profile ? " profiled=1" : "");
   std::fflush(stdout);
   return 0;
 }

@@ -11,7 +11,7 @@ PACKAGES=(build-essential cmake pkg-config ccache git
   libspdlog-dev libfmt-dev libgtest-dev libcli11-dev zlib1g-dev curl file jq
   redis-server redis-sentinel redis-tools systemd
   clang clang-tidy clang-format libclang-rt-14-dev
-  prometheus-cpp-dev webdis wrk)
+  prometheus-cpp-dev libjemalloc-dev webdis wrk)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
