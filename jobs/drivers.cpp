@@ -116,7 +116,12 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
     } else if (pending && calls) {
       checkpoint["ids"] = ids;
       const bool saved = co_await job.save_checkpoint(checkpoint);
-      if (!saved) co_return Outcome::defer("could not record progress", "checkpoint", std::chrono::seconds(1));
+      if (!saved) {
+        // The settlement records the progress instead (a publish's answer among it), once Redis takes it.
+        Outcome later = Outcome::defer("could not record progress", "checkpoint", std::chrono::seconds(1));
+        later.checkpoint = checkpoint;
+        co_return later;
+      }
       pending = unsaved_call = false;
     }
     auto result = co_await net::with_timeout(steps.run(step, job, ids), limit);
@@ -140,13 +145,11 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
     }
     checkpoint["done"] = std::string(to_string(step));
     checkpoint["ids"] = ids;
-    if (step == PublishStep::publish) {
-      // The irreversible call's answer is recorded at once, whatever follows.
-      checkpoint["published"] = true;
-      const bool saved = co_await job.save_checkpoint(checkpoint);
-      if (!saved) co_return Outcome::defer("could not record progress", "checkpoint", std::chrono::seconds(1));
-      continue;
-    }
+    // The irreversible call's answer, like any step's progress, is recorded before the next step that
+    // calls out, or else with the outcome: every way out of this loop carries the checkpoint. For a
+    // text post on X (confirm only computes) that is one write instead of two; a crash before the
+    // settlement leaves `publish_sent`, and the next attempt asks the platform, as after a lost answer.
+    if (step == PublishStep::publish) checkpoint["published"] = true;
     pending = true;
     unsaved_call = unsaved_call || calls;
   }

@@ -30,9 +30,15 @@ class ScriptedSteps final : public PublishSteps {
   StepResult publish_ends;     // what the publish step answers instead of publishing
   bool local = false;          // validate, stage, create, upload and confirm make no call
   json stored_before_publish;  // the job's recorded checkpoint when before_publish ran
+  StepResult confirm_ends;     // what the confirm step answers instead of confirming
+  json stored_before_confirm;  // the job's recorded checkpoint when confirm ran
 
-  net::awaitable<StepResult> run(PublishStep step, JobContext&, json& ids) override {
+  net::awaitable<StepResult> run(PublishStep step, JobContext& job, json& ids) override {
     calls.emplace_back(to_string(step));
+    if (step == PublishStep::confirm) {
+      stored_before_confirm = job.checkpoint();
+      if (confirm_ends) co_return std::exchange(confirm_ends, std::nullopt);
+    }
     if (step == PublishStep::create) ids["container"] = "c-1";
     if (step == PublishStep::publish) {
       if (publish_ends) co_return std::exchange(publish_ends, std::nullopt);
@@ -121,11 +127,45 @@ TEST_F(PublishDriverTest, StepsThatMakeNoCallAreRecordedWithThePublishMark) {
   auto out = run_for(io, run_publish(*ctx, steps));
   EXPECT_EQ(out.kind, Outcome::Kind::succeeded);
   EXPECT_TRUE(steps.stored_before_publish.is_null()) << steps.stored_before_publish.dump();
-  // Marked sent with the local steps' progress, then the publish recorded at once.
-  EXPECT_EQ(ctx->checkpoint()["done"], "publish");
+  // Marked sent with the local steps' progress in one write before the call ...
+  EXPECT_EQ(ctx->checkpoint()["done"], "upload");
   EXPECT_EQ(ctx->checkpoint()["ids"]["container"], "c-1");
   EXPECT_EQ(ctx->checkpoint()["publish_sent"], true);
+  // ... and, no step after it calling out, the publish's answer goes with the outcome.
   EXPECT_EQ(out.checkpoint["done"], "confirm");
+  EXPECT_EQ(out.checkpoint["published"], true);
+  EXPECT_EQ(out.checkpoint["ids"]["published_id"], "p-1");
+}
+
+TEST_F(PublishDriverTest, APublishFollowedByACallIsRecordedBeforeThatCall) {
+  auto ctx = leased("p12");
+  ScriptedSteps steps;  // confirm calls out
+  steps.confirm_ends = Outcome::retry("the platform did not answer", "timeout");
+  auto out = run_for(io, run_publish(*ctx, steps));
+  EXPECT_EQ(out.kind, Outcome::Kind::retry);
+  EXPECT_EQ(steps.stored_before_confirm["done"], "publish");
+  EXPECT_EQ(steps.stored_before_confirm["published"], true);
+  EXPECT_EQ(steps.stored_before_confirm["ids"]["published_id"], "p-1");
+}
+
+TEST_F(PublishDriverTest, AStepAfterThePublishThatEndsTheAttemptKeepsThePublishsAnswer) {
+  auto ctx = leased("p13");
+  ScriptedSteps steps;
+  steps.local = true;
+  steps.confirm_ends = Outcome::fail("the post's link could not be made", "bad_answer");
+  auto out = run_for(io, run_publish(*ctx, steps));
+  EXPECT_EQ(out.kind, Outcome::Kind::failed);
+  EXPECT_EQ(out.checkpoint["done"], "publish");
+  EXPECT_EQ(out.checkpoint["published"], true);
+  EXPECT_EQ(out.checkpoint["ids"]["published_id"], "p-1");
+  // Settled, the next attempt resumes after the publish: it is never sent again.
+  settle(*ctx, out, queue::Settlement::retry);
+  auto again = next_attempt();
+  ScriptedSteps next;
+  next.local = true;
+  auto second = run_for(io, run_publish(*again, next));
+  EXPECT_EQ(second.kind, Outcome::Kind::succeeded);
+  EXPECT_EQ(next.calls, (std::vector<std::string>{"confirm"}));
 }
 
 TEST_F(PublishDriverTest, ResumesAfterTheLastRecordedStep) {
