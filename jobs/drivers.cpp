@@ -112,7 +112,7 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
         co_return Outcome::defer("could not record progress before publishing", "checkpoint", std::chrono::seconds(1));
       if (!job.lease_covers(limit))
         co_return Outcome::defer("the job's lease could not be extended before publishing", "lease", std::chrono::seconds(1));
-      pending = unsaved_call = false;
+      unsaved_call = false;  // `pending` is set again once the step below completes
     } else if (pending && calls) {
       checkpoint["ids"] = ids;
       const bool saved = co_await job.save_checkpoint(checkpoint);
@@ -122,7 +122,7 @@ net::awaitable<Outcome> run_publish(JobContext& job, PublishSteps& steps) {
         later.checkpoint = checkpoint;
         co_return later;
       }
-      pending = unsaved_call = false;
+      unsaved_call = false;  // `pending` is set again once the step below completes
     }
     auto result = co_await net::with_timeout(steps.run(step, job, ids), limit);
     if (!result) {
