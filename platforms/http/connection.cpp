@@ -37,7 +37,10 @@ std::string host_header(const Url& url) {
 }  // namespace
 
 struct Connection::Impl {
-  Impl(const net::Executor& executor, ssl::context* tls) : buffer(kReadBufferLimit), chunk(kChunk) {
+  // The chunk is left uninitialised: zeroing 64 KiB per connection cost a page fault per 4 KiB that a
+  // small body never touches (500 new connections at once: 32 MB written for nothing).
+  Impl(const net::Executor& executor, ssl::context* tls)
+      : buffer(kReadBufferLimit), chunk(std::make_unique_for_overwrite<char[]>(kChunk)) {
     if (tls)
       tls_stream.emplace(executor, *tls);
     else
@@ -75,7 +78,7 @@ struct Connection::Impl {
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
   beast::flat_buffer buffer;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
-  std::vector<char> chunk;
+  std::unique_ptr<char[]> chunk;  // kChunk bytes
   std::string peer;
   bool head_request = false;
   bool request_keep_alive = true;
@@ -97,11 +100,11 @@ net::awaitable<std::optional<Error>> send_on(Stream& stream, Connection::Impl& c
   while (!serializer.is_done()) {
     auto& chunk = req.body();
     if (remaining > 0) {
-      auto got = body->read(c.chunk.data(), static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, remaining)));
+      auto got = body->read(c.chunk.get(), static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, remaining)));
       if (!got) co_return got.error();
       if (*got == 0) co_return Error{ErrorKind::io, "the request body ended before its declared size"};
       remaining -= *got;
-      chunk.data = c.chunk.data();
+      chunk.data = c.chunk.get();
       chunk.size = *got;
       chunk.more = remaining > 0;
     } else {
@@ -224,13 +227,13 @@ net::awaitable<std::optional<Error>> Connection::read_body(BodySink& sink, Clock
   c.tcp().expires_at(deadline);
   while (!c.parser->is_done()) {
     auto& body = c.parser->get().body();
-    body.data = c.chunk.data();
-    body.size = c.chunk.size();
+    body.data = c.chunk.get();
+    body.size = kChunk;
     const net::error_code ec =
         c.tls_stream ? co_await read_some_body_on(*c.tls_stream, c) : co_await read_some_body_on(*c.plain, c);
-    const std::size_t got = c.chunk.size() - c.parser->get().body().size;
+    const std::size_t got = kChunk - c.parser->get().body().size;
     if (got > 0) {
-      if (auto error = sink.write(c.chunk.data(), got)) {
+      if (auto error = sink.write(c.chunk.get(), got)) {
         c.broken = true;
         co_return error;
       }
