@@ -27,6 +27,10 @@ constexpr int kControlBatch = 100;
 constexpr milliseconds kPromoteAtLeastEvery{1000};  // catches due times set by other daemons
 constexpr milliseconds kRedisRetry{200};
 constexpr milliseconds kShortestInboxWait{20};  // shorter idle waits use a local timer only
+// Most jobs one lease call takes. When many slots are free at once (start-up, a backlog arriving
+// after a quiet spell), the first jobs start their calls while Redis leases the next ones, instead of
+// every job waiting for one long lease and for all the others to be started before it.
+constexpr int kLeaseBatch = 64;
 
 queue::Settlement settlement_of(Outcome::Kind kind) {
   switch (kind) {
@@ -454,7 +458,7 @@ struct Dispatcher::State {
       }
       const int free = o.concurrency - static_cast<int>(in_flight.size());
       if (free > 0 && !stopping) {
-        auto batch = co_await store.lease(now(), o.worker_id, free, platform_caps());
+        auto batch = co_await store.lease(now(), o.worker_id, std::min(free, kLeaseBatch), platform_caps());
         if (!batch) {
           co_await sleep_for(kRedisRetry);
           continue;
