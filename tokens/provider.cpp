@@ -332,7 +332,6 @@ net::awaitable<void> TokenProvider::renew(AccountRef ref, platforms::TokenSet to
   } else if (renewal->job_gone) {
     co_await store_.unlock(ref, lock_value);  // nobody else will: the job stopped waiting
   }
-  renewal->ended = true;
   renewal->done.set();
 }
 
@@ -364,7 +363,7 @@ net::awaitable<TokenAnswer> TokenProvider::refresh_locked(const AccountRef& ref,
   const auto renewal = start_renewal(ex, ref, tokens, calls, lock);
   const RenewalWait waiting{renewal};
   co_await renewal->done.wait();
-  if (!renewal->ended)
+  if (!renewal->done.is_set())
     co_return answer(TokenState::unavailable, "the job was stopped while its account's token was being renewed",
                      "cancelled", kTransientWait);
   const auto& result = renewal->result;

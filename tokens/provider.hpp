@@ -119,8 +119,7 @@ class TokenProvider {
   // in a coroutine of its own that the asking job's cancellation does not reach.
   struct Renewal {
     explicit Renewal(const net::Executor& ex) : done(ex) {}
-    net::Event done;
-    bool ended = false;                    // the call (and any storing) is over
+    net::Event done;                       // set once the call (and any storing) is over
     bool job_gone = false;                 // the job stopped waiting: the renewal releases the lock
     platforms::TokenCallResult result;     // its message and code scrubbed of secrets
     platforms::TokenSet fresh;             // an answer's tokens
@@ -135,7 +134,7 @@ class TokenProvider {
     RenewalWait(RenewalWait&&) = delete;
     RenewalWait& operator=(RenewalWait&&) = delete;
     ~RenewalWait() {
-      if (!renewal->ended) renewal->job_gone = true;
+      if (!renewal->done.is_set()) renewal->job_gone = true;
     }
   };
   std::shared_ptr<Renewal> start_renewal(const net::Executor& ex, const AccountRef& ref,
