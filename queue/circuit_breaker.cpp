@@ -101,8 +101,11 @@ net::awaitable<BreakerResult<std::pair<std::string, std::string>>> CircuitBreake
                    options_.open_action,
                    n(before)};
   auto reply = co_await client_.eval(script("breaker_record"), {}, std::move(args));
-  if (!reply) co_return reply.error();
-  if (reply->is_error()) {
+  if (!reply || reply->is_error()) {
+    // Not recorded: the batched successes go with the next result instead of being lost, which
+    // would overstate the error rate and could open the circuit early.
+    unsent_[platform].successes += before;
+    if (!reply) co_return reply.error();
     log::error("circuit breaker script failed: {}", reply->str);
     co_return make_error_code(QueueErrc::script_failed);
   }

@@ -119,6 +119,23 @@ TEST_F(BreakerTest, BatchedSuccessesGoWithTheNextFailureAndStillEndAFailureRun) 
   EXPECT_EQ(field("win_failed"), "2");
 }
 
+TEST_F(BreakerTest, BatchedSuccessesARecordFailedToWriteGoWithTheNextOne) {
+  options.success_batch = 60s;
+  CircuitBreaker batched(*client, *keys, options);
+  ASSERT_TRUE(run_for(io, batched.check("x")));  // the view: closed, fresh
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(run_for(io, batched.record("x", BreakerOutcome::success)));
+  // The record script fails (the breaker's key holds a string: WRONGTYPE).
+  const std::string key = keys->breaker("x");
+  ASSERT_TRUE(run_for(io, client->exec("SET", key, "not a hash")));
+  EXPECT_FALSE(run_for(io, batched.record("x", BreakerOutcome::failure)));
+  ASSERT_TRUE(run_for(io, client->exec("DEL", key)));
+  // The next result carries the four successes the failed one could not write.
+  ASSERT_TRUE(run_for(io, batched.record("x", BreakerOutcome::failure)));
+  auto total = run_for(io, client->exec("HGET", key, "win_total"));
+  ASSERT_TRUE(total && total->is_string());
+  EXPECT_EQ(total->str, "5") << "four successes and this failure";
+}
+
 TEST_F(BreakerTest, HalfOpenLetsOneProbeThroughAndItsSuccessCloses) {
   for (int i = 0; i < 3; ++i) record(BreakerOutcome::failure, kT0);
   auto probe = check(kT0 + 1000);
