@@ -45,7 +45,8 @@ bool carries(const WriteRecord& r, const std::string& field) {
 }  // namespace
 
 Result<Record> record_from(const json& j) {
-  if (!j.is_object() || !j.contains("id") || !j["id"].is_string())
+  // An empty id is no id: kept, it would turn the record's next update into a call on the table itself.
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_string() || j["id"].get_ref<const std::string&>().empty())
     return Error{ErrorKind::bad_answer, 200, "", "a record without an id", {}};
   Record r;
   r.id = j["id"].get<std::string>();

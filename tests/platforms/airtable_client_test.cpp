@@ -208,6 +208,14 @@ TEST_F(AirtableClient, ErrorBodiesOfBothShapesParseWithoutASandbox) {
   EXPECT_EQ(record_named_in("Could not find record recAbCdEf01234567"), "recAbCdEf01234567");
 }
 
+// Found by ./scripts/fuzz (airtable_answers): {"id":""} was read as a record.
+TEST_F(AirtableClient, ARecordWithAnEmptyIdIsABadAnswer) {
+  const auto empty = record_from(nlohmann::json::parse(R"({"id":"","fields":{}})"));
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().kind, ErrorKind::bad_answer);
+  EXPECT_TRUE(record_from(nlohmann::json::parse(R"({"id":"recA"})")));
+}
+
 TEST_F(AirtableClient, ABatchRefusedForOneRecordWritesTheNineOthersAndNamesTheOne) {
   auto batch = posts(10);
   batch[6].fields["Published At"] = "not a date";  // only this record carries the field
